@@ -1,0 +1,85 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/convis/convis/internal/clip"
+	"github.com/convis/convis/internal/clip/ort"
+	"github.com/convis/convis/models"
+)
+
+// cacheDir is --cache-dir or the user cache directory's convis folder.
+func cacheDir(g *globalOptions) (string, error) {
+	if g.CacheDir != "" {
+		return g.CacheDir, nil
+	}
+	base, err := os.UserCacheDir()
+	if err != nil {
+		return "", fmt.Errorf("no user cache directory (%v); pass --cache-dir", err)
+	}
+	return filepath.Join(base, "convis"), nil
+}
+
+// resolveModelDir finds the model directory of --model: a folder, an
+// installed model's name, or (empty) the built-in demo model.
+func resolveModelDir(g *globalOptions) (string, error) {
+	if g.Model == "" {
+		cache, err := cacheDir(g)
+		if err != nil {
+			return "", err
+		}
+		dir, fresh, err := models.ExtractBuiltin(filepath.Join(cache, "models"))
+		if err != nil {
+			return "", err
+		}
+		if !g.builtinNoted {
+			g.builtinNoted = true
+			fmt.Fprintf(g.Stderr, "convis: using the built-in demo model %s, which knows only %d emoji objects; for real images pass --model with a CLIP ONNX folder or run `convis model pull clip-vit-base-patch32`\n", models.BuiltinName, models.BuiltinObjects())
+		}
+		if fresh {
+			g.Log.Debug("extracted built-in model", "dir", dir)
+		}
+		return dir, nil
+	}
+	if st, err := os.Stat(g.Model); err == nil && st.IsDir() {
+		return g.Model, nil
+	}
+	if strings.ContainsAny(g.Model, `/\`) || strings.HasPrefix(g.Model, ".") {
+		return "", &clip.ModelError{Path: g.Model, Msg: "no such directory"}
+	}
+	cache, err := cacheDir(g)
+	if err != nil {
+		return "", err
+	}
+	return models.InstalledDir(filepath.Join(cache, "models"), g.Model)
+}
+
+// openModelDir resolves and checks --model.
+func openModelDir(g *globalOptions) (*clip.ModelDir, error) {
+	path, err := resolveModelDir(g)
+	if err != nil {
+		return nil, err
+	}
+	return clip.OpenModelDir(path, g.Variant)
+}
+
+// runtimeLoader loads ONNX Runtime; tests replace it with fakes.
+var runtimeLoader = func(g *globalOptions) (clip.Runtime, error) {
+	return ort.Load(g.OrtLib, g.Threads)
+}
+
+// loadModel opens --model with ONNX Runtime.
+func loadModel(g *globalOptions) (*clip.Model, error) {
+	dir, err := openModelDir(g)
+	if err != nil {
+		return nil, err
+	}
+	rt, err := runtimeLoader(g)
+	if err != nil {
+		return nil, err
+	}
+	return clip.LoadModel(dir, rt)
+}

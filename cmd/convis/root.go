@@ -1,0 +1,158 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes, mapped from errors in one place (exitCode).
+const (
+	exitOK          = 0
+	exitFailure     = 1
+	exitUsage       = 2
+	exitInterrupted = 130
+)
+
+// usageError marks bad flags or arguments (exit 2).
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usageErrorf(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+// silentError is a failure already reported (a batch with bad images).
+type silentError struct{ err error }
+
+func (e silentError) Error() string { return e.err.Error() }
+
+// globalOptions are the persistent flags every command sees.
+type globalOptions struct {
+	Model    string
+	OrtLib   string
+	Threads  int
+	CacheDir string
+	LogLevel string
+	Variant  string
+
+	builtinNoted bool
+
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Log    *slog.Logger
+}
+
+// Main runs convis with args and returns the process exit code; tests call it
+// directly through testscript.
+func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	g := &globalOptions{Stdin: stdin, Stdout: stdout, Stderr: stderr}
+	root := newRootCmd(g)
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	code := exitCode(ctx, err)
+	if err != nil && code != exitOK {
+		var silent silentError
+		if !errors.As(err, &silent) {
+			fmt.Fprintln(stderr, "convis: "+oneLine(err.Error()))
+		}
+		if code == exitUsage {
+			fmt.Fprintln(stderr, "Run 'convis --help' for usage.")
+		}
+	}
+	return code
+}
+
+func exitCode(ctx context.Context, err error) int {
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
+		return exitInterrupted
+	}
+	var u usageError
+	if errors.As(err, &u) {
+		return exitUsage
+	}
+	// cobra reports unknown commands and flags as plain errors.
+	msg := err.Error()
+	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "invalid argument", "accepts ", "requires at least", "requires exactly", "flag needs an argument", "required flag"} {
+		if strings.Contains(msg, p) {
+			return exitUsage
+		}
+	}
+	return exitFailure
+}
+
+// oneLine keeps errors to one line, as every error message promises.
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
+}
+
+func newRootCmd(g *globalOptions) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "convis",
+		Short: "Explain CLIP image embeddings with WordNet concepts (ConVis)",
+		Long: `convis shows where a CLIP model sees a concept in an image.
+
+Give it an image and any WordNet noun concept ("dog", "animal.n.01",
+"n02084071"): occluded patches of the image are embedded with CLIP's image
+encoder and ranked against the text embeddings of WordNet definitions, and a
+concept scores by the best rank of any synset in its subtree.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			var level slog.Level
+			switch strings.ToLower(g.LogLevel) {
+			case "debug":
+				level = slog.LevelDebug
+			case "info", "":
+				level = slog.LevelInfo
+			case "warn", "warning":
+				level = slog.LevelWarn
+			case "error":
+				level = slog.LevelError
+			default:
+				return usageErrorf("--log-level %q: want debug, info, warn or error", g.LogLevel)
+			}
+			if v, _ := cmd.Flags().GetBool("verbose"); v {
+				level = slog.LevelDebug
+			}
+			g.Log = slog.New(slog.NewTextHandler(g.Stderr, &slog.HandlerOptions{Level: level}))
+			if g.Threads < 0 {
+				return usageErrorf("--threads must be 0 (automatic) or more, got %d", g.Threads)
+			}
+			return nil
+		},
+	}
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError{err} })
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.Model, "model", os.Getenv("CONVIS_MODEL"), "model directory or installed model name (default: the built-in demo model; env CONVIS_MODEL)")
+	pf.StringVar(&g.Variant, "variant", "fp32", "ONNX variant of the model: fp32, fp16 or quantized")
+	pf.StringVar(&g.OrtLib, "ort-lib", "", "path to the ONNX Runtime shared library (env CONVIS_ORT_LIB)")
+	pf.IntVar(&g.Threads, "threads", 0, "inference threads (0: one per core)")
+	pf.StringVar(&g.CacheDir, "cache-dir", "", "cache directory (default: the user cache directory/convis)")
+	pf.StringVar(&g.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
+	pf.BoolP("verbose", "v", false, "verbose logging (same as --log-level debug)")
+
+	root.AddCommand(
+		newVersionCmd(g),
+		newConceptsCmd(g),
+		newTokenizeCmd(g),
+		newEmbedCmd(g),
+		newModelCmd(g),
+	)
+	return root
+}

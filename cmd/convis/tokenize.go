@@ -1,0 +1,74 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/convis/convis/internal/clip"
+)
+
+type tokenizeOptions struct {
+	Texts []string
+	JSON  bool
+}
+
+func newTokenizeCmd(g *globalOptions) *cobra.Command {
+	opts := &tokenizeOptions{}
+	cmd := &cobra.Command{
+		Use:   "tokenize TEXT...",
+		Short: "Print CLIP BPE token ids of texts (start and end tokens, no padding)",
+		Long: `Print the CLIP token ids of each text, one line per text: the start token,
+the BPE ids and the end token, truncated to 77 with the end token kept last.
+With --model, the model's tokenizer.json is used when it has one; otherwise
+OpenAI's CLIP vocabulary. No ONNX Runtime is needed.`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Texts = args
+			return runTokenize(cmd.Context(), g, opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.JSON, "json", false, `print a JSON array of {"text", "ids"}`)
+	return cmd
+}
+
+func runTokenize(ctx context.Context, g *globalOptions, opts *tokenizeOptions) error {
+	tok, err := tokenizerFor(g)
+	if err != nil {
+		return err
+	}
+	type entry struct {
+		Text string  `json:"text"`
+		IDs  []int32 `json:"ids"`
+	}
+	out := make([]entry, len(opts.Texts))
+	for i, t := range opts.Texts {
+		out[i] = entry{t, tok.Tokenize(t)}
+	}
+	if opts.JSON {
+		return writeJSON(g.Stdout, out)
+	}
+	for _, e := range out {
+		parts := make([]string, len(e.IDs))
+		for i, id := range e.IDs {
+			parts[i] = fmt.Sprint(id)
+		}
+		fmt.Fprintln(g.Stdout, strings.Join(parts, " "))
+	}
+	return nil
+}
+
+// tokenizerFor is the tokenizer of --model when it has a tokenizer.json,
+// else OpenAI's default vocabulary. It never loads ONNX Runtime.
+func tokenizerFor(g *globalOptions) (*clip.Tokenizer, error) {
+	if g.Model != "" {
+		dir, err := resolveModelDir(g)
+		if err != nil {
+			return nil, err
+		}
+		return clip.TokenizerForDir(dir)
+	}
+	return clip.DefaultTokenizer()
+}

@@ -1,0 +1,162 @@
+package clip
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync"
+)
+
+// Model is a loaded CLIP: encoders, tokenizer and preprocessing.
+type Model struct {
+	Dir       *ModelDir
+	Image     ImageEncoder
+	Text      TextEncoder
+	Tokenizer *Tokenizer
+	Pre       *Preprocessor
+
+	hashOnce sync.Once
+	hash     string
+	hashErr  error
+}
+
+// LoadModel opens both encoders of a model directory with a runtime.
+func LoadModel(dir *ModelDir, rt Runtime) (*Model, error) {
+	tok, err := TokenizerForDir(dir.Path)
+	if err != nil {
+		return nil, &ModelError{dir.Path, err.Error()}
+	}
+	img, err := rt.OpenImageEncoder(dir.VisionPath)
+	if err != nil {
+		return nil, err
+	}
+	txt, err := rt.OpenTextEncoder(dir.TextPath)
+	if err != nil {
+		img.Close()
+		return nil, err
+	}
+	return &Model{Dir: dir, Image: img, Text: txt, Tokenizer: tok, Pre: NewPreprocessor(dir.Pre)}, nil
+}
+
+// NewModel assembles a model from parts (tests use fake encoders).
+func NewModel(dir *ModelDir, img ImageEncoder, txt TextEncoder, tok *Tokenizer, pre PreprocessConfig) *Model {
+	return &Model{Dir: dir, Image: img, Text: txt, Tokenizer: tok, Pre: NewPreprocessor(pre)}
+}
+
+// Hash is the model's content hash, computed once.
+func (m *Model) Hash() (string, error) {
+	m.hashOnce.Do(func() {
+		if m.Dir == nil {
+			m.hash, m.hashErr = "unhashed", nil
+			return
+		}
+		m.hash, m.hashErr = m.Dir.Hash()
+	})
+	return m.hash, m.hashErr
+}
+
+// Close releases the encoders.
+func (m *Model) Close() error {
+	var err error
+	if m.Image != nil {
+		err = m.Image.Close()
+	}
+	if m.Text != nil {
+		if e := m.Text.Close(); err == nil {
+			err = e
+		}
+	}
+	return err
+}
+
+// EmbedImages preprocesses and encodes images in batches of at most batch.
+func (m *Model) EmbedImages(ctx context.Context, imgs []*RGB, batch int) ([][]float32, error) {
+	if batch <= 0 {
+		batch = 32
+	}
+	S := m.Pre.Config.InputSize()
+	per := 3 * S * S
+	buf := make([]float32, batch*per)
+	var out [][]float32
+	for start := 0; start < len(imgs); start += batch {
+		n := min(batch, len(imgs)-start)
+		for i := 0; i < n; i++ {
+			if err := m.Pre.Into(buf[i*per:(i+1)*per], imgs[start+i]); err != nil {
+				return nil, err
+			}
+		}
+		emb, err := m.Image.EncodeImages(ctx, buf[:n*per], n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Rows(emb, n)...)
+	}
+	return out, nil
+}
+
+// EmbedTexts tokenizes and encodes texts in batches of at most batch.
+func (m *Model) EmbedTexts(ctx context.Context, texts []string, batch int) ([][]float32, error) {
+	if batch <= 0 {
+		batch = 64
+	}
+	var out [][]float32
+	for start := 0; start < len(texts); start += batch {
+		n := min(batch, len(texts)-start)
+		ids := make([][]int32, n)
+		for i := range ids {
+			ids[i] = m.Tokenizer.Tokenize(texts[start+i])
+		}
+		emb, err := m.Text.EncodeTexts(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Rows(emb, n)...)
+	}
+	return out, nil
+}
+
+// Rows splits a row-major n×D matrix into n slices.
+func Rows(flat []float32, n int) [][]float32 {
+	if n == 0 {
+		return nil
+	}
+	d := len(flat) / n
+	out := make([][]float32, n)
+	for i := range out {
+		out[i] = flat[i*d : (i+1)*d : (i+1)*d]
+	}
+	return out
+}
+
+// Normalize scales v to unit length in place (a zero vector stays zero).
+func Normalize(v []float32) []float32 {
+	var s float64
+	for _, x := range v {
+		s += float64(x) * float64(x)
+	}
+	if s == 0 {
+		return v
+	}
+	inv := float32(1 / math.Sqrt(s))
+	for i := range v {
+		v[i] *= inv
+	}
+	return v
+}
+
+// Cosine is the cosine similarity of a and b.
+func Cosine(a, b []float32) (float64, error) {
+	if len(a) != len(b) {
+		return 0, fmt.Errorf("cosine: lengths %d and %d differ", len(a), len(b))
+	}
+	var ab, aa, bb float64
+	for i := range a {
+		ab += float64(a[i]) * float64(b[i])
+		aa += float64(a[i]) * float64(a[i])
+		bb += float64(b[i]) * float64(b[i])
+	}
+	if aa == 0 || bb == 0 {
+		return 0, nil
+	}
+	return ab / math.Sqrt(aa*bb), nil
+}

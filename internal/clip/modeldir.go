@@ -1,0 +1,146 @@
+package clip
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Variants of the ONNX files, as Hugging Face ONNX exports name them.
+var variantSuffix = map[string]string{"fp32": "", "": "", "fp16": "_fp16", "quantized": "_quantized"}
+
+// ModelDir is a CLIP model in the Hugging Face ONNX layout.
+type ModelDir struct {
+	Path       string
+	Variant    string
+	VisionPath string
+	TextPath   string
+	Config     ModelConfig
+	Pre        PreprocessConfig
+}
+
+// ModelConfig holds what convis reads from config.json.
+type ModelConfig struct {
+	ModelType     string `json:"model_type"`
+	ProjectionDim int    `json:"projection_dim"`
+	// Extra, written by convis's own exports: a human description.
+	Description string `json:"convis_description,omitempty"`
+}
+
+// ModelError is a model directory that cannot be used.
+type ModelError struct {
+	Path string
+	Msg  string
+}
+
+func (e *ModelError) Error() string { return fmt.Sprintf("model %s: %s", e.Path, e.Msg) }
+
+// OpenModelDir checks a model directory and reads its configuration.
+func OpenModelDir(path, variant string) (*ModelDir, error) {
+	suffix, ok := variantSuffix[variant]
+	if !ok {
+		return nil, fmt.Errorf("unknown model variant %q: want fp32, fp16 or quantized", variant)
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, &ModelError{path, "no such directory"}
+	}
+	if !st.IsDir() {
+		return nil, &ModelError{path, "not a directory (want a folder with config.json, preprocessor_config.json and onnx/*.onnx)"}
+	}
+	m := &ModelDir{Path: path, Variant: variant}
+	if variant == "" {
+		m.Variant = "fp32"
+	}
+	cfgPath := filepath.Join(path, "config.json")
+	if err := readJSON(cfgPath, &m.Config); err != nil {
+		return nil, &ModelError{path, err.Error()}
+	}
+	pre, err := LoadPreprocessConfig(filepath.Join(path, "preprocessor_config.json"))
+	if err != nil {
+		return nil, &ModelError{path, err.Error()}
+	}
+	m.Pre = pre
+	find := func(base string) (string, error) {
+		var tried []string
+		for _, dir := range []string{"onnx", "."} {
+			p := filepath.Join(path, dir, base+suffix+".onnx")
+			tried = append(tried, filepath.Join(dir, base+suffix+".onnx"))
+			if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() {
+				if fi.Size() == 0 {
+					return "", fmt.Errorf("%s is empty", p)
+				}
+				return p, nil
+			}
+		}
+		return "", fmt.Errorf("missing %s (variant %s)", strings.Join(tried, " or "), m.Variant)
+	}
+	if m.VisionPath, err = find("vision_model"); err != nil {
+		return nil, &ModelError{path, err.Error()}
+	}
+	if m.TextPath, err = find("text_model"); err != nil {
+		return nil, &ModelError{path, err.Error()}
+	}
+	return m, nil
+}
+
+func readJSON(path string, v any) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return fmt.Errorf("missing %s", filepath.Base(path))
+		}
+		return err
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("%s: invalid JSON: %v", filepath.Base(path), err)
+	}
+	return nil
+}
+
+// Files lists the files that define the model, for hashing.
+func (m *ModelDir) Files() []string {
+	files := []string{filepath.Join(m.Path, "config.json"), filepath.Join(m.Path, "preprocessor_config.json"), m.VisionPath, m.TextPath}
+	if _, err := os.Stat(filepath.Join(m.Path, "tokenizer.json")); err == nil {
+		files = append(files, filepath.Join(m.Path, "tokenizer.json"))
+	}
+	sort.Strings(files)
+	return files
+}
+
+// Hash is the SHA-256 of the model's files (names relative to the
+// directory, then contents): the key of every cache built from the model.
+func (m *ModelDir) Hash() (string, error) {
+	h := sha256.New()
+	for _, f := range m.Files() {
+		rel, _ := filepath.Rel(m.Path, f)
+		fmt.Fprintf(h, "%s\n", filepath.ToSlash(rel))
+		fh, err := os.Open(f)
+		if err != nil {
+			return "", err
+		}
+		_, err = io.Copy(h, fh)
+		fh.Close()
+		if err != nil {
+			return "", fmt.Errorf("%s: %w", f, err)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Size is the total size of the model's files in bytes.
+func (m *ModelDir) Size() int64 {
+	var n int64
+	for _, f := range m.Files() {
+		if fi, err := os.Stat(f); err == nil {
+			n += fi.Size()
+		}
+	}
+	return n
+}

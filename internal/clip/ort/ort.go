@@ -1,0 +1,457 @@
+// Package ort runs CLIP ONNX encoders with ONNX Runtime. It is the only
+// package that uses cgo; everything else talks to it through the clip
+// interfaces.
+package ort
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	ortgo "github.com/yalue/onnxruntime_go"
+
+	"github.com/convis/convis/internal/clip"
+)
+
+// MinVersion is the oldest ONNX Runtime whose C API (version 24) the Go
+// wrapper needs.
+const MinVersion = "1.24"
+
+// LibraryName is the shared library's file name.
+const LibraryName = "libonnxruntime.so.1"
+
+// LibraryError says where the library was looked for and how to get it.
+type LibraryError struct {
+	Tried []string // "place: why"
+	Hint  string
+}
+
+func (e *LibraryError) Error() string {
+	return fmt.Sprintf("cannot load ONNX Runtime (looked in: %s); %s", strings.Join(e.Tried, "; "), e.Hint)
+}
+
+// VersionError is a library older than MinVersion.
+type VersionError struct {
+	Path, Version string
+}
+
+func (e *VersionError) Error() string {
+	return fmt.Sprintf("ONNX Runtime %s at %s is too old: convis needs %s or newer; run `make ort` or pass --ort-lib", e.Version, e.Path, MinVersion)
+}
+
+// Candidates lists where the library is looked for, in order: the flag,
+// $CONVIS_ORT_LIB, next to the executable, the project's .ort folder (from
+// the working directory or the executable upwards), then the system paths.
+func Candidates(flagPath string) []string {
+	var out []string
+	add := func(p string) {
+		for _, q := range out {
+			if q == p {
+				return
+			}
+		}
+		out = append(out, p)
+	}
+	if flagPath != "" {
+		add(flagPath)
+	}
+	if env := os.Getenv("CONVIS_ORT_LIB"); env != "" {
+		add(env)
+	}
+	var exeDir string
+	if exe, err := os.Executable(); err == nil {
+		if real, err := filepath.EvalSymlinks(exe); err == nil {
+			exe = real
+		}
+		exeDir = filepath.Dir(exe)
+		add(filepath.Join(exeDir, LibraryName))
+		add(filepath.Join(exeDir, "lib", LibraryName))
+	}
+	for _, start := range []string{mustGetwd(), exeDir} {
+		for dir := start; dir != "" && dir != "/" && dir != "."; dir = filepath.Dir(dir) {
+			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+				add(filepath.Join(dir, ".ort", LibraryName))
+				break
+			}
+		}
+	}
+	add(LibraryName) // the dynamic loader's search path
+	return out
+}
+
+func mustGetwd() string {
+	wd, _ := os.Getwd()
+	return wd
+}
+
+// Runtime is an initialised ONNX Runtime environment.
+type Runtime struct {
+	path    string
+	threads int
+}
+
+var (
+	initMu  sync.Mutex
+	initRT  *Runtime
+	initErr error
+)
+
+// Load initialises ONNX Runtime once per process from the first candidate
+// that loads. threads is the intra-op thread count (0: ONNX Runtime's default).
+func Load(flagPath string, threads int) (*Runtime, error) {
+	initMu.Lock()
+	defer initMu.Unlock()
+	if initRT != nil || initErr != nil {
+		if initRT != nil {
+			initRT.threads = threads
+		}
+		return initRT, initErr
+	}
+	var tried []string
+	for _, p := range Candidates(flagPath) {
+		if strings.Contains(p, "/") {
+			if _, err := os.Stat(p); err != nil {
+				tried = append(tried, p+": not found")
+				continue
+			}
+		}
+		ortgo.SetSharedLibraryPath(p)
+		err := ortgo.InitializeEnvironment(ortgo.WithLogLevelError())
+		if err == nil {
+			initRT = &Runtime{path: p, threads: threads}
+			return initRT, nil
+		}
+		if strings.Contains(err.Error(), "Error setting ORT API base: 2") {
+			initErr = &VersionError{Path: p, Version: ortgo.GetVersion()}
+			return nil, initErr
+		}
+		tried = append(tried, p+": "+shortLoadError(err))
+	}
+	initErr = &LibraryError{Tried: tried, Hint: "run `make ort` in the convis source folder, or pass --ort-lib /path/to/" + LibraryName + " (or set CONVIS_ORT_LIB)"}
+	return nil, initErr
+}
+
+func shortLoadError(err error) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ": "); i >= 0 && strings.Contains(msg, "Error loading ONNX shared library") {
+		return strings.TrimSpace(msg[i+2:])
+	}
+	return msg
+}
+
+// Path is the library in use.
+func (r *Runtime) Path() string { return r.path }
+
+// Version is the library's version string.
+func (r *Runtime) Version() string { return ortgo.GetVersion() }
+
+func (r *Runtime) sessionOptions() (*ortgo.SessionOptions, error) {
+	o, err := ortgo.NewSessionOptions()
+	if err != nil {
+		return nil, err
+	}
+	if err := o.SetGraphOptimizationLevel(ortgo.GraphOptimizationLevelEnableAll); err != nil {
+		o.Destroy()
+		return nil, err
+	}
+	if r.threads > 0 {
+		if err := o.SetIntraOpNumThreads(r.threads); err != nil {
+			o.Destroy()
+			return nil, err
+		}
+		if err := o.SetInterOpNumThreads(1); err != nil {
+			o.Destroy()
+			return nil, err
+		}
+	}
+	return o, nil
+}
+
+// Inspect lists a model's inputs and outputs.
+func (r *Runtime) Inspect(path string) ([]clip.TensorInfo, []clip.TensorInfo, error) {
+	ins, outs, err := ortgo.GetInputOutputInfo(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return convertInfo(ins), convertInfo(outs), nil
+}
+
+func convertInfo(in []ortgo.InputOutputInfo) []clip.TensorInfo {
+	out := make([]clip.TensorInfo, len(in))
+	for i, x := range in {
+		out[i] = clip.TensorInfo{Name: x.Name, Type: strings.ToLower(strings.TrimPrefix(x.DataType.String(), "ONNX_TENSOR_ELEMENT_DATA_TYPE_")), Shape: append([]int64(nil), x.Dimensions...)}
+	}
+	return out
+}
+
+func findByName(infos []clip.TensorInfo, names ...string) (clip.TensorInfo, bool) {
+	for _, n := range names {
+		for _, x := range infos {
+			if x.Name == n {
+				return x, true
+			}
+		}
+	}
+	return clip.TensorInfo{}, false
+}
+
+// pickEmbedding chooses the embedding output: the preferred name, else the
+// only rank-2 float output.
+func pickEmbedding(path string, outs []clip.TensorInfo, preferred string) (clip.TensorInfo, error) {
+	if x, ok := findByName(outs, preferred); ok {
+		return x, nil
+	}
+	var cands []clip.TensorInfo
+	for _, x := range outs {
+		if len(x.Shape) == 2 {
+			cands = append(cands, x)
+		}
+	}
+	if len(cands) == 1 {
+		return cands[0], nil
+	}
+	var names []string
+	for _, x := range outs {
+		names = append(names, x.Name)
+	}
+	return clip.TensorInfo{}, fmt.Errorf("%s: no %q output (outputs: %s)", path, preferred, strings.Join(names, ", "))
+}
+
+// session wraps a dynamic session with cancellation through RunOptions.
+type session struct {
+	s    *ortgo.DynamicAdvancedSession
+	path string
+	mu   sync.Mutex
+}
+
+func (s *session) run(ctx context.Context, inputs []ortgo.Value, outputs []ortgo.Value) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ro, err := ortgo.NewRunOptions()
+	if err != nil {
+		return err
+	}
+	defer ro.Destroy()
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+			ro.Terminate()
+		case <-done:
+		}
+	}()
+	s.mu.Lock()
+	err = s.s.RunWithOptions(inputs, outputs, ro)
+	s.mu.Unlock()
+	close(done)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if err != nil {
+		return fmt.Errorf("%s: %w", s.path, err)
+	}
+	return nil
+}
+
+// ImageEncoder runs a vision model: pixel_values [B,3,H,W] → image_embeds.
+type ImageEncoder struct {
+	sess      *session
+	input     clip.TensorInfo
+	output    clip.TensorInfo
+	dim       int
+	imageSize int
+}
+
+// OpenImageEncoder loads a vision model, discovering its names and shapes.
+func (r *Runtime) OpenImageEncoder(path string) (clip.ImageEncoder, error) {
+	ins, outs, err := r.Inspect(path)
+	if err != nil {
+		return nil, err
+	}
+	in, ok := findByName(ins, "pixel_values")
+	if !ok {
+		if len(ins) != 1 {
+			return nil, fmt.Errorf("%s: no pixel_values input", path)
+		}
+		in = ins[0]
+	}
+	if len(in.Shape) != 4 || in.Type != "float" {
+		return nil, fmt.Errorf("%s: input %s is %s %v, want float [B,3,H,W]", path, in.Name, in.Type, in.Shape)
+	}
+	out, err := pickEmbedding(path, outs, "image_embeds")
+	if err != nil {
+		return nil, err
+	}
+	enc := &ImageEncoder{input: in, output: out, dim: int(out.Shape[1]), imageSize: int(in.Shape[3])}
+	enc.sess, err = r.newSession(path, []string{in.Name}, []string{out.Name})
+	if err != nil {
+		return nil, err
+	}
+	if enc.dim <= 0 {
+		enc.dim = -1 // discovered on first run
+	}
+	return enc, nil
+}
+
+func (r *Runtime) newSession(path string, ins, outs []string) (*session, error) {
+	opts, err := r.sessionOptions()
+	if err != nil {
+		return nil, err
+	}
+	defer opts.Destroy()
+	s, err := ortgo.NewDynamicAdvancedSession(path, ins, outs, opts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &session{s: s, path: path}, nil
+}
+
+func (e *ImageEncoder) Dim() int { return e.dim }
+
+// EncodeImages runs n images in one pass.
+func (e *ImageEncoder) EncodeImages(ctx context.Context, pixels []float32, n int) ([]float32, error) {
+	if n <= 0 || len(pixels)%n != 0 {
+		return nil, errors.New("image batch: pixel buffer does not hold n images")
+	}
+	per := len(pixels) / n
+	side := 0
+	for side*side*3 < per {
+		side++
+	}
+	if side*side*3 != per {
+		return nil, fmt.Errorf("image batch: %d values per image is not 3×H×H", per)
+	}
+	in, err := ortgo.NewTensor(ortgo.NewShape(int64(n), 3, int64(side), int64(side)), pixels)
+	if err != nil {
+		return nil, err
+	}
+	defer in.Destroy()
+	outs := []ortgo.Value{nil}
+	if err := e.sess.run(ctx, []ortgo.Value{in}, outs); err != nil {
+		return nil, err
+	}
+	return takeFloats(outs[0], n, &e.dim)
+}
+
+func takeFloats(v ortgo.Value, n int, dim *int) ([]float32, error) {
+	defer v.Destroy()
+	t, ok := v.(*ortgo.Tensor[float32])
+	if !ok {
+		return nil, fmt.Errorf("embedding output is %T, want float32", v)
+	}
+	shape := t.GetShape()
+	if len(shape) != 2 || int(shape[0]) != n {
+		return nil, fmt.Errorf("embedding output shape %v, want [%d, D]", shape, n)
+	}
+	*dim = int(shape[1])
+	return append([]float32(nil), t.GetData()...), nil
+}
+
+func (e *ImageEncoder) Close() error { return e.sess.s.Destroy() }
+
+// TextEncoder runs a text model: input_ids [B,L] (+ attention_mask) → text_embeds.
+type TextEncoder struct {
+	sess    *session
+	ids     clip.TensorInfo
+	mask    *clip.TensorInfo
+	output  clip.TensorInfo
+	dim     int
+	seqLen  int // fixed sequence length, or 0 when dynamic
+	padding int64
+}
+
+// OpenTextEncoder loads a text model, discovering its names and shapes.
+func (r *Runtime) OpenTextEncoder(path string) (clip.TextEncoder, error) {
+	ins, outs, err := r.Inspect(path)
+	if err != nil {
+		return nil, err
+	}
+	ids, ok := findByName(ins, "input_ids")
+	if !ok {
+		return nil, fmt.Errorf("%s: no input_ids input", path)
+	}
+	if len(ids.Shape) != 2 {
+		return nil, fmt.Errorf("%s: input_ids has shape %v, want [B, L]", path, ids.Shape)
+	}
+	enc := &TextEncoder{ids: ids, padding: clip.EndToken}
+	names := []string{ids.Name}
+	if m, ok := findByName(ins, "attention_mask"); ok {
+		enc.mask = &m
+		names = append(names, m.Name)
+	}
+	if len(ins) != len(names) {
+		return nil, fmt.Errorf("%s: unexpected inputs %v", path, ins)
+	}
+	if enc.output, err = pickEmbedding(path, outs, "text_embeds"); err != nil {
+		return nil, err
+	}
+	enc.dim = int(enc.output.Shape[1])
+	if ids.Shape[1] > 0 {
+		enc.seqLen = int(ids.Shape[1])
+	}
+	enc.sess, err = r.newSession(path, names, []string{enc.output.Name})
+	if err != nil {
+		return nil, err
+	}
+	return enc, nil
+}
+
+func (e *TextEncoder) Dim() int { return e.dim }
+
+// EncodeTexts pads the sequences (with the end token, as Hugging Face's CLIP
+// tokenizer does; the causal text tower never looks past the end token) and
+// runs them in one pass.
+func (e *TextEncoder) EncodeTexts(ctx context.Context, seqs [][]int32) ([]float32, error) {
+	n := len(seqs)
+	if n == 0 {
+		return nil, nil
+	}
+	L := e.seqLen
+	if L == 0 {
+		for _, s := range seqs {
+			L = max(L, len(s))
+		}
+	}
+	ids := make([]int64, n*L)
+	mask := make([]int64, n*L)
+	for i, s := range seqs {
+		if len(s) > L {
+			return nil, fmt.Errorf("text %d has %d tokens, model takes %d", i, len(s), L)
+		}
+		for j := 0; j < L; j++ {
+			if j < len(s) {
+				ids[i*L+j] = int64(s[j])
+				mask[i*L+j] = 1
+			} else {
+				ids[i*L+j] = e.padding
+			}
+		}
+	}
+	shape := ortgo.NewShape(int64(n), int64(L))
+	idsT, err := ortgo.NewTensor(shape, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer idsT.Destroy()
+	inputs := []ortgo.Value{idsT}
+	if e.mask != nil {
+		maskT, err := ortgo.NewTensor(shape, mask)
+		if err != nil {
+			return nil, err
+		}
+		defer maskT.Destroy()
+		inputs = append(inputs, maskT)
+	}
+	outs := []ortgo.Value{nil}
+	if err := e.sess.run(ctx, inputs, outs); err != nil {
+		return nil, err
+	}
+	return takeFloats(outs[0], n, &e.dim)
+}
+
+func (e *TextEncoder) Close() error { return e.sess.s.Destroy() }

@@ -1,0 +1,137 @@
+package ort
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/convis/convis/internal/clip"
+)
+
+const fixture = "../../../testdata/fixture-model"
+
+// runtimeForTest loads ONNX Runtime as the CLI does. In CI (make test sets
+// CONVIS_ORT_LIB) a missing library fails the test instead of skipping it.
+func runtimeForTest(t *testing.T) *Runtime {
+	t.Helper()
+	rt, err := Load("", 1)
+	if err != nil {
+		if os.Getenv("CI") != "" || os.Getenv("CONVIS_ORT_LIB") != "" {
+			t.Fatal(err)
+		}
+		t.Skip(err)
+	}
+	return rt
+}
+
+type reference struct {
+	Images map[string]struct {
+		Embedding  []float32 `json:"embedding"`
+		PixelSum   float64   `json:"pixel_sum"`
+		PixelFirst []float32 `json:"pixel_first"`
+	} `json:"images"`
+	Texts []struct {
+		Text      string    `json:"text"`
+		IDs       []int32   `json:"ids"`
+		Embedding []float32 `json:"embedding"`
+	} `json:"texts"`
+}
+
+// TestEmbeddingsMatchPyTorch compares with the embeddings that
+// scripts/make_fixture_model.py computed in PyTorch with Pillow
+// preprocessing: cosine ≥ 0.999 for images, ≥ 0.9999 for texts.
+func TestEmbeddingsMatchPyTorch(t *testing.T) {
+	rt := runtimeForTest(t)
+	raw, err := os.ReadFile(filepath.Join(fixture, "reference.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ref reference
+	if err := json.Unmarshal(raw, &ref); err != nil {
+		t.Fatal(err)
+	}
+	dir, err := clip.OpenModelDir(fixture, "fp32")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := clip.LoadModel(dir, rt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	ctx := context.Background()
+	if len(ref.Images) < 10 {
+		t.Fatalf("only %d reference images", len(ref.Images))
+	}
+	for name, want := range ref.Images {
+		im, err := clip.LoadImage(filepath.Join("../../../testdata/images", name), 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		S := m.Pre.Config.InputSize()
+		px := make([]float32, 3*S*S)
+		if err := m.Pre.Into(px, im); err != nil {
+			t.Fatal(err)
+		}
+		var sum float64
+		for _, v := range px {
+			sum += float64(v)
+		}
+		// Pillow's resize is matched to the bit for 8-bit input; the sum
+		// over 150,528 values allows for float32 accumulation only.
+		if math.Abs(sum-want.PixelSum) > 1e-3*float64(len(px)) {
+			t.Errorf("%s: pixel sum %.3f, PyTorch %.3f", name, sum, want.PixelSum)
+		}
+		embs, err := m.EmbedImages(ctx, []*clip.RGB{im}, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cos, _ := clip.Cosine(embs[0], want.Embedding)
+		t.Logf("%-18s cosine %.7f, pixel sum %.2f (PyTorch %.2f)", name, cos, sum, want.PixelSum)
+		if cos < 0.999 {
+			t.Errorf("%s: cosine %.6f with PyTorch, want ≥ 0.999", name, cos)
+		}
+	}
+	texts := make([]string, len(ref.Texts))
+	for i, r := range ref.Texts {
+		texts[i] = r.Text
+	}
+	embs, err := m.EmbedTexts(ctx, texts, 3) // batches mix lengths: padding must not matter
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range ref.Texts {
+		cos, _ := clip.Cosine(embs[i], r.Embedding)
+		if cos < 0.9999 {
+			t.Errorf("text %q: cosine %.6f with PyTorch, want ≥ 0.9999", r.Text, cos)
+		}
+	}
+}
+
+func TestCancelledContextStopsRun(t *testing.T) {
+	rt := runtimeForTest(t)
+	enc, err := rt.OpenImageEncoder(filepath.Join(fixture, "onnx/vision_model.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer enc.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := enc.EncodeImages(ctx, make([]float32, 2*3*224*224), 2); err != context.Canceled {
+		t.Fatalf("got %v, want context.Canceled", err)
+	}
+}
+
+func TestInspectDiscoversNames(t *testing.T) {
+	rt := runtimeForTest(t)
+	ins, outs, err := rt.Inspect(filepath.Join(fixture, "onnx/text_model.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ins) != 2 || ins[0].Name != "input_ids" || outs[0].Name != "text_embeds" {
+		t.Fatalf("inputs %v outputs %v", ins, outs)
+	}
+}

@@ -1,0 +1,197 @@
+package clip
+
+import (
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+)
+
+// PreprocessConfig is Hugging Face's CLIPImageProcessor configuration.
+type PreprocessConfig struct {
+	DoConvertRGB  bool
+	DoResize      bool
+	ShortestEdge  int // resize target of the shortest edge
+	Resample      int // PIL filter id: 0 nearest, 1 lanczos, 2 bilinear, 3 bicubic, 4 box, 5 hamming
+	DoCenterCrop  bool
+	CropW, CropH  int
+	DoRescale     bool
+	RescaleFactor float64
+	DoNormalize   bool
+	Mean, Std     [3]float32
+}
+
+// LoadPreprocessConfig reads preprocessor_config.json, accepting both the
+// integer and the dict forms of size and crop_size.
+func LoadPreprocessConfig(path string) (PreprocessConfig, error) {
+	var raw map[string]json.RawMessage
+	if err := readJSON(path, &raw); err != nil {
+		return PreprocessConfig{}, err
+	}
+	c := PreprocessConfig{DoConvertRGB: true, DoResize: true, ShortestEdge: 224, Resample: 3, DoCenterCrop: true,
+		CropW: 224, CropH: 224, DoRescale: true, RescaleFactor: 1.0 / 255, DoNormalize: true,
+		Mean: [3]float32{0.48145466, 0.4578275, 0.40821073}, Std: [3]float32{0.26862954, 0.26130258, 0.27577711}}
+	bad := func(key string, err error) error {
+		return fmt.Errorf("%s: %s: %v", filepath.Base(path), key, err)
+	}
+	boolKey := func(key string, dst *bool) error {
+		if v, ok := raw[key]; ok {
+			if err := json.Unmarshal(v, dst); err != nil {
+				return bad(key, err)
+			}
+		}
+		return nil
+	}
+	for k, dst := range map[string]*bool{"do_convert_rgb": &c.DoConvertRGB, "do_resize": &c.DoResize, "do_center_crop": &c.DoCenterCrop, "do_rescale": &c.DoRescale, "do_normalize": &c.DoNormalize} {
+		if err := boolKey(k, dst); err != nil {
+			return c, err
+		}
+	}
+	if v, ok := raw["size"]; ok {
+		var n int
+		var m map[string]int
+		if json.Unmarshal(v, &n) == nil {
+			c.ShortestEdge = n
+		} else if json.Unmarshal(v, &m) == nil {
+			if se, ok := m["shortest_edge"]; ok {
+				c.ShortestEdge = se
+			} else if m["height"] > 0 && m["height"] == m["width"] {
+				c.ShortestEdge = m["height"]
+			} else {
+				return c, bad("size", fmt.Errorf("unsupported %s", v))
+			}
+		} else {
+			return c, bad("size", fmt.Errorf("unsupported %s", v))
+		}
+	}
+	if v, ok := raw["crop_size"]; ok {
+		var n int
+		var m map[string]int
+		if json.Unmarshal(v, &n) == nil {
+			c.CropW, c.CropH = n, n
+		} else if json.Unmarshal(v, &m) == nil && m["height"] > 0 && m["width"] > 0 {
+			c.CropW, c.CropH = m["width"], m["height"]
+		} else {
+			return c, bad("crop_size", fmt.Errorf("unsupported %s", v))
+		}
+	}
+	if v, ok := raw["resample"]; ok {
+		if err := json.Unmarshal(v, &c.Resample); err != nil || c.Resample < 0 || c.Resample > 5 {
+			return c, bad("resample", fmt.Errorf("want 0–5, got %s", v))
+		}
+	}
+	if v, ok := raw["rescale_factor"]; ok {
+		if err := json.Unmarshal(v, &c.RescaleFactor); err != nil {
+			return c, bad("rescale_factor", err)
+		}
+	}
+	for key, dst := range map[string]*[3]float32{"image_mean": &c.Mean, "image_std": &c.Std} {
+		if v, ok := raw[key]; ok {
+			var arr []float32
+			if err := json.Unmarshal(v, &arr); err != nil || len(arr) != 3 {
+				return c, bad(key, fmt.Errorf("want 3 numbers"))
+			}
+			copy(dst[:], arr)
+		}
+	}
+	if c.CropW != c.CropH {
+		return c, bad("crop_size", fmt.Errorf("non-square input %dx%d is not supported", c.CropW, c.CropH))
+	}
+	return c, nil
+}
+
+// InputSize is the side of the square model input.
+func (c PreprocessConfig) InputSize() int { return c.CropW }
+
+// RGB is an 8-bit RGB image, 3 bytes per pixel, rows packed.
+type RGB struct {
+	W, H int
+	Pix  []uint8
+}
+
+// NewRGB allocates a w×h image.
+func NewRGB(w, h int) *RGB { return &RGB{W: w, H: h, Pix: make([]uint8, 3*w*h)} }
+
+// SubImage copies the rectangle [x, x+w)×[y, y+h), which must lie inside.
+func (im *RGB) SubImage(x, y, w, h int) *RGB {
+	out := NewRGB(w, h)
+	for r := 0; r < h; r++ {
+		copy(out.Pix[r*w*3:(r+1)*w*3], im.Pix[((y+r)*im.W+x)*3:((y+r)*im.W+x+w)*3])
+	}
+	return out
+}
+
+// Preprocessor turns RGB images into model input, reusing resampling
+// weights across calls (every ConVis crop has one of two sizes).
+type Preprocessor struct {
+	Config PreprocessConfig
+	cache  weightCache
+}
+
+// NewPreprocessor returns a preprocessor for a configuration.
+func NewPreprocessor(c PreprocessConfig) *Preprocessor { return &Preprocessor{Config: c} }
+
+// Resized returns the size an image is resized to: the shortest edge to
+// ShortestEdge, the other edge scaled and truncated as transformers does.
+func (p *Preprocessor) resizedSize(w, h int) (int, int) {
+	s := p.Config.ShortestEdge
+	if w <= h {
+		return s, int(float64(s) * float64(h) / float64(w))
+	}
+	return int(float64(s) * float64(w) / float64(h)), s
+}
+
+// Into writes one preprocessed image (3×S×S, NCHW) into dst, which must
+// hold 3·S·S values, following CLIPImageProcessor: resize the shortest edge,
+// centre crop, rescale, normalise.
+func (p *Preprocessor) Into(dst []float32, im *RGB) error {
+	c := p.Config
+	S := c.CropW
+	if len(dst) != 3*S*S {
+		return fmt.Errorf("preprocess: destination holds %d values, want %d", len(dst), 3*S*S)
+	}
+	src := im
+	if c.DoResize {
+		w, h := p.resizedSize(im.W, im.H)
+		if w != im.W || h != im.H {
+			src = p.resize(im, w, h)
+		}
+	}
+	x0, y0 := 0, 0
+	if c.DoCenterCrop {
+		x0, y0 = (src.W-S)/2, (src.H-S)/2
+	}
+	scale := float32(1)
+	if c.DoRescale {
+		scale = float32(c.RescaleFactor)
+	}
+	for ch := 0; ch < 3; ch++ {
+		mean, std := float32(0), float32(1)
+		if c.DoNormalize {
+			mean, std = c.Mean[ch], c.Std[ch]
+		}
+		plane := dst[ch*S*S : (ch+1)*S*S]
+		for y := 0; y < S; y++ {
+			sy := y + y0
+			for x := 0; x < S; x++ {
+				sx := x + x0
+				var v float32 // pad with zeros where the crop exceeds the image, as transformers does
+				if sx >= 0 && sy >= 0 && sx < src.W && sy < src.H {
+					v = float32(src.Pix[(sy*src.W+sx)*3+ch])*scale - mean
+				} else {
+					v = -mean
+				}
+				plane[y*S+x] = v / std
+			}
+		}
+	}
+	return nil
+}
+
+// Resize resamples an image with the configured PIL filter.
+func (p *Preprocessor) resize(im *RGB, w, h int) *RGB {
+	return resample(im, w, h, p.Config.Resample, &p.cache)
+}
+
+// ResizeBicubic resamples with PIL's bicubic filter (the ConVis canvas).
+func ResizeBicubic(im *RGB, w, h int) *RGB { return resample(im, w, h, 3, nil) }
+

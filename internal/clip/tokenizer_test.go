@@ -1,0 +1,48 @@
+package clip
+
+import (
+	"encoding/json"
+	"os"
+	"reflect"
+	"testing"
+)
+
+// TestTokenizerMatchesReference compares with the ids of OpenAI's tokenizer
+// algorithm (scripts/clip_tokenizer_ref.py) on testdata/tokenizer_cases.json.
+func TestTokenizerMatchesReference(t *testing.T) {
+	raw, err := os.ReadFile("testdata/tokenizer_cases.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []struct {
+		Text string  `json:"text"`
+		IDs  []int32 `json:"ids"`
+	}
+	if err := json.Unmarshal(raw, &cases); err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) < 300 {
+		t.Fatalf("only %d cases", len(cases))
+	}
+	tok, err := DefaultTokenizer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		if got := tok.Tokenize(c.Text); !reflect.DeepEqual(got, c.IDs) {
+			t.Errorf("%q:\n got %v\nwant %v", c.Text, got, c.IDs)
+		}
+	}
+}
+
+func TestTokenizeTruncationKeepsEnd(t *testing.T) {
+	tok, _ := DefaultTokenizer()
+	long := ""
+	for i := 0; i < 100; i++ {
+		long += "dog "
+	}
+	ids := tok.Tokenize(long)
+	if len(ids) != ContextLength || ids[0] != StartToken || ids[ContextLength-1] != EndToken {
+		t.Fatalf("len %d, first %d, last %d", len(ids), ids[0], ids[len(ids)-1])
+	}
+}

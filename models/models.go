@@ -1,0 +1,34 @@
+// Package models holds the built-in demo model and the model store: the
+// list of known downloadable models and the folders of installed ones.
+package models
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+)
+
+// BuiltinName names the embedded demo model.
+const BuiltinName = "convis-tiny"
+
+var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// NotInstalledError is a --model name that is neither a folder nor installed.
+type NotInstalledError struct{ Name string }
+
+func (e *NotInstalledError) Error() string {
+	return fmt.Sprintf("model %q is not installed and is not a directory; run `convis model pull %s` or pass a model folder", e.Name, e.Name)
+}
+
+// InstalledDir is the folder of an installed model under store.
+func InstalledDir(store, name string) (string, error) {
+	if !nameRE.MatchString(name) {
+		return "", &NotInstalledError{name}
+	}
+	dir := filepath.Join(store, name)
+	if _, err := os.Stat(filepath.Join(dir, "convis-model.json")); err != nil {
+		return "", &NotInstalledError{name}
+	}
+	return dir, nil
+}

@@ -1,0 +1,127 @@
+package saliency
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/convis/convis/internal/clip"
+)
+
+// Method is how windows are chosen and scored.
+type Method string
+
+const (
+	MethodGrid       Method = "grid"       // Algorithm 1 (the default)
+	MethodStochastic Method = "stochastic" // the reference's sampler
+	MethodOcclusion  Method = "occlusion"  // baseline: cosine with the concept's own prompt, grid windows
+)
+
+// Params are every setting of a map; the defaults are the reference's.
+type Params struct {
+	Method     Method
+	Canvas     CanvasOptions
+	Sizes      []int // grid window sizes (128, 64)
+	Stride     int   // grid stride (16)
+	Stochastic StochasticParams
+	Batch      int  // crops per encoder pass
+	FullPlan   bool // also encode grid windows that miss the image (same map, more work)
+}
+
+// DefaultParams are the reference's numbers.
+func DefaultParams() Params {
+	return Params{Method: MethodGrid, Canvas: DefaultCanvas(), Sizes: []int{128, 64}, Stride: 16, Stochastic: DefaultStochastic(), Batch: 32}
+}
+
+// ConceptMap is one concept's result.
+type ConceptMap struct {
+	Concept Concept
+	Scores  []float64 // per window: rank (grid, stochastic) or cosine (occlusion)
+	Square  *Map      // over the image square on the canvas
+	Map     *Map      // over the input image
+}
+
+// Explanation is the result for one image and any number of concepts: the
+// windows are embedded once and scored against every concept.
+type Explanation struct {
+	Canvas     *Canvas
+	Windows    []Box
+	Stats      EmbedStats
+	Maps       []ConceptMap
+	ScoreTime  time.Duration
+	CanvasTime time.Duration
+}
+
+// Explainer makes maps with an image encoder and a concept index.
+type Explainer struct {
+	Encoder clip.ImageEncoder
+	Pre     *clip.Preprocessor
+	Index   *ConceptIndex
+}
+
+// Explain computes the maps of the concepts on an image.
+func (e *Explainer) Explain(ctx context.Context, img *clip.RGB, concepts []Concept, p Params, progress Progress) (*Explanation, error) {
+	if len(concepts) == 0 {
+		return nil, fmt.Errorf("no concept to explain")
+	}
+	t0 := time.Now()
+	c, err := NewCanvas(img, p.Canvas)
+	if err != nil {
+		return nil, err
+	}
+	ex := &Explanation{Canvas: c, CanvasTime: time.Since(t0)}
+	switch p.Method {
+	case MethodGrid, MethodOcclusion:
+		ex.Windows, err = GridPlan(c, p.Sizes, p.Stride, !p.FullPlan)
+	case MethodStochastic:
+		ex.Windows, err = StochasticPlan(c, p.Stochastic)
+	default:
+		return nil, fmt.Errorf("unknown method %q (want grid, stochastic or occlusion)", p.Method)
+	}
+	if err != nil {
+		return nil, err
+	}
+	scores := make([][]float64, len(concepts))
+	for i := range scores {
+		scores[i] = make([]float64, len(ex.Windows))
+	}
+	var scoreTime time.Duration
+	sims := make([]float32, e.Index.Len())
+	sink := func(start int, rows [][]float32) {
+		t := time.Now()
+		for i, row := range rows {
+			e.Index.Similarities(row, sims)
+			for k, cc := range concepts {
+				if p.Method == MethodOcclusion {
+					scores[k][start+i] = float64(OwnSimilarity(sims, cc.Own))
+				} else {
+					scores[k][start+i] = float64(BestRank(sims, cc.Set))
+				}
+			}
+		}
+		scoreTime += time.Since(t)
+	}
+	_, ex.Stats, err = EmbedWindows(ctx, c, ex.Windows, e.Encoder, e.Pre, p.Batch, progress, sink)
+	if err != nil {
+		return nil, err
+	}
+	ex.ScoreTime = scoreTime
+	for k, cc := range concepts {
+		cm := ConceptMap{Concept: cc, Scores: scores[k]}
+		switch p.Method {
+		case MethodGrid:
+			cm.Square = GridMap(c, ex.Windows, scores[k], true)
+		case MethodOcclusion:
+			cm.Square = GridMap(c, ex.Windows, scores[k], false)
+		case MethodStochastic:
+			ranks := make([]int, len(scores[k]))
+			for i, v := range scores[k] {
+				ranks[i] = int(v)
+			}
+			cm.Square = StochasticMap(c, ex.Windows, ranks, p.Stochastic)
+		}
+		cm.Map = c.ToImage(cm.Square)
+		ex.Maps = append(ex.Maps, cm)
+	}
+	return ex, nil
+}

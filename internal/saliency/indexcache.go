@@ -1,0 +1,179 @@
+package saliency
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+
+	"github.com/convis/convis/internal/wordnet"
+)
+
+// TextEmbedder embeds texts in batches (clip.Model.EmbedTexts).
+type TextEmbedder func(ctx context.Context, texts []string, batch int) ([][]float32, error)
+
+// BuildIndex embeds the prompts of T and normalises them. progress gets
+// prompts done out of the total.
+func BuildIndex(ctx context.Context, h *wordnet.Hierarchy, mode PromptMode, embed TextEmbedder, batch int, progress Progress) (*ConceptIndex, error) {
+	texts, owner, err := Prompts(h, mode)
+	if err != nil {
+		return nil, err
+	}
+	ix := &ConceptIndex{H: h, Mode: mode, Owner: owner}
+	for start := 0; start < len(texts); start += batch {
+		end := min(start+batch, len(texts))
+		embs, err := embed(ctx, texts[start:end], batch)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range embs {
+			if ix.Dim == 0 {
+				ix.Dim = len(e)
+				ix.Emb = make([]float32, 0, len(texts)*ix.Dim)
+			}
+			var s float64
+			for _, v := range e {
+				s += float64(v) * float64(v)
+			}
+			inv := float32(1 / math.Max(math.Sqrt(s), 1e-12))
+			for _, v := range e {
+				ix.Emb = append(ix.Emb, v*inv)
+			}
+		}
+		if progress != nil {
+			progress(end, len(texts))
+		}
+	}
+	return ix, nil
+}
+
+// IndexKey names everything a cached index depends on.
+type IndexKey struct {
+	ModelHash string `json:"model_hash"`
+	Vocab     string `json:"vocab"` // name, or the word list's hash for a file
+	Mode      string `json:"mode"`
+	Synsets   int    `json:"synsets"`
+}
+
+func (k IndexKey) file(dir string) string {
+	b, _ := json.Marshal(k)
+	sum := sha256.Sum256(b)
+	return filepath.Join(dir, hex.EncodeToString(sum[:12])+".idx")
+}
+
+const indexMagic = "CONVIS-INDEX-1\n"
+
+type indexHeader struct {
+	Key     IndexKey `json:"key"`
+	Prompts int      `json:"prompts"`
+	Dim     int      `json:"dim"`
+	SHA256  string   `json:"sha256"`
+}
+
+// LoadOrBuildIndex returns the cached index for key from dir, or builds it
+// and stores it (atomically: temporary file, then rename). A cache file
+// that fails any check (header, sizes, checksum) is rebuilt, never trusted.
+// With dir == "" the cache is bypassed.
+func LoadOrBuildIndex(ctx context.Context, dir string, key IndexKey, h *wordnet.Hierarchy, build func() (*ConceptIndex, error)) (ix *ConceptIndex, cached bool, err error) {
+	if dir != "" {
+		if ix, err := readIndex(key.file(dir), key, h); err == nil {
+			return ix, true, nil
+		}
+	}
+	ix, err = build()
+	if err != nil {
+		return nil, false, err
+	}
+	if dir != "" {
+		if err := writeIndex(dir, key, ix); err != nil {
+			return ix, false, fmt.Errorf("concept index cache: %w", err)
+		}
+	}
+	return ix, false, nil
+}
+
+func payload(ix *ConceptIndex) []byte {
+	buf := make([]byte, 4*len(ix.Owner)+4*len(ix.Emb))
+	for i, o := range ix.Owner {
+		binary.LittleEndian.PutUint32(buf[4*i:], uint32(o))
+	}
+	off := 4 * len(ix.Owner)
+	for i, v := range ix.Emb {
+		binary.LittleEndian.PutUint32(buf[off+4*i:], math.Float32bits(v))
+	}
+	return buf
+}
+
+func writeIndex(dir string, key IndexKey, ix *ConceptIndex) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	data := payload(ix)
+	sum := sha256.Sum256(data)
+	hdr, _ := json.Marshal(indexHeader{Key: key, Prompts: len(ix.Owner), Dim: ix.Dim, SHA256: hex.EncodeToString(sum[:])})
+	f, err := os.CreateTemp(dir, ".idx-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	w := bufio.NewWriter(f)
+	w.WriteString(indexMagic)
+	w.Write(hdr)
+	w.WriteByte('\n')
+	w.Write(data)
+	if err := w.Flush(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	return os.Rename(f.Name(), key.file(dir))
+}
+
+func readIndex(path string, key IndexKey, h *wordnet.Hierarchy) (*ConceptIndex, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	if !bytes.HasPrefix(raw, []byte(indexMagic)) {
+		return nil, fmt.Errorf("%s: not a concept index", path)
+	}
+	rest := raw[len(indexMagic):]
+	nl := bytes.IndexByte(rest, '\n')
+	if nl < 0 {
+		return nil, io.ErrUnexpectedEOF
+	}
+	var hdr indexHeader
+	if err := json.Unmarshal(rest[:nl], &hdr); err != nil {
+		return nil, err
+	}
+	data := rest[nl+1:]
+	if hdr.Key != key || hdr.Dim <= 0 || len(data) != 4*hdr.Prompts*(1+hdr.Dim) {
+		return nil, fmt.Errorf("%s: stale or truncated", path)
+	}
+	sum := sha256.Sum256(data)
+	if hex.EncodeToString(sum[:]) != hdr.SHA256 {
+		return nil, fmt.Errorf("%s: checksum mismatch", path)
+	}
+	ix := &ConceptIndex{H: h, Mode: PromptMode(key.Mode), Dim: hdr.Dim, Owner: make([]int32, hdr.Prompts), Emb: make([]float32, hdr.Prompts*hdr.Dim)}
+	for i := range ix.Owner {
+		ix.Owner[i] = int32(binary.LittleEndian.Uint32(data[4*i:]))
+		if ix.Owner[i] < 0 || int(ix.Owner[i]) >= h.Len() {
+			return nil, fmt.Errorf("%s: bad owner", path)
+		}
+	}
+	off := 4 * hdr.Prompts
+	for i := range ix.Emb {
+		ix.Emb[i] = math.Float32frombits(binary.LittleEndian.Uint32(data[off+4*i:]))
+	}
+	return ix, nil
+}

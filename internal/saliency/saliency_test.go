@@ -1,0 +1,325 @@
+package saliency
+
+import (
+	"context"
+	"hash/fnv"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"reflect"
+	"sync"
+	"testing"
+
+	"github.com/convis/convis/internal/clip"
+	"github.com/convis/convis/internal/wordnet"
+)
+
+// fakeEncoder embeds a preprocessed image as a fixed random projection of
+// a sample of its values, and counts passes and batch sizes.
+type fakeEncoder struct {
+	dim     int
+	mu      sync.Mutex
+	batches []int
+	weights []float32
+}
+
+const fakeStep = 97
+
+func newFakeEncoder(dim int) *fakeEncoder {
+	r := rand.New(rand.NewPCG(1, 2))
+	n := 3 * 224 * 224 / fakeStep
+	w := make([]float32, dim*(n+1))
+	for i := range w {
+		w[i] = float32(r.NormFloat64())
+	}
+	return &fakeEncoder{dim: dim, weights: w}
+}
+
+func (f *fakeEncoder) EncodeImages(ctx context.Context, px []float32, n int) ([]float32, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	f.mu.Lock()
+	f.batches = append(f.batches, n)
+	f.mu.Unlock()
+	per := len(px) / n
+	out := make([]float32, n*f.dim)
+	for i := 0; i < n; i++ {
+		img := px[i*per : (i+1)*per]
+		for k := 0; k < f.dim; k++ {
+			w := f.weights[k*(per/fakeStep+1):]
+			var s float32
+			for j := 0; j*fakeStep < per; j++ {
+				s += img[j*fakeStep] * w[j]
+			}
+			out[i*f.dim+k] = s
+		}
+	}
+	return out, nil
+}
+func (f *fakeEncoder) Dim() int     { return f.dim }
+func (f *fakeEncoder) Close() error { return nil }
+
+// fakeTexts embeds a text as a random vector seeded by its hash.
+func fakeTexts(dim int) TextEmbedder {
+	return func(ctx context.Context, texts []string, batch int) ([][]float32, error) {
+		out := make([][]float32, len(texts))
+		for i, t := range texts {
+			h := fnv.New64a()
+			h.Write([]byte(t))
+			r := rand.New(rand.NewPCG(h.Sum64(), 7))
+			v := make([]float32, dim)
+			for k := range v {
+				v[k] = float32(r.NormFloat64())
+			}
+			out[i] = v
+		}
+		return out, nil
+	}
+}
+
+var (
+	testIndexOnce sync.Once
+	testIndex     *ConceptIndex
+)
+
+func fixture(t testing.TB) (*Explainer, *fakeEncoder, []Concept) {
+	t.Helper()
+	db := wordnet.MustLoad()
+	h, err := db.LoadHierarchy(wordnet.VocabPaper)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testIndexOnce.Do(func() {
+		testIndex, err = BuildIndex(context.Background(), h, PromptDefinitions, fakeTexts(16), 512, nil)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc := newFakeEncoder(16)
+	pre := clip.NewPreprocessor(clip.PreprocessConfig{DoConvertRGB: true, DoResize: true, ShortestEdge: 224, Resample: 3,
+		DoCenterCrop: true, CropW: 224, CropH: 224, DoRescale: true, RescaleFactor: 1.0 / 255, DoNormalize: true,
+		Mean: [3]float32{0.5, 0.5, 0.5}, Std: [3]float32{0.25, 0.25, 0.25}})
+	var concepts []Concept
+	for _, name := range []string{"dog.n.01", "animal.n.01"} {
+		s, _ := db.ByName(name)
+		c, err := testIndex.Concept(name, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		concepts = append(concepts, c)
+	}
+	return &Explainer{Encoder: enc, Pre: pre, Index: testIndex}, enc, concepts
+}
+
+func testImage(w, h int) *clip.RGB {
+	im := clip.NewRGB(w, h)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			i := (y*w + x) * 3
+			im.Pix[i] = uint8(x * 255 / w)
+			im.Pix[i+1] = uint8(y * 255 / h)
+			if (x-w/3)*(x-w/3)+(y-h/2)*(y-h/2) < w*h/30 {
+				im.Pix[i+2] = 255
+			}
+		}
+	}
+	return im
+}
+
+func TestGridPlanCounts(t *testing.T) {
+	c, err := NewCanvas(testImage(300, 200), DefaultCanvas())
+	if err != nil {
+		t.Fatal(err)
+	}
+	useful, _ := GridPlan(c, []int{128, 64}, 16, true)
+	all, _ := GridPlan(c, []int{128, 64}, 16, false)
+	large := 0
+	for _, b := range useful {
+		if b.W == 128 {
+			large++
+		}
+	}
+	if len(useful) != 730 || large != 441 || len(all) != 1800 {
+		t.Fatalf("useful %d (large %d), all %d; want 730 (441), 1800", len(useful), large, len(all))
+	}
+}
+
+// With the reference's centre crop and a fill that does not depend on the
+// seed, the map from the 730 windows that overlap the image equals the
+// map from all 1,800.
+func TestOverlappingWindowsGiveTheFullPlansMap(t *testing.T) {
+	ex, enc, concepts := fixture(t)
+	p := DefaultParams()
+	p.Canvas.Crop, p.Canvas.Fill = CropCenter, FillGray
+	img := testImage(260, 200)
+	useful, err := ex.Explain(context.Background(), img, concepts, p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.FullPlan = true
+	full, err := ex.Explain(context.Background(), img, concepts, p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if useful.Stats.Passes != 730 || full.Stats.Passes != 1800 {
+		t.Fatalf("passes %d and %d", useful.Stats.Passes, full.Stats.Passes)
+	}
+	for k := range concepts {
+		a, b := useful.Maps[k].Map, full.Maps[k].Map
+		if a.Flat || !reflect.DeepEqual(a.V, b.V) {
+			t.Fatalf("%s: maps differ (flat %v)", concepts[k].Synset.Name, a.Flat)
+		}
+	}
+	_ = enc
+}
+
+// The encoder sees full batches; only the last may be smaller. Every
+// concept is scored from the same passes.
+func TestBatchingAndPasses(t *testing.T) {
+	for _, tc := range []struct {
+		method Method
+		passes int
+	}{{MethodGrid, 730}, {MethodStochastic, 600}, {MethodOcclusion, 730}} {
+		ex, enc, concepts := fixture(t)
+		p := DefaultParams()
+		p.Method = tc.method
+		p.Batch = 32
+		res, err := ex.Explain(context.Background(), testImage(224, 224), concepts, p, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Stats.Passes != tc.passes {
+			t.Errorf("%s: %d passes, want %d", tc.method, res.Stats.Passes, tc.passes)
+		}
+		total := 0
+		for i, b := range enc.batches {
+			total += b
+			if b != 32 && i != len(enc.batches)-1 {
+				t.Errorf("%s: batch %d has %d images", tc.method, i, b)
+			}
+		}
+		if total != tc.passes || len(enc.batches) != (tc.passes+31)/32 || len(res.Maps) != 2 {
+			t.Errorf("%s: %d images in %d batches, %d maps", tc.method, total, len(enc.batches), len(res.Maps))
+		}
+	}
+}
+
+func TestSameSeedSameMapsOtherSeedOtherCanvas(t *testing.T) {
+	ex, _, concepts := fixture(t)
+	p := DefaultParams()
+	p.Canvas.Seed = 7
+	img := testImage(200, 240)
+	a, _ := ex.Explain(context.Background(), img, concepts[:1], p, nil)
+	b, _ := ex.Explain(context.Background(), img, concepts[:1], p, nil)
+	if !reflect.DeepEqual(a.Maps[0].Map.V, b.Maps[0].Map.V) || !reflect.DeepEqual(a.Canvas.Img.Pix, b.Canvas.Img.Pix) {
+		t.Fatal("same seed gave different results")
+	}
+	p.Canvas.Seed = 8
+	c, _ := NewCanvas(img, p.Canvas)
+	if reflect.DeepEqual(a.Canvas.Img.Pix, c.Img.Pix) {
+		t.Fatal("another seed gave the same noise canvas")
+	}
+	if a.Maps[0].Map.W != 200 || a.Maps[0].Map.H != 240 {
+		t.Fatalf("map is %dx%d, want the input's 200x240", a.Maps[0].Map.W, a.Maps[0].Map.H)
+	}
+}
+
+func TestCanvasPlacesImage(t *testing.T) {
+	img := testImage(224, 224)
+	c, _ := NewCanvas(img, CanvasOptions{Size: 480, ImageSize: 224, Offset: 128, Fill: FillGray, Crop: CropCenter})
+	got := c.Crop(Box{128, 128, 224, 224})
+	if !reflect.DeepEqual(got.Pix, img.Pix) {
+		t.Fatal("image not at (128,128)")
+	}
+	if c.Img.Pix[0] != 128 {
+		t.Fatal("gray fill")
+	}
+	off := c.Crop(Box{464, 464, 32, 32})
+	if off.Pix[len(off.Pix)-1] != 0 {
+		t.Fatal("outside the canvas should be black")
+	}
+}
+
+func TestBoxAtLargestComponent(t *testing.T) {
+	m := &Map{W: 10, H: 8, V: make([]float32, 80)}
+	set := func(x0, y0, x1, y1 int, v float32) {
+		for y := y0; y < y1; y++ {
+			for x := x0; x < x1; x++ {
+				m.V[y*10+x] = v
+			}
+		}
+	}
+	set(1, 1, 3, 3, 0.9) // 4 pixels
+	set(5, 2, 9, 6, 0.8) // 16 pixels
+	m.V[7*10+0] = 1
+	r, ok := m.BoxAt(0.7)
+	if !ok || r != (Rect{5, 2, 4, 4}) {
+		t.Fatalf("box %+v", r)
+	}
+	if x, y := m.Peak(); x != 0 || y != 7 {
+		t.Fatalf("peak %d,%d", x, y)
+	}
+	if _, ok := m.BoxAt(1.1); ok {
+		t.Fatal("no pixel passes 1.1")
+	}
+}
+
+func TestScores(t *testing.T) {
+	sims := []float32{0.1, 0.9, 0.5, 0.7}
+	if r := BestRank(sims, []int32{2, 0}); r != 2 {
+		t.Fatalf("rank %d", r)
+	}
+	if r := BestRank(sims, []int32{1}); r != 0 {
+		t.Fatalf("rank %d", r)
+	}
+	if s := RankScore(0, 5, 91); s != 1 {
+		t.Fatal(s)
+	}
+	if s := RankScore(91, 5, 91); s != -1 {
+		t.Fatal(s)
+	}
+}
+
+func TestGridMapInvertsRanks(t *testing.T) {
+	c, _ := NewCanvas(testImage(224, 224), CanvasOptions{Size: 480, ImageSize: 224, Offset: 128, Fill: FillGray, Crop: CropCenter})
+	boxes := []Box{{128, 128, 64, 64}, {288, 288, 64, 64}}
+	m := GridMap(c, boxes, []float64{0, 100}, true)
+	if m.V[0] != 1 || m.V[223*224+223] != 0 {
+		t.Fatalf("low rank should be salient: %v %v", m.V[0], m.V[223*224+223])
+	}
+}
+
+func TestIndexCache(t *testing.T) {
+	db := wordnet.MustLoad()
+	h, _ := db.LoadHierarchy(wordnet.VocabPaper)
+	dir := t.TempDir()
+	key := IndexKey{ModelHash: "abc", Vocab: "paper", Mode: "definitions", Synsets: h.Len()}
+	builds := 0
+	build := func() (*ConceptIndex, error) {
+		builds++
+		return BuildIndex(context.Background(), h, PromptDefinitions, fakeTexts(8), 1000, nil)
+	}
+	a, cached, err := LoadOrBuildIndex(context.Background(), dir, key, h, build)
+	if err != nil || cached {
+		t.Fatal(err, cached)
+	}
+	b, cached, err := LoadOrBuildIndex(context.Background(), dir, key, h, build)
+	if err != nil || !cached || !reflect.DeepEqual(a.Emb, b.Emb) || !reflect.DeepEqual(a.Owner, b.Owner) {
+		t.Fatal("cached index differs", err, cached)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.idx"))
+	if len(files) != 1 {
+		t.Fatalf("%d cache files", len(files))
+	}
+	raw, _ := os.ReadFile(files[0])
+	raw[len(raw)-1] ^= 0xff
+	os.WriteFile(files[0], raw, 0o644)
+	if _, cached, _ := LoadOrBuildIndex(context.Background(), dir, key, h, build); cached || builds != 2 {
+		t.Fatal("a corrupt cache must be rebuilt")
+	}
+	key.ModelHash = "other"
+	if _, cached, _ := LoadOrBuildIndex(context.Background(), dir, key, h, build); cached {
+		t.Fatal("another model must not use this cache")
+	}
+}

@@ -126,10 +126,10 @@ func runConceptsShow(ctx context.Context, g *globalOptions, opts *conceptsShowOp
 		Hyponyms:          orEmpty(wordnet.Names(db.Related(s.Hyponyms))),
 		InstanceHyponyms:  orEmpty(wordnet.Names(db.Related(s.InstanceHyponyms))),
 	}
+	noteSense(g, r)
 	if opts.JSON {
 		return writeJSON(g.Stdout, rec)
 	}
-	noteSense(g, r)
 	w := g.Stdout
 	fmt.Fprintf(w, "%s  (%s, offset %d)\n", rec.Name, rec.WNID, rec.Offset)
 	fmt.Fprintf(w, "  lemmas:      %s\n", strings.Join(rec.Lemmas, ", "))
@@ -209,6 +209,7 @@ func runConceptsTree(ctx context.Context, g *globalOptions, opts *conceptsTreeOp
 		return err
 	}
 	sub := h.Subtree(r.Synset.Index)
+	noteSense(g, r)
 	if opts.JSON {
 		names := make([]string, len(sub))
 		for i, p := range sub {
@@ -218,7 +219,6 @@ func runConceptsTree(ctx context.Context, g *globalOptions, opts *conceptsTreeOp
 			"root": r.Synset.Name, "vocab": h.Vocab, "size": len(sub), "synsets": names,
 		})
 	}
-	noteSense(g, r)
 	fmt.Fprintf(g.Stdout, "%s: %d synsets in its subtree of T (%s, %d synsets)\n", r.Synset.Name, len(sub), h.Vocab, h.Len())
 	printTree(g.Stdout, h, r.Synset.Index, "", 1, opts.Depth)
 	return nil

@@ -153,6 +153,7 @@ concept scores by the best rank of any synset in its subtree.`,
 		newTokenizeCmd(g),
 		newEmbedCmd(g),
 		newModelCmd(g),
+		newExplainCmd(g),
 	)
 	return root
 }

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/convis/convis/internal/clip"
+	"github.com/convis/convis/internal/saliency"
+	"github.com/convis/convis/internal/wordnet"
+)
+
+// indexOptions are the flags that choose the concept index.
+type indexOptions struct {
+	Vocab   string
+	Prompts string
+	NoCache bool
+}
+
+// vocabKey names a vocabulary in cache keys: its name, or its file's hash.
+func vocabKey(vocab string) (string, error) {
+	if vocab == wordnet.VocabPaper || vocab == wordnet.VocabWordNet || vocab == "" {
+		if vocab == "" {
+			vocab = wordnet.VocabPaper
+		}
+		return vocab, nil
+	}
+	data, err := os.ReadFile(vocab)
+	if err != nil {
+		return "", fmt.Errorf("vocabulary %s: %w", vocab, err)
+	}
+	sum := sha256.Sum256(data)
+	return "file:" + hex.EncodeToString(sum[:]), nil
+}
+
+// loadIndex returns the prompt embeddings of T for the model, from the
+// cache when it holds a valid copy.
+func loadIndex(ctx context.Context, g *globalOptions, m *clip.Model, h *wordnet.Hierarchy, opts indexOptions, prog *progressLine) (*saliency.ConceptIndex, error) {
+	hash, err := m.Hash()
+	if err != nil {
+		return nil, err
+	}
+	vk, err := vocabKey(opts.Vocab)
+	if err != nil {
+		return nil, err
+	}
+	dir := ""
+	if !opts.NoCache {
+		cache, err := cacheDir(g)
+		if err != nil {
+			return nil, err
+		}
+		dir = filepath.Join(cache, "index")
+	}
+	key := saliency.IndexKey{ModelHash: hash, Vocab: vk, Mode: opts.Prompts, Synsets: h.Len()}
+	ix, cached, err := saliency.LoadOrBuildIndex(ctx, dir, key, h, func() (*saliency.ConceptIndex, error) {
+		g.Log.Info("building the concept index (once per model, vocabulary and prompt mode)", "synsets", h.Len(), "prompts", opts.Prompts)
+		defer prog.Done()
+		return saliency.BuildIndex(ctx, h, saliency.PromptMode(opts.Prompts), m.EmbedTexts, 256, func(done, total int) {
+			prog.Update("concept index", done, total)
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	g.Log.Debug("concept index", "cached", cached, "prompts", ix.Len(), "dim", ix.Dim)
+	if ix.Dim != m.Image.Dim() && m.Image.Dim() > 0 {
+		return nil, fmt.Errorf("model %s: text embeddings have %d values but image embeddings %d", m.Dir.Path, ix.Dim, m.Image.Dim())
+	}
+	return ix, nil
+}
+
+// resolveConcepts turns the user's concept texts into synsets of T, failing
+// on the first one that is unknown, ambiguous or outside T.
+func resolveConcepts(g *globalOptions, db *wordnet.DB, h *wordnet.Hierarchy, queries []string) ([]wordnet.Resolution, error) {
+	var out []wordnet.Resolution
+	seen := map[string]bool{}
+	for _, q := range queries {
+		r, err := db.Resolve(q)
+		if err != nil {
+			return nil, err
+		}
+		if r.Via == "word" && !h.Contains(r.Synset.Index) {
+			// The first sense is not in T: if other senses are, the word is
+			// ambiguous and the user must pick one.
+			var inT []string
+			for _, o := range r.Others {
+				if h.Contains(o.Index) {
+					inT = append(inT, o.Name+" ("+truncate(o.Definition, 50)+")")
+				}
+			}
+			if len(inT) > 0 {
+				return nil, fmt.Errorf("concept %q is ambiguous: its first sense %s is not in the %q hierarchy, but these are: %s; name one of them", q, r.Synset.Name, h.Vocab, joinMax(inT, 4))
+			}
+		}
+		if err := h.Check(r.Synset); err != nil {
+			return nil, err
+		}
+		if seen[r.Synset.Name] {
+			continue
+		}
+		seen[r.Synset.Name] = true
+		noteSense(g, r)
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+func joinMax(s []string, n int) string {
+	if len(s) > n {
+		s = append(s[:n:n], fmt.Sprintf("and %d more", len(s)-n))
+	}
+	out := ""
+	for i, x := range s {
+		if i > 0 {
+			out += ", "
+		}
+		out += x
+	}
+	return out
+}

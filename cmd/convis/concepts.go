@@ -197,19 +197,16 @@ func runConceptsTree(ctx context.Context, g *globalOptions, opts *conceptsTreeOp
 	if err != nil {
 		return err
 	}
-	r, err := db.Resolve(opts.Concept)
-	if err != nil {
-		return err
-	}
 	h, err := db.LoadHierarchy(opts.Vocab)
 	if err != nil {
 		return err
 	}
-	if err := h.Check(r.Synset); err != nil {
+	rs, err := resolveConcepts(g, db, h, []string{opts.Concept})
+	if err != nil {
 		return err
 	}
+	r := rs[0]
 	sub := h.Subtree(r.Synset.Index)
-	noteSense(g, r)
 	if opts.JSON {
 		names := make([]string, len(sub))
 		for i, p := range sub {

@@ -50,6 +50,10 @@ type explainOptions struct {
 	FullPlan  bool
 }
 
+// minExplainSide is the smallest image side explained: the smallest window
+// (64 of a 224 image) would see fewer than 5 of its pixels below 16.
+const minExplainSide = 16
+
 var allFormats = []string{"overlay", "npy", "png16", "json"}
 
 func newExplainCmd(g *globalOptions) *cobra.Command {
@@ -391,8 +395,8 @@ func explainOne(ctx context.Context, g *globalOptions, opts *explainOptions, p s
 	if err != nil {
 		return nil, err
 	}
-	if img.W < 2 || img.H < 2 {
-		return nil, &clip.ImageError{Path: in, Msg: fmt.Sprintf("image is %dx%d, too small to explain", img.W, img.H)}
+	if img.W < minExplainSide || img.H < minExplainSide {
+		return nil, &clip.ImageError{Path: in, Msg: fmt.Sprintf("image is %dx%d, too small to explain (the smallest side must be at least %d pixels)", img.W, img.H, minExplainSide)}
 	}
 	decode := time.Since(t0)
 	label := fmt.Sprintf("[%d/%d] %s", idx+1, total, filepath.Base(in))

@@ -154,6 +154,7 @@ concept scores by the best rank of any synset in its subtree.`,
 		newEmbedCmd(g),
 		newModelCmd(g),
 		newExplainCmd(g),
+		newClassifyCmd(g),
 	)
 	return root
 }

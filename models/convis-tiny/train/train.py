@@ -45,6 +45,22 @@ def tokens(texts, max_len=32):
     return out, mask
 
 
+def encode_texts(model, texts, short=12):
+    """Runs short and long texts as two batches, so that lemma prompts are
+    not padded to the length of definitions; returns rows in input order."""
+    lens = [len(common.TOKENIZER.tokenize(t)) for t in texts]
+    groups = [[i for i, n in enumerate(lens) if n <= short], [i for i, n in enumerate(lens) if n > short]]
+    out = [None] * len(texts)
+    for g in groups:
+        if not g:
+            continue
+        ids, mask = tokens([texts[i] for i in g])
+        emb = model.text(ids, mask)
+        for k, i in enumerate(g):
+            out[i] = emb[k]
+    return torch.stack(out)
+
+
 class Sampler:
     """One training example per seed: a scene, or a ConVis-style crop of a
     scene pasted on a noise canvas, and a caption for it."""
@@ -57,23 +73,6 @@ class Sampler:
         hs = [h for h in s.closure(lambda x: x.hypernyms()) if h.name() in self.by_name]
         hs = [h for h in hs if h.name() not in ("entity.n.01", "physical_entity.n.01", "object.n.01", "whole.n.02", "abstraction.n.06")]
         return hs
-
-    def caption(self, rng, names):
-        s = self.by_name[names[0]]
-        r = rng.random()
-        if r < 0.45:
-            return s.definition()
-        if r < 0.85 or len(names) == 1 and r < 0.95:
-            return common.prompt(common.TEMPLATES[rng.integers(len(common.TEMPLATES))], s.lemma_names()[rng.integers(len(s.lemma_names()))])
-        if len(names) > 1:
-            others = [self.by_name[n] for n in names[1:]]
-            parts = [common.lemma_text(x.lemma_names()[0]) for x in [s] + others]
-            return "a " + " and a ".join(parts)
-        hs = self.hypernym_lemmas(s)
-        if not hs:
-            return s.definition()
-        h = hs[rng.integers(len(hs))]
-        return common.prompt("a photo of a {}.", h.lemma_names()[0])
 
     def example(self, seed):
         rng = np.random.default_rng(seed)
@@ -101,22 +100,19 @@ class Sampler:
                 frac = ix * iy / float(bw * bh)
                 if frac >= 0.6 and ix * iy >= 0.08 * size * size:
                     inside.append((ix * iy, o["synset"]))
-            if not inside:
-                return common.normalize(crop), common.BACKGROUND_TEXTS[rng.integers(len(common.BACKGROUND_TEXTS))], None
             inside.sort(reverse=True)
-            names = [n for _, n in inside]
-            return common.normalize(crop), self.caption(rng, names), names[0]
-        names = [o["synset"] for o in objs]
-        return common.normalize(img), self.caption(rng, names), names[0] if names else None
+            return common.normalize(crop), [n for _, n in inside]
+        return common.normalize(img), [o["synset"] for o in objs]
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="ckpt")
-    ap.add_argument("--steps", type=int, default=1000)
+    ap.add_argument("--steps", type=int, default=900)
     ap.add_argument("--batch", type=int, default=48)
-    ap.add_argument("--negatives", type=int, default=64)
-    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--negatives", type=int, default=48)
+    ap.add_argument("--classes", type=int, default=112)
+    ap.add_argument("--lr", type=float, default=7e-4)
     ap.add_argument("--seed", type=int, default=20240611)
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
@@ -142,6 +138,10 @@ def main():
         torch.set_rng_state(state["torch_rng"])
         print("resumed at step", start, flush=True)
     warm = 80
+    objects = [o["synset"] for o in scenes.OBJECTS]
+    obj_defs = {by.definition() for by in (sampler.by_name[n] for n in objects)}
+    neg_pool = [d for d in defs if d not in obj_defs]
+    hyper = {n: {h.name(): h for h in sampler.hypernym_lemmas(sampler.by_name[n])} for n in objects}
     t0 = time.time()
     for step in range(start, args.steps):
         lr = args.lr * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * step / args.steps))
@@ -151,30 +151,61 @@ def main():
         seeds = 1_000_000 + step * args.batch + np.arange(args.batch)
         ex = [sampler.example(int(s)) for s in seeds]
         pixels = torch.from_numpy(np.stack([e[0] for e in ex]))
-        texts = [e[1] for e in ex]
-        # Identical captions in a batch are the same positive; merge them.
-        uniq = sorted(set(texts))
-        col = {t: i for i, t in enumerate(uniq)}
-        target = torch.tensor([col[t] for t in texts])
-        taken = set(uniq)
-        negs = [defs[i] for i in rng.choice(len(defs), args.negatives * 2, replace=False) if defs[i] not in taken][:args.negatives]
-        ids, mask = tokens(uniq + negs)
+        present = [e[1] for e in ex]
+        # The text side of every step holds one caption of every object (its
+        # definition or a lemma prompt), a background caption, a few
+        # multi-object and hypernym captions of this batch's scenes, and
+        # definitions of other synsets of T as text-only negatives. Each
+        # image is scored against all of them (multi-positive targets).
+        texts, truth = [], []  # truth[c]: set of image indexes for which text c is true
+        # Every object in the batch, then others at random up to --classes:
+        # a wide softmax each step at a fraction of the text tower's cost.
+        in_batch = sorted({n for p in present for n in p})
+        others = [n for n in objects if n not in set(in_batch)]
+        extra = max(0, args.classes - len(in_batch))
+        step_objects = in_batch + [others[k] for k in rng.choice(len(others), min(extra, len(others)), replace=False)]
+        for n in step_objects:
+            syn = sampler.by_name[n]
+            if rng.random() < 0.5:
+                texts.append(syn.definition())
+            else:
+                texts.append(common.prompt(common.TEMPLATES[rng.integers(len(common.TEMPLATES))], syn.lemma_names()[rng.integers(len(syn.lemma_names()))]))
+            truth.append({i for i, p in enumerate(present) if n in p})
+        texts.append(common.BACKGROUND_TEXTS[rng.integers(len(common.BACKGROUND_TEXTS))])
+        truth.append({i for i, p in enumerate(present) if not p})
+        for i, p in enumerate(present):
+            if len(p) > 1 and rng.random() < 0.3:
+                texts.append("a " + " and a ".join(common.lemma_text(sampler.by_name[n].lemma_names()[0]) for n in p[:3]))
+                truth.append({j for j, q in enumerate(present) if set(p[:3]) <= set(q)})
+            elif p and rng.random() < 0.15 and hyper[p[0]]:
+                hs = sorted(hyper[p[0]])
+                h = hyper[p[0]][hs[rng.integers(len(hs))]]
+                texts.append(common.prompt("a photo of a {}.", h.lemma_names()[0]))
+                truth.append({j for j, q in enumerate(present) if any(h.name() in hyper[n] for n in q)})
+        for d in rng.choice(len(neg_pool), args.negatives, replace=False):
+            texts.append(neg_pool[d])
+            truth.append(set())
+        P = torch.zeros(args.batch, len(texts))
+        for c, imgs in enumerate(truth):
+            for i in imgs:
+                P[i, c] = 1
         img = F.normalize(model.visual(pixels), dim=-1)
-        txt = F.normalize(model.text(ids, mask), dim=-1)
+        txt = F.normalize(encode_texts(model, texts), dim=-1)
         scale = model.logit_scale.exp().clamp(max=100)
         logits = scale * img @ txt.t()
-        loss_i = F.cross_entropy(logits, target)
-        # text → image over the batch's captions (multi-positive: average).
-        lt = logits[:, :len(uniq)].t()
-        pos = (target[None, :] == torch.arange(len(uniq))[:, None]).float()
-        loss_t = -(F.log_softmax(lt, dim=1) * pos).sum(1).div(pos.sum(1)).mean()
+        loss_i = -(F.log_softmax(logits, dim=1) * P).sum(1).div(P.sum(1).clamp(min=1)).mean()
+        cols = P.sum(0) > 0
+        lt = logits.t()[cols]
+        Pt = P.t()[cols]
+        loss_t = -(F.log_softmax(lt, dim=1) * Pt).sum(1).div(Pt.sum(1)).mean()
         loss = (loss_i + loss_t) / 2
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
+        target = P.argmax(1)
         if step % 10 == 0 or step == args.steps - 1:
-            acc = (logits.argmax(1) == target).float().mean().item()
+            acc = P[torch.arange(args.batch), logits.argmax(1)].mean().item()
             print(json.dumps({"step": step, "loss": round(loss.item(), 4), "acc": round(acc, 3), "lr": round(lr, 6),
                               "scale": round(scale.item(), 2), "elapsed_s": round(time.time() - t0)}), flush=True)
         if (step + 1) % 50 == 0 or step == args.steps - 1:

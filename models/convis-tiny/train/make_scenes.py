@@ -1,0 +1,73 @@
+#!/usr/bin/env python3
+"""Writes the held-out benchmark scenes to testdata/scenes: 200 single-object
+and 300 multi-object (2–4) scenes from seeds 9,000,000 and up, which training
+(seeds 1,000,000 + step × batch + i, below 2,000,000) never uses, and a
+manifest (testdata/scenes/manifest.json) in the format `convis eval` reads.
+
+    python3 make_scenes.py
+"""
+import json
+import os
+
+import scenes
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+OUT = os.path.join(ROOT, "testdata", "scenes")
+FIRST_SEED = 9_000_000
+
+
+def main(n_single=200, n_multi=300):
+    os.makedirs(os.path.join(OUT, "single"), exist_ok=True)
+    os.makedirs(os.path.join(OUT, "multi"), exist_ok=True)
+    images = []
+    seed = FIRST_SEED
+    for kind, count in (("single", n_single), ("multi", n_multi)):
+        made = 0
+        while made < count:
+            n = 1 if kind == "single" else None
+            img, objs, bg = scenes.make_scene(seed, n_objects=n if n else 2 + seed % 3)
+            seed += 1
+            if (kind == "single" and len(objs) != 1) or (kind == "multi" and len(objs) < 2):
+                continue  # placement failed: skip the seed
+            name = "%s/%04d.png" % (kind, made)
+            img.save(os.path.join(OUT, name), optimize=True)
+            images.append({"file": name, "seed": seed - 1, "width": img.size[0], "height": img.size[1],
+                           "background": bg,
+                           "objects": [{"concept": o["synset"], "emoji": o["emoji"], "box": o["box"]} for o in objs]})
+            made += 1
+    manifest = {"name": "convis-tiny held-out emoji scenes",
+                "about": "made by models/convis-tiny/train/make_scenes.py from seeds never used in training; boxes are [x, y, w, h] in pixels",
+                "images": images}
+    with open(os.path.join(OUT, "manifest.json"), "w", encoding="utf-8") as f:
+        json.dump(manifest, f, ensure_ascii=False, indent=1)
+        f.write("\n")
+    print(len(images), "scenes")
+
+
+def demo():
+    """testdata/demo/scene.png: a fixed, non-square scene for `make demo`:
+    a dog, a cat and a bus on a gradient."""
+    from PIL import Image
+    import numpy as np
+    W, H = 360, 240
+    t = np.linspace(0, 1, W)[None, :, None]
+    bg = (np.array([205, 225, 240]) * (1 - t) + np.array([240, 225, 190]) * t)
+    img = Image.fromarray(np.repeat(bg, H, axis=0).astype(np.uint8))
+    by = {o["synset"]: o for o in scenes.OBJECTS}
+    objs = []
+    for name, size, (x, y) in (("dog.n.01", 120, (20, 90)), ("cat.n.01", 80, (250, 20)), ("bus.n.01", 90, (240, 140))):
+        sp = by[name]["sprite"]
+        k = size / max(sp.size)
+        sp = sp.resize((round(sp.size[0] * k), round(sp.size[1] * k)), Image.LANCZOS)
+        img.paste(sp, (x, y), sp)
+        objs.append({"concept": name, "emoji": by[name]["emoji"], "box": [x, y, sp.size[0], sp.size[1]]})
+    os.makedirs(os.path.join(ROOT, "testdata", "demo"), exist_ok=True)
+    img.save(os.path.join(ROOT, "testdata", "demo", "scene.png"), optimize=True)
+    with open(os.path.join(ROOT, "testdata", "demo", "scene.json"), "w", encoding="utf-8") as f:
+        json.dump({"file": "scene.png", "width": W, "height": H, "objects": objs}, f, ensure_ascii=False, indent=1)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    main()
+    demo()

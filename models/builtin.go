@@ -111,4 +111,3 @@ func verifyExtracted(dir string) bool {
 	}
 	return true
 }
-

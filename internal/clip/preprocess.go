@@ -194,4 +194,3 @@ func (p *Preprocessor) resize(im *RGB, w, h int) *RGB {
 
 // ResizeBicubic resamples with PIL's bicubic filter (the ConVis canvas).
 func ResizeBicubic(im *RGB, w, h int) *RGB { return resample(im, w, h, 3, nil) }
-

@@ -100,4 +100,3 @@ func Gray16(v []float32, w, h int) *image.Gray16 {
 	}
 	return im
 }
-

@@ -155,6 +155,7 @@ concept scores by the best rank of any synset in its subtree.`,
 		newModelCmd(g),
 		newExplainCmd(g),
 		newClassifyCmd(g),
+		newEvalCmd(g),
 	)
 	return root
 }

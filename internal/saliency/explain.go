@@ -33,10 +33,28 @@ func DefaultParams() Params {
 	return Params{Method: MethodGrid, Canvas: DefaultCanvas(), Sizes: []int{128, 64}, Stride: 16, Stochastic: DefaultStochastic(), Batch: 32}
 }
 
+// SquareMap turns per-window scores into the map over the image square.
+func SquareMap(c *Canvas, windows []Box, scores []float64, m Method, sp StochasticParams) *Map {
+	switch m {
+	case MethodOcclusion:
+		return GridMap(c, windows, scores, false)
+	case MethodStochastic:
+		ranks := make([]int, len(scores))
+		for i, v := range scores {
+			ranks[i] = int(v)
+		}
+		return StochasticMap(c, windows, ranks, sp)
+	default:
+		return GridMap(c, windows, scores, true)
+	}
+}
+
 // ConceptMap is one concept's result.
 type ConceptMap struct {
 	Concept Concept
 	Scores  []float64 // per window: rank (grid, stochastic) or cosine (occlusion)
+	Ranks   []float64 // per window: best rank in S (computed for every method)
+	Cosines []float64 // per window: cosine with the concept's own prompt
 	Square  *Map      // over the image square on the canvas
 	Map     *Map      // over the input image
 }
@@ -81,22 +99,23 @@ func (e *Explainer) Explain(ctx context.Context, img *clip.RGB, concepts []Conce
 	if err != nil {
 		return nil, err
 	}
-	scores := make([][]float64, len(concepts))
-	for i := range scores {
-		scores[i] = make([]float64, len(ex.Windows))
+	ranks := make([][]float64, len(concepts))
+	cosines := make([][]float64, len(concepts))
+	for i := range ranks {
+		ranks[i] = make([]float64, len(ex.Windows))
+		cosines[i] = make([]float64, len(ex.Windows))
 	}
 	var scoreTime time.Duration
 	sims := make([]float32, e.Index.Len())
+	// Both scores are cheap next to the similarities, so every method gets
+	// both: evaluations compare methods on the same windows.
 	sink := func(start int, rows [][]float32) {
 		t := time.Now()
 		for i, row := range rows {
 			e.Index.Similarities(row, sims)
 			for k, cc := range concepts {
-				if p.Method == MethodOcclusion {
-					scores[k][start+i] = float64(OwnSimilarity(sims, cc.Own))
-				} else {
-					scores[k][start+i] = float64(BestRank(sims, cc.Set))
-				}
+				cosines[k][start+i] = float64(OwnSimilarity(sims, cc.Own))
+				ranks[k][start+i] = float64(BestRank(sims, cc.Set))
 			}
 		}
 		scoreTime += time.Since(t)
@@ -107,19 +126,12 @@ func (e *Explainer) Explain(ctx context.Context, img *clip.RGB, concepts []Conce
 	}
 	ex.ScoreTime = scoreTime
 	for k, cc := range concepts {
-		cm := ConceptMap{Concept: cc, Scores: scores[k]}
-		switch p.Method {
-		case MethodGrid:
-			cm.Square = GridMap(c, ex.Windows, scores[k], true)
-		case MethodOcclusion:
-			cm.Square = GridMap(c, ex.Windows, scores[k], false)
-		case MethodStochastic:
-			ranks := make([]int, len(scores[k]))
-			for i, v := range scores[k] {
-				ranks[i] = int(v)
-			}
-			cm.Square = StochasticMap(c, ex.Windows, ranks, p.Stochastic)
+		cm := ConceptMap{Concept: cc, Ranks: ranks[k], Cosines: cosines[k]}
+		cm.Scores = ranks[k]
+		if p.Method == MethodOcclusion {
+			cm.Scores = cosines[k]
 		}
+		cm.Square = SquareMap(c, ex.Windows, cm.Scores, p.Method, p.Stochastic)
 		cm.Map = c.ToImage(cm.Square)
 		ex.Maps = append(ex.Maps, cm)
 	}

@@ -1,0 +1,429 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/convis/convis/internal/clip"
+	"github.com/convis/convis/internal/saliency"
+	"github.com/convis/convis/internal/wordnet"
+)
+
+func newEvalCmd(g *globalOptions) *cobra.Command {
+	cmd := &cobra.Command{Use: "eval", Short: "Measure saliency maps against ground truth"}
+	cmd.AddCommand(newEvalLocalizationCmd(g))
+	return cmd
+}
+
+type evalOptions struct {
+	Dataset   string
+	Methods   []string
+	Levels    []string
+	Limit     int
+	Seed      uint64
+	Batch     int
+	Fill      string
+	Crop      string
+	Index     indexOptions
+	JSON      bool
+	MaxPixels int
+}
+
+func newEvalLocalizationCmd(g *globalOptions) *cobra.Command {
+	opts := &evalOptions{}
+	cmd := &cobra.Command{
+		Use:   "localization DATASET",
+		Short: "Pointing game, energy pointing, IoU and MaxBoxAcc of maps on a dataset with boxes",
+		Long: `Run saliency methods on every image of a dataset for every object's concept
+(or a hypernym of it) and report, per method, the pointing game (peak in the
+box, 15 px tolerance at 224), energy-based pointing (share of the map in the
+box), IoU of the box at threshold 0.7 and MaxBoxAcc (best accuracy over
+thresholds 0.00–0.99 of the largest-component box with IoU > 0.5), each with a
+95% bootstrap interval, and images per second.
+
+DATASET is a JSON manifest or a directory holding manifest.json:
+  {"images": [{"file": "a.png", "objects": [{"concept": "dog.n.01", "box": [x, y, w, h]}]}]}
+File paths are relative to the manifest; boxes are in pixels of the image.
+
+--concept-level object explains each object's own synset; parent its first
+hypernym in T; ancestor:N the N-th; hypernym levels count only objects whose
+concept covers exactly one object of the scene. Methods sharing windows
+(grid, occlusion) share the encoder passes.`,
+		Example: `  convis eval localization testdata/scenes --limit 50
+  convis eval localization testdata/scenes --method grid,occlusion,stochastic,center --concept-level object,parent --json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Dataset = args[0]
+			return runEvalLocalization(cmd.Context(), g, opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVar(&opts.Methods, "method", []string{"grid"}, "methods: grid, stochastic, occlusion, center (comma-separated)")
+	f.StringSliceVar(&opts.Levels, "concept-level", []string{"object"}, "concept levels: object, parent, ancestor:N (comma-separated)")
+	f.IntVar(&opts.Limit, "limit", 0, "use only the first N images (0: all)")
+	f.Uint64Var(&opts.Seed, "seed", 0, "seed of noise, sampler and bootstrap")
+	f.IntVar(&opts.Batch, "batch", 32, "crops per encoder pass")
+	f.StringVar(&opts.Fill, "fill", "noise", "canvas fill: noise, gray or blur")
+	f.StringVar(&opts.Crop, "crop", "pad", "pad or center")
+	f.StringVar(&opts.Index.Prompts, "prompts", "definitions", "prompt mode")
+	f.StringVar(&opts.Index.Vocab, "vocab", wordnet.VocabPaper, "concept hierarchy")
+	f.BoolVar(&opts.Index.NoCache, "no-cache", false, "do not use the concept index cache")
+	f.BoolVar(&opts.JSON, "json", false, "print JSON")
+	f.IntVar(&opts.MaxPixels, "max-pixels", clip.DefaultMaxPixels, "refuse images with more pixels than this")
+	return cmd
+}
+
+// Manifest is the dataset format of `convis eval` (and of testdata/scenes).
+type Manifest struct {
+	Name   string          `json:"name,omitempty"`
+	Images []ManifestImage `json:"images"`
+}
+
+type ManifestImage struct {
+	File    string           `json:"file"`
+	Objects []ManifestObject `json:"objects"`
+}
+
+type ManifestObject struct {
+	Concept string `json:"concept"`
+	Box     [4]int `json:"box"`
+}
+
+func loadManifest(path string) (*Manifest, string, error) {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		path = filepath.Join(path, "manifest.json")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, "", fmt.Errorf("dataset %s: %w", path, unwrapPath(err))
+	}
+	var m Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, "", fmt.Errorf("dataset %s: not a manifest: %v", path, err)
+	}
+	if len(m.Images) == 0 {
+		return nil, "", fmt.Errorf("dataset %s: no images", path)
+	}
+	for i, im := range m.Images {
+		if im.File == "" {
+			return nil, "", fmt.Errorf("dataset %s: image %d has no file", path, i)
+		}
+		for _, o := range im.Objects {
+			if o.Box[2] <= 0 || o.Box[3] <= 0 {
+				return nil, "", fmt.Errorf("dataset %s: %s: box %v has no area", path, im.File, o.Box)
+			}
+		}
+	}
+	return &m, filepath.Dir(path), nil
+}
+
+// levelConcept climbs from an object's synset to the level's concept:
+// the first hypernym inside T (by name) at each step.
+func levelConcept(h *wordnet.Hierarchy, s *wordnet.Synset, level string) (*wordnet.Synset, error) {
+	steps := 0
+	switch {
+	case level == "object":
+	case level == "parent":
+		steps = 1
+	case strings.HasPrefix(level, "ancestor:"):
+		n, err := strconv.Atoi(strings.TrimPrefix(level, "ancestor:"))
+		if err != nil || n < 1 {
+			return nil, usageErrorf("--concept-level %q: want ancestor:N with N ≥ 1", level)
+		}
+		steps = n
+	default:
+		return nil, usageErrorf("--concept-level %q: want object, parent or ancestor:N", level)
+	}
+	cur := s
+	for i := 0; i < steps; i++ {
+		var next *wordnet.Synset
+		for _, p := range h.DB.Related(cur.Hypernyms) {
+			if h.Contains(p.Index) {
+				next = p
+				break
+			}
+		}
+		if next == nil {
+			return cur, nil
+		}
+		cur = next
+	}
+	return cur, nil
+}
+
+type evalSample struct {
+	image   int
+	concept *wordnet.Synset
+	box     saliency.Rect
+}
+
+type methodScores struct {
+	pointing []float64
+	energy   []float64
+	iou      []float64
+	boxHits  [][]bool
+	seconds  float64
+}
+
+// EvalRow is one method × level line of the report.
+type EvalRow struct {
+	Method        string            `json:"method"`
+	Level         string            `json:"concept_level"`
+	Samples       int               `json:"samples"`
+	Pointing      saliency.Interval `json:"pointing_game"`
+	Energy        saliency.Interval `json:"energy_pointing_game"`
+	IoU           saliency.Interval `json:"iou"`
+	MaxBoxAcc     saliency.Interval `json:"maxboxacc"`
+	BestThreshold float64           `json:"maxboxacc_threshold"`
+	ImagesPerSec  float64           `json:"images_per_second"`
+}
+
+func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOptions) error {
+	for _, m := range opts.Methods {
+		switch m {
+		case "grid", "stochastic", "occlusion", "center":
+		default:
+			return usageErrorf("--method %q: want grid, stochastic, occlusion or center", m)
+		}
+	}
+	man, base, err := loadManifest(opts.Dataset)
+	if err != nil {
+		return err
+	}
+	db, err := wordnet.Load()
+	if err != nil {
+		return err
+	}
+	h, err := db.LoadHierarchy(opts.Index.Vocab)
+	if err != nil {
+		return err
+	}
+	images := man.Images
+	if opts.Limit > 0 && opts.Limit < len(images) {
+		images = images[:opts.Limit]
+	}
+	// Samples per level: (image, concept, box) where the concept covers
+	// exactly one object of the image.
+	samples := map[string][]evalSample{}
+	for _, level := range opts.Levels {
+		for i, im := range images {
+			type cand struct {
+				c   *wordnet.Synset
+				box [4]int
+			}
+			var cands []cand
+			count := map[int32]int{}
+			for _, o := range im.Objects {
+				s, ok := db.ByName(o.Concept)
+				if !ok {
+					return fmt.Errorf("dataset: %s: unknown concept %q", im.File, o.Concept)
+				}
+				if err := h.Check(s); err != nil {
+					return fmt.Errorf("dataset: %s: %w", im.File, err)
+				}
+				c, err := levelConcept(h, s, level)
+				if err != nil {
+					return err
+				}
+				cands = append(cands, cand{c, o.Box})
+			}
+			for _, cd := range cands {
+				sub := map[int32]bool{}
+				for _, p := range h.Subtree(cd.c.Index) {
+					sub[h.Nodes[p]] = true
+				}
+				for _, o := range im.Objects {
+					s, _ := db.ByName(o.Concept)
+					if sub[s.Index] {
+						count[cd.c.Index]++
+					}
+				}
+			}
+			for _, cd := range cands {
+				if count[cd.c.Index] == 1 {
+					samples[level] = append(samples[level], evalSample{i, cd.c, saliency.Rect{X: cd.box[0], Y: cd.box[1], W: cd.box[2], H: cd.box[3]}})
+				}
+			}
+		}
+	}
+	needModel := false
+	for _, m := range opts.Methods {
+		needModel = needModel || m != "center"
+	}
+	var ex *saliency.Explainer
+	if needModel {
+		model, err := loadModel(g)
+		if err != nil {
+			return err
+		}
+		defer model.Close()
+		prog := newProgress(g.Stderr)
+		ix, err := loadIndex(ctx, g, model, h, opts.Index, prog)
+		if err != nil {
+			return err
+		}
+		ex = &saliency.Explainer{Encoder: model.Image, Pre: model.Pre, Index: ix}
+	}
+	params := saliency.DefaultParams()
+	params.Batch = opts.Batch
+	params.Canvas.Fill, params.Canvas.Crop, params.Canvas.Seed = saliency.Fill(opts.Fill), saliency.CropMode(opts.Crop), opts.Seed
+	params.Stochastic.Seed = opts.Seed
+	scores := map[string]*methodScores{}
+	key := func(m, l string) string { return m + "\x00" + l }
+	for _, m := range opts.Methods {
+		for _, l := range opts.Levels {
+			scores[key(m, l)] = &methodScores{}
+		}
+	}
+	prog := newProgress(g.Stderr)
+	for i, im := range images {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		prog.Update(fmt.Sprintf("eval %s", filepath.Base(im.File)), i, len(images))
+		var mine []evalSample
+		levelOf := []string{}
+		for _, l := range opts.Levels {
+			for _, s := range samples[l] {
+				if s.image == i {
+					mine = append(mine, s)
+					levelOf = append(levelOf, l)
+				}
+			}
+		}
+		if len(mine) == 0 {
+			continue
+		}
+		path := filepath.Join(base, im.File)
+		img, err := clip.LoadImage(path, opts.MaxPixels)
+		if err != nil {
+			return err
+		}
+		var concepts []saliency.Concept
+		if ex != nil {
+			for _, s := range mine {
+				c, err := ex.Index.Concept(s.concept.Name, s.concept)
+				if err != nil {
+					return err
+				}
+				concepts = append(concepts, c)
+			}
+		}
+		record := func(method string, k int, m *saliency.Map) {
+			sc := scores[key(method, levelOf[k])]
+			box := mine[k].box
+			sc.pointing = append(sc.pointing, b2f(saliency.PointingHit(m, box)))
+			sc.energy = append(sc.energy, saliency.EnergyPointing(m, box))
+			iou := 0.0
+			if b, ok := m.BoxAt(0.7); ok && !m.Flat {
+				iou = saliency.IoU(b, box)
+			}
+			sc.iou = append(sc.iou, iou)
+			sc.boxHits = append(sc.boxHits, saliency.BoxHits(m, box))
+		}
+		var gridRes *saliency.Explanation
+		for _, method := range opts.Methods {
+			t := time.Now()
+			switch method {
+			case "center":
+				for k := range mine {
+					record(method, k, saliency.CenterPrior(img.W, img.H))
+				}
+			case "grid", "occlusion":
+				if gridRes == nil {
+					p := params
+					p.Method = saliency.MethodGrid
+					if gridRes, err = ex.Explain(ctx, img, concepts, p, nil); err != nil {
+						return fmt.Errorf("%s: %w", path, err)
+					}
+				}
+				for k, cm := range gridRes.Maps {
+					sm := cm.Map
+					if method == "occlusion" {
+						sm = gridRes.Canvas.ToImage(saliency.GridMap(gridRes.Canvas, gridRes.Windows, cm.Cosines, false))
+					}
+					record(method, k, sm)
+				}
+			case "stochastic":
+				p := params
+				p.Method = saliency.MethodStochastic
+				res, err := ex.Explain(ctx, img, concepts, p, nil)
+				if err != nil {
+					return fmt.Errorf("%s: %w", path, err)
+				}
+				for k, cm := range res.Maps {
+					record(method, k, cm.Map)
+				}
+			}
+			for _, l := range opts.Levels {
+				scores[key(method, l)].seconds += time.Since(t).Seconds() / float64(len(opts.Levels))
+			}
+		}
+	}
+	prog.Done()
+	var rows []EvalRow
+	for _, l := range opts.Levels {
+		for _, m := range opts.Methods {
+			sc := scores[key(m, l)]
+			n := len(sc.pointing)
+			meanOf := func(v []float64) func([]int) float64 {
+				return func(idx []int) float64 {
+					if len(idx) == 0 {
+						return 0
+					}
+					s := 0.0
+					for _, i := range idx {
+						s += v[i]
+					}
+					return s / float64(len(idx))
+				}
+			}
+			row := EvalRow{Method: m, Level: l, Samples: n,
+				Pointing: saliency.Bootstrap(n, opts.Seed, meanOf(sc.pointing)),
+				Energy:   saliency.Bootstrap(n, opts.Seed+1, meanOf(sc.energy)),
+				IoU:      saliency.Bootstrap(n, opts.Seed+2, meanOf(sc.iou)),
+				MaxBoxAcc: saliency.Bootstrap(n, opts.Seed+3, func(idx []int) float64 {
+					hs := make([][]bool, len(idx))
+					for k, i := range idx {
+						hs[k] = sc.boxHits[i]
+					}
+					a, _ := saliency.MaxBoxAcc(hs)
+					return a
+				}),
+			}
+			_, row.BestThreshold = saliency.MaxBoxAcc(sc.boxHits)
+			if sc.seconds > 0 {
+				row.ImagesPerSec = float64(len(images)) / sc.seconds
+			}
+			rows = append(rows, row)
+		}
+	}
+	sort.SliceStable(rows, func(a, b int) bool { return rows[a].Level < rows[b].Level })
+	if opts.JSON {
+		return writeJSON(g.Stdout, map[string]any{"dataset": opts.Dataset, "images": len(images), "seed": opts.Seed, "results": rows})
+	}
+	w := g.Stdout
+	fmt.Fprintf(w, "%d images from %s (seed %d); mean [95%% bootstrap interval]\n", len(images), opts.Dataset, opts.Seed)
+	fmt.Fprintf(w, "%-8s %-11s %7s  %-21s %-21s %-21s %-21s %8s\n", "level", "method", "samples", "pointing game", "energy pointing", "IoU@0.7", "MaxBoxAcc", "img/s")
+	for _, r := range rows {
+		ci := func(iv saliency.Interval) string { return fmt.Sprintf("%.3f [%.3f, %.3f]", iv.Mean, iv.Lo, iv.Hi) }
+		fmt.Fprintf(w, "%-8s %-11s %7d  %-21s %-21s %-21s %-21s %8.2f\n", r.Level, r.Method, r.Samples, ci(r.Pointing), ci(r.Energy), ci(r.IoU), ci(r.MaxBoxAcc), r.ImagesPerSec)
+	}
+	return nil
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,138 @@
+package saliency
+
+import (
+	"math"
+	"math/rand/v2"
+	"sort"
+)
+
+// IoU is the intersection over union of two boxes.
+func IoU(a, b Rect) float64 {
+	ix := max(0, min(a.X+a.W, b.X+b.W)-max(a.X, b.X))
+	iy := max(0, min(a.Y+a.H, b.Y+b.H)-max(a.Y, b.Y))
+	inter := float64(ix * iy)
+	union := float64(a.W*a.H+b.W*b.H) - inter
+	if union <= 0 {
+		return 0
+	}
+	return inter / union
+}
+
+// PointingTolerance is the pointing game's tolerance at 224 pixels.
+const PointingTolerance = 15.0
+
+// PointingHit reports whether the map's peak falls inside the box grown by
+// the tolerance (15 px at 224, scaled with the map's larger side).
+func PointingHit(m *Map, box Rect) bool {
+	if m.Flat {
+		return false
+	}
+	tol := PointingTolerance * float64(max(m.W, m.H)) / 224
+	x, y := m.Peak()
+	cx, cy := float64(x)+0.5, float64(y)+0.5
+	return cx >= float64(box.X)-tol && cx <= float64(box.X+box.W)+tol && cy >= float64(box.Y)-tol && cy <= float64(box.Y+box.H)+tol
+}
+
+// EnergyPointing is the share of the map's total inside the box.
+func EnergyPointing(m *Map, box Rect) float64 {
+	var in, all float64
+	for y := 0; y < m.H; y++ {
+		for x := 0; x < m.W; x++ {
+			v := float64(m.V[y*m.W+x])
+			all += v
+			if x >= box.X && x < box.X+box.W && y >= box.Y && y < box.Y+box.H {
+				in += v
+			}
+		}
+	}
+	if all == 0 {
+		return 0
+	}
+	return in / all
+}
+
+// BoxThresholds are MaxBoxAcc's thresholds: 0.00, 0.01, … 0.99.
+const BoxThresholds = 100
+
+// BoxHits marks, for each threshold t/100, whether the box of the largest
+// 4-connected component at t has IoU > 0.5 with the truth (MaxBoxAcc as the
+// reference computes it).
+func BoxHits(m *Map, truth Rect) []bool {
+	hits := make([]bool, BoxThresholds)
+	if m.Flat {
+		return hits
+	}
+	for t := 0; t < BoxThresholds; t++ {
+		if b, ok := m.BoxAt(float32(t) / 100); ok {
+			hits[t] = IoU(b, truth) > 0.5
+		}
+	}
+	return hits
+}
+
+// MaxBoxAcc is the best accuracy over thresholds of per-sample hit lists.
+func MaxBoxAcc(hits [][]bool) (acc float64, threshold float64) {
+	if len(hits) == 0 {
+		return 0, 0
+	}
+	for t := 0; t < BoxThresholds; t++ {
+		n := 0
+		for _, h := range hits {
+			if h[t] {
+				n++
+			}
+		}
+		if a := float64(n) / float64(len(hits)); a > acc {
+			acc, threshold = a, float64(t)/100
+		}
+	}
+	return acc, threshold
+}
+
+// Interval is a mean with a 95% bootstrap confidence interval.
+type Interval struct {
+	Mean float64 `json:"mean"`
+	Lo   float64 `json:"ci95_lo"`
+	Hi   float64 `json:"ci95_hi"`
+}
+
+// Bootstrap resamples stat over the n samples (indexes) 1,000 times with a
+// seeded generator and returns the statistic with its 2.5/97.5 percentiles.
+func Bootstrap(n int, seed uint64, stat func(idx []int) float64) Interval {
+	all := make([]int, n)
+	for i := range all {
+		all[i] = i
+	}
+	out := Interval{Mean: stat(all)}
+	if n == 0 {
+		return out
+	}
+	rng := rand.New(rand.NewPCG(seed, 0x626f6f74)) // "boot"
+	const rounds = 1000
+	vals := make([]float64, rounds)
+	idx := make([]int, n)
+	for r := range vals {
+		for i := range idx {
+			idx[i] = rng.IntN(n)
+		}
+		vals[r] = stat(idx)
+	}
+	sort.Float64s(vals)
+	out.Lo, out.Hi = vals[int(0.025*rounds)], vals[int(math.Ceil(0.975*rounds))-1]
+	return out
+}
+
+// CenterPrior is the baseline map that ignores the image: a Gaussian at
+// the centre with σ a quarter of each side.
+func CenterPrior(w, h int) *Map {
+	m := &Map{W: w, H: h, V: make([]float32, w*h)}
+	sx, sy := float64(w)/4, float64(h)/4
+	for y := 0; y < h; y++ {
+		dy := (float64(y) + 0.5 - float64(h)/2) / sy
+		for x := 0; x < w; x++ {
+			dx := (float64(x) + 0.5 - float64(w)/2) / sx
+			m.V[y*w+x] = float32(math.Exp(-(dx*dx + dy*dy) / 2))
+		}
+	}
+	return m
+}

@@ -191,16 +191,25 @@ func resample(im *RGB, w, h, filter int, cache *weightCache) *RGB {
 		ch := cache.get(src.H, h, filter)
 		out := NewRGB(src.W, h)
 		stride := src.W * 3
+		acc := make([]int32, stride)
 		for y := 0; y < h; y++ {
 			ymin, n := ch.bounds[2*y], ch.bounds[2*y+1]
 			k := ch.k[y*ch.ksize : y*ch.ksize+n]
-			dst := out.Pix[y*stride : (y+1)*stride]
-			for x := 0; x < stride; x++ {
-				var acc int64 = 1 << (precisionBits - 1)
-				for i, kv := range k {
-					acc += int64(src.Pix[(ymin+i)*stride+x]) * int64(kv)
+			// Row-major accumulation: each tap adds one whole source row,
+			// which keeps memory access sequential. int32 as Pillow: the
+			// weights sum to 1<<22 and pixels are below 256.
+			for x := range acc {
+				acc[x] = 1 << (precisionBits - 1)
+			}
+			for i, kv := range k {
+				row := src.Pix[(ymin+i)*stride : (ymin+i+1)*stride]
+				for x, v := range row {
+					acc[x] += int32(v) * kv
 				}
-				dst[x] = clip8(acc)
+			}
+			dst := out.Pix[y*stride : (y+1)*stride]
+			for x, a := range acc {
+				dst[x] = clip8(int64(a))
 			}
 		}
 		src = out

@@ -56,7 +56,22 @@ def prompt(template, lemma):
     return article(lemma_text(lemma), template).format(lemma_text(lemma))
 
 
-TOKENIZER = SimpleTokenizer(os.path.join(ROOT, "internal/clip/bpe/bpe_simple_vocab_16e6.txt.gz"))
+class _CachedTokenizer:
+    """The reference tokenizer with a cache: training tokenizes the same
+    captions over and over, and Python BPE is slow."""
+
+    def __init__(self, tok):
+        self.tok = tok
+        self.cache = {}
+
+    def tokenize(self, text):
+        ids = self.cache.get(text)
+        if ids is None:
+            ids = self.cache[text] = self.tok.tokenize(text)
+        return list(ids)
+
+
+TOKENIZER = _CachedTokenizer(SimpleTokenizer(os.path.join(ROOT, "internal/clip/bpe/bpe_simple_vocab_16e6.txt.gz")))
 
 
 def all_training_texts(T):

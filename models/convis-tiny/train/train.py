@@ -105,14 +105,82 @@ class Sampler:
         return common.normalize(img), [o["synset"] for o in objs]
 
 
+def object_texts(syn):
+    """Every caption of an object: its definition and each lemma in each template."""
+    return [syn.definition()] + [common.prompt(t, l) for l in syn.lemma_names() for t in common.TEMPLATES]
+
+
+def train_text(model, sampler, T, args):
+    """Stage 1, text only (cheap): captions of the same object (definition,
+    lemma prompts) attract each other; definitions of the other synsets of T
+    are negatives that every object caption must be far from."""
+    objects = [o["synset"] for o in scenes.OBJECTS]
+    groups = [object_texts(sampler.by_name[n]) for n in objects] + [list(common.BACKGROUND_TEXTS)]
+    obj_defs = {sampler.by_name[n].definition() for n in objects}
+    neg_pool = sorted({s.definition() for s in T} - obj_defs)
+    params = [p for n, p in model.text.named_parameters() if n != "remap"]
+    opt = torch.optim.AdamW(params, lr=1e-3, weight_decay=0.01)
+    t0 = time.time()
+    for step in range(args.text_steps):
+        lr = 1e-3 * min(1.0, (step + 1) / 50) * 0.5 * (1 + math.cos(math.pi * step / args.text_steps))
+        for g in opt.param_groups:
+            g["lr"] = lr
+        rng = np.random.default_rng(args.seed + 10_000_000 + step)
+        gi = rng.choice(len(groups), args.text_groups, replace=False)
+        anchors, positives = [], []
+        for g in gi:
+            a, b = rng.choice(len(groups[g]), 2, replace=len(groups[g]) < 2)
+            if rng.random() < 0.5:
+                a = 0  # the definition, as ConVis prompts
+            anchors.append(groups[g][a])
+            positives.append(groups[g][b])
+        negs = [neg_pool[k] for k in rng.choice(len(neg_pool), args.text_negatives, replace=False)]
+        emb = F.normalize(encode_texts(model, anchors + positives + negs), dim=-1)
+        n = len(anchors)
+        A, P, N = emb[:n], emb[n:2 * n], emb[2 * n:]
+        logits = 20 * A @ torch.cat([P, N]).t()
+        loss = (F.cross_entropy(logits, torch.arange(n)) + F.cross_entropy(20 * P @ A.t(), torch.arange(n))) / 2
+        opt.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        if step % 20 == 0 or step == args.text_steps - 1:
+            acc = (logits.argmax(1) == torch.arange(n)).float().mean().item()
+            print(json.dumps({"stage": "text", "step": step, "loss": round(loss.item(), 4), "acc": round(acc, 3),
+                              "elapsed_s": round(time.time() - t0)}), flush=True)
+
+
+def text_targets(model, sampler, T):
+    """The frozen text side of stage 2: every definition of T, one lemma-prompt
+    centroid per object and a background centroid."""
+    objects = [o["synset"] for o in scenes.OBJECTS]
+    with torch.no_grad():
+        defs = F.normalize(encode_all(model, [s.definition() for s in T]), dim=-1)
+        cents = []
+        for n in objects:
+            syn = sampler.by_name[n]
+            e = F.normalize(encode_all(model, [common.prompt(t, l) for l in syn.lemma_names() for t in common.TEMPLATES]), dim=-1)
+            cents.append(F.normalize(e.mean(0), dim=0))
+        bg = F.normalize(F.normalize(encode_all(model, list(common.BACKGROUND_TEXTS)), dim=-1).mean(0), dim=0)
+    cols = torch.cat([defs, torch.stack(cents), bg[None]])
+    pos = {s.name(): i for i, s in enumerate(T)}
+    col_of = {n: (pos[n], len(T) + k) for k, n in enumerate(objects)}
+    return cols, col_of, len(T) + len(objects)
+
+
+def encode_all(model, texts, batch=256):
+    return torch.cat([encode_texts(model, texts[i:i + batch]) for i in range(0, len(texts), batch)])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="ckpt")
-    ap.add_argument("--steps", type=int, default=900)
+    ap.add_argument("--steps", type=int, default=900, help="stage 2 (image tower) steps")
     ap.add_argument("--batch", type=int, default=48)
-    ap.add_argument("--negatives", type=int, default=48)
-    ap.add_argument("--classes", type=int, default=112)
-    ap.add_argument("--lr", type=float, default=7e-4)
+    ap.add_argument("--text-steps", type=int, default=400)
+    ap.add_argument("--text-groups", type=int, default=96)
+    ap.add_argument("--text-negatives", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--seed", type=int, default=20240611)
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
@@ -123,92 +191,61 @@ def main():
     assert len(T) == 7080, len(T)
     remap, vocab = build_vocab(T)
     model = TinyCLIP(remap, vocab)
-    defs = sorted({s.definition() for s in T})
     sampler = Sampler(T)
-    decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "pos" not in n]
-    no_decay = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "pos" not in n)]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.98))
-    start = 0
     ck = os.path.join(args.out, "last.pt")
-    if os.path.exists(ck):
-        state = torch.load(ck)
+    start = 0
+    state = torch.load(ck) if os.path.exists(ck) else None
+    if state is None:
+        train_text(model, sampler, T, args)
+    else:
         model.load_state_dict(state["model"])
+    # Stage 2: the text tower is locked; the image tower (and the
+    # temperature) learn to put each image next to its objects' captions,
+    # scored against all of T's definitions at once: what ConVis asks.
+    for p in model.text.parameters():
+        p.requires_grad_(False)
+    cols, col_of, bg_col = text_targets(model, sampler, T)
+    params = list(model.visual.parameters()) + [model.logit_scale]
+    decay = [p for n, p in model.visual.named_parameters() if p.ndim >= 2 and "pos" not in n]
+    no_decay = [p for n, p in model.visual.named_parameters() if not (p.ndim >= 2 and "pos" not in n)] + [model.logit_scale]
+    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}], lr=args.lr, betas=(0.9, 0.98))
+    if state is not None:
         opt.load_state_dict(state["opt"])
         start = state["step"]
         torch.set_rng_state(state["torch_rng"])
         print("resumed at step", start, flush=True)
-    warm = 80
-    objects = [o["synset"] for o in scenes.OBJECTS]
-    obj_defs = {by.definition() for by in (sampler.by_name[n] for n in objects)}
-    neg_pool = [d for d in defs if d not in obj_defs]
-    hyper = {n: {h.name(): h for h in sampler.hypernym_lemmas(sampler.by_name[n])} for n in objects}
+    warm = 60
     t0 = time.time()
     for step in range(start, args.steps):
         lr = args.lr * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * step / args.steps))
         for g in opt.param_groups:
             g["lr"] = lr
-        rng = np.random.default_rng(args.seed + step)
         seeds = 1_000_000 + step * args.batch + np.arange(args.batch)
         ex = [sampler.example(int(s)) for s in seeds]
         pixels = torch.from_numpy(np.stack([e[0] for e in ex]))
-        present = [e[1] for e in ex]
-        # The text side of every step holds one caption of every object (its
-        # definition or a lemma prompt), a background caption, a few
-        # multi-object and hypernym captions of this batch's scenes, and
-        # definitions of other synsets of T as text-only negatives. Each
-        # image is scored against all of them (multi-positive targets).
-        texts, truth = [], []  # truth[c]: set of image indexes for which text c is true
-        # Every object in the batch, then others at random up to --classes:
-        # a wide softmax each step at a fraction of the text tower's cost.
-        in_batch = sorted({n for p in present for n in p})
-        others = [n for n in objects if n not in set(in_batch)]
-        extra = max(0, args.classes - len(in_batch))
-        step_objects = in_batch + [others[k] for k in rng.choice(len(others), min(extra, len(others)), replace=False)]
-        for n in step_objects:
-            syn = sampler.by_name[n]
-            if rng.random() < 0.5:
-                texts.append(syn.definition())
-            else:
-                texts.append(common.prompt(common.TEMPLATES[rng.integers(len(common.TEMPLATES))], syn.lemma_names()[rng.integers(len(syn.lemma_names()))]))
-            truth.append({i for i, p in enumerate(present) if n in p})
-        texts.append(common.BACKGROUND_TEXTS[rng.integers(len(common.BACKGROUND_TEXTS))])
-        truth.append({i for i, p in enumerate(present) if not p})
-        for i, p in enumerate(present):
-            if len(p) > 1 and rng.random() < 0.3:
-                texts.append("a " + " and a ".join(common.lemma_text(sampler.by_name[n].lemma_names()[0]) for n in p[:3]))
-                truth.append({j for j, q in enumerate(present) if set(p[:3]) <= set(q)})
-            elif p and rng.random() < 0.15 and hyper[p[0]]:
-                hs = sorted(hyper[p[0]])
-                h = hyper[p[0]][hs[rng.integers(len(hs))]]
-                texts.append(common.prompt("a photo of a {}.", h.lemma_names()[0]))
-                truth.append({j for j, q in enumerate(present) if any(h.name() in hyper[n] for n in q)})
-        for d in rng.choice(len(neg_pool), args.negatives, replace=False):
-            texts.append(neg_pool[d])
-            truth.append(set())
-        P = torch.zeros(args.batch, len(texts))
-        for c, imgs in enumerate(truth):
-            for i in imgs:
+        P = torch.zeros(args.batch, cols.shape[0])
+        for i, (_, present) in enumerate(ex):
+            if not present:
+                P[i, bg_col] = 1
+            for n in present:
+                d, c = col_of[n]
+                P[i, d] = 1
                 P[i, c] = 1
         img = F.normalize(model.visual(pixels), dim=-1)
-        txt = F.normalize(encode_texts(model, texts), dim=-1)
         scale = model.logit_scale.exp().clamp(max=100)
-        logits = scale * img @ txt.t()
-        loss_i = -(F.log_softmax(logits, dim=1) * P).sum(1).div(P.sum(1).clamp(min=1)).mean()
-        cols = P.sum(0) > 0
-        lt = logits.t()[cols]
-        Pt = P.t()[cols]
-        loss_t = -(F.log_softmax(lt, dim=1) * Pt).sum(1).div(Pt.sum(1)).mean()
-        loss = (loss_i + loss_t) / 2
+        logits = scale * img @ cols.t()
+        loss = -(F.log_softmax(logits, dim=1) * P).sum(1).div(P.sum(1)).mean()
         opt.zero_grad()
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
-        target = P.argmax(1)
         if step % 10 == 0 or step == args.steps - 1:
             acc = P[torch.arange(args.batch), logits.argmax(1)].mean().item()
-            print(json.dumps({"step": step, "loss": round(loss.item(), 4), "acc": round(acc, 3), "lr": round(lr, 6),
+            print(json.dumps({"stage": "image", "step": step, "loss": round(loss.item(), 4), "acc": round(acc, 3), "lr": round(lr, 6),
                               "scale": round(scale.item(), 2), "elapsed_s": round(time.time() - t0)}), flush=True)
         if (step + 1) % 50 == 0 or step == args.steps - 1:
+            for p in model.text.parameters():
+                p.requires_grad_(True)
             state = {"model": model.state_dict(), "opt": opt.state_dict(), "step": step + 1,
                      "torch_rng": torch.get_rng_state(), "vocab": vocab, "args": vars(args)}
             torch.save(state, ck + ".tmp")

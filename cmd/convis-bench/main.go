@@ -1,0 +1,209 @@
+// Command convis-bench measures convis's performance targets on this
+// machine and prints them as ratios measured in one run (make bench):
+// encoder passes per map, map time over the encoder's own time for the
+// same passes, several concepts over one, concept index build and cached
+// load, and peak memory per map.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/convis/convis/internal/clip"
+	"github.com/convis/convis/internal/clip/ort"
+	"github.com/convis/convis/internal/saliency"
+	"github.com/convis/convis/internal/wordnet"
+	"github.com/convis/convis/models"
+)
+
+func main() {
+	modelDir := flag.String("model", "", "model directory (default: the built-in model)")
+	image := flag.String("image", "testdata/demo/scene.png", "image to explain")
+	batch := flag.Int("batch", 32, "crops per encoder pass")
+	threads := flag.Int("threads", 0, "inference threads (0: ONNX Runtime's default)")
+	reps := flag.Int("reps", 2, "repetitions of each timed map (the best is kept)")
+	flag.Parse()
+	if err := run(*modelDir, *image, *batch, *threads, *reps); err != nil {
+		fmt.Fprintln(os.Stderr, "convis-bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(modelDir, imagePath string, batch, threads, reps int) error {
+	ctx := context.Background()
+	tmp, err := os.MkdirTemp("", "convis-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(tmp)
+	if modelDir == "" {
+		if modelDir, _, err = models.ExtractBuiltin(filepath.Join(tmp, "models")); err != nil {
+			return err
+		}
+	}
+	rt, err := ort.Load("", threads)
+	if err != nil {
+		return err
+	}
+	dir, err := clip.OpenModelDir(modelDir, "fp32")
+	if err != nil {
+		return err
+	}
+	m, err := clip.LoadModel(dir, rt)
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	img, err := clip.LoadImage(imagePath, 0)
+	if err != nil {
+		return err
+	}
+	db := wordnet.MustLoad()
+	h, err := db.LoadHierarchy(wordnet.VocabPaper)
+	if err != nil {
+		return err
+	}
+	hash, err := m.Hash()
+	if err != nil {
+		return err
+	}
+	fmt.Printf("machine: %s/%s, %d CPUs, %s; ONNX Runtime %s; model %s (%.1f MB); batch %d\n",
+		runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), cpuName(), rt.Version(), modelDir, float64(dir.Size())/1e6, batch)
+
+	// Concept index: first build, then cached load.
+	cache := filepath.Join(tmp, "index")
+	key := saliency.IndexKey{ModelHash: hash, Vocab: "paper", Mode: "definitions", Synsets: h.Len()}
+	build := func() (*saliency.ConceptIndex, error) {
+		return saliency.BuildIndex(ctx, h, saliency.PromptDefinitions, m.EmbedTexts, 256, nil)
+	}
+	t := time.Now()
+	ix, _, err := saliency.LoadOrBuildIndex(ctx, cache, key, h, build)
+	if err != nil {
+		return err
+	}
+	buildTime := time.Since(t)
+	t = time.Now()
+	if _, cached, err := saliency.LoadOrBuildIndex(ctx, cache, key, h, build); err != nil || !cached {
+		return fmt.Errorf("cached index not used: %v", err)
+	}
+	loadTime := time.Since(t)
+
+	ex := &saliency.Explainer{Encoder: m.Image, Pre: m.Pre, Index: ix}
+	var concepts []saliency.Concept
+	for _, name := range []string{"dog.n.01", "animal.n.01", "cat.n.01", "bus.n.01", "food.n.01"} {
+		s, _ := db.ByName(name)
+		c, err := ix.Concept(name, s)
+		if err != nil {
+			return err
+		}
+		concepts = append(concepts, c)
+	}
+	p := saliency.DefaultParams()
+	p.Batch = batch
+
+	// The encoder's own time per image at this batch size.
+	S := m.Pre.Config.InputSize()
+	px := make([]float32, batch*3*S*S)
+	for i := range px {
+		px[i] = float32(i%255)/128 - 1
+	}
+	m.Image.EncodeImages(ctx, px, batch) // warm-up
+	perImage := time.Duration(1 << 62)
+	for r := 0; r < max(reps, 2); r++ {
+		t = time.Now()
+		if _, err := m.Image.EncodeImages(ctx, px, batch); err != nil {
+			return err
+		}
+		perImage = min(perImage, time.Since(t)/time.Duration(batch))
+	}
+
+	timeMap := func(cs []saliency.Concept, method saliency.Method) (time.Duration, *saliency.Explanation, error) {
+		best := time.Duration(1 << 62)
+		var res *saliency.Explanation
+		pp := p
+		pp.Method = method
+		for r := 0; r < reps; r++ {
+			t := time.Now()
+			var err error
+			if res, err = ex.Explain(ctx, img, cs, pp, nil); err != nil {
+				return 0, nil, err
+			}
+			best = min(best, time.Since(t))
+		}
+		return best, res, nil
+	}
+	resetPeakRSS()
+	rssBefore := peakRSS()
+	grid1, res, err := timeMap(concepts[:1], saliency.MethodGrid)
+	if err != nil {
+		return err
+	}
+	rssPeak := peakRSS()
+	grid5, _, err := timeMap(concepts, saliency.MethodGrid)
+	if err != nil {
+		return err
+	}
+	_, sres, err := timeMap(concepts[:1], saliency.MethodStochastic)
+	if err != nil {
+		return err
+	}
+	overhead := float64(grid1) / (float64(res.Stats.Passes) * float64(perImage))
+	fmt.Printf("%-52s %10s\n", "measure", "value")
+	fmt.Printf("%-52s %10d\n", "encoder passes per grid map", res.Stats.Passes)
+	fmt.Printf("%-52s %10d\n", "encoder passes per stochastic map", sres.Stats.Passes)
+	fmt.Printf("%-52s %10.2f\n", "encoder time per image (ms, batch "+strconv.Itoa(batch)+")", ms(perImage))
+	fmt.Printf("%-52s %10.2f\n", "grid map, 1 concept (s)", grid1.Seconds())
+	fmt.Printf("%-52s %10.3f  (target ≤ 1.2)\n", "grid map ÷ (passes × encoder time per image)", overhead)
+	fmt.Printf("%-52s %10.3f  (target ≤ 1.1)\n", "grid map, 5 concepts ÷ 1 concept", float64(grid5)/float64(grid1))
+	fmt.Printf("%-52s %10.2f\n", "concept index first build (s, 7,080 prompts)", buildTime.Seconds())
+	fmt.Printf("%-52s %10.2f\n", "concept index cached load (ms)", ms(loadTime))
+	fmt.Printf("%-52s %10.1f\n", "peak RSS during a grid map (MB)", float64(rssPeak)/1e6)
+	fmt.Printf("%-52s %10.1f\n", "peak RSS growth over the loaded model (MB)", float64(rssPeak-rssBefore)/1e6)
+	return nil
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func cpuName() string {
+	data, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return "unknown CPU"
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "model name") {
+			if _, v, ok := strings.Cut(line, ":"); ok {
+				return strings.TrimSpace(v)
+			}
+		}
+	}
+	return "unknown CPU"
+}
+
+// peakRSS is the process's high-water resident set (VmHWM), which counts
+// ONNX Runtime's C allocations that Go's own statistics do not see.
+func peakRSS() int64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			f := strings.Fields(line)
+			if len(f) >= 2 {
+				kb, _ := strconv.ParseInt(f[1], 10, 64)
+				return kb * 1024
+			}
+		}
+	}
+	return 0
+}
+
+// resetPeakRSS starts a new high-water mark (Linux: clear_refs 5).
+func resetPeakRSS() { os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }

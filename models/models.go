@@ -23,10 +23,11 @@ func (e *NotInstalledError) Error() string {
 
 // InstalledDir is the folder of an installed model under store.
 func InstalledDir(store, name string) (string, error) {
-	if !nameRE.MatchString(name) {
+	dirName := DirFor(name)
+	if !nameRE.MatchString(dirName) {
 		return "", &NotInstalledError{name}
 	}
-	dir := filepath.Join(store, name)
+	dir := filepath.Join(store, dirName)
 	if _, err := os.Stat(filepath.Join(dir, "convis-model.json")); err != nil {
 		return "", &NotInstalledError{name}
 	}

@@ -14,7 +14,7 @@ func newModelCmd(g *globalOptions) *cobra.Command {
 		Use:   "model",
 		Short: "Inspect and manage CLIP models",
 	}
-	cmd.AddCommand(newModelInfoCmd(g))
+	cmd.AddCommand(newModelInfoCmd(g), newModelPullCmd(g), newModelListCmd(g), newModelRmCmd(g))
 	return cmd
 }
 

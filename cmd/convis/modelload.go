@@ -47,7 +47,7 @@ func resolveModelDir(g *globalOptions) (string, error) {
 	if st, err := os.Stat(g.Model); err == nil && st.IsDir() {
 		return g.Model, nil
 	}
-	if strings.ContainsAny(g.Model, `/\`) || strings.HasPrefix(g.Model, ".") {
+	if !strings.HasPrefix(g.Model, "hf:") && (strings.ContainsAny(g.Model, `/\`) || strings.HasPrefix(g.Model, ".")) {
 		return "", &clip.ModelError{Path: g.Model, Msg: "no such directory"}
 	}
 	cache, err := cacheDir(g)

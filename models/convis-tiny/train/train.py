@@ -177,7 +177,7 @@ def main():
     ap.add_argument("--out", default="ckpt")
     ap.add_argument("--steps", type=int, default=900, help="stage 2 (image tower) steps")
     ap.add_argument("--batch", type=int, default=48)
-    ap.add_argument("--text-steps", type=int, default=400)
+    ap.add_argument("--text-steps", type=int, default=150)
     ap.add_argument("--text-groups", type=int, default=96)
     ap.add_argument("--text-negatives", type=int, default=128)
     ap.add_argument("--lr", type=float, default=1e-3)

@@ -1,0 +1,154 @@
+// Package hubtest is a local stand-in for the Hugging Face Hub, for tests:
+// the file list API, resolve with a redirect, Range requests, SHA-256
+// metadata, and switches for the failures a download must survive.
+package hubtest
+
+import (
+	"bytes"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Hub serves one repository's files.
+type Hub struct {
+	Server *httptest.Server
+	Repo   string
+	Commit string
+	Files  map[string][]byte
+
+	mu sync.Mutex
+	// Failure switches.
+	Token         string            // required bearer token, if set
+	WrongSHA      map[string]bool   // publish a wrong SHA-256 for these files
+	CutAfter      map[string]int    // close the connection after N bytes, once
+	RedirectLoop  bool              // resolve redirects to itself forever
+	ExtraSiblings []string          // more names in the file list (e.g. ../escape)
+	Sent          map[string]int64  // body bytes sent per file
+	Ranges        map[string]string // last Range header per file
+}
+
+// New serves the files of dir (relative paths) as repository repo.
+func New(repo, dir string) (*Hub, error) {
+	h := &Hub{Repo: repo, Commit: "0123456789abcdef0123456789abcdef01234567", Files: map[string][]byte{},
+		WrongSHA: map[string]bool{}, CutAfter: map[string]int{}, Sent: map[string]int64{}, Ranges: map[string]string{}}
+	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || !fi.Mode().IsRegular() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		data, err := os.ReadFile(p)
+		h.Files[filepath.ToSlash(rel)] = data
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	h.Server = httptest.NewServer(http.HandlerFunc(h.serve))
+	return h, nil
+}
+
+// Close stops the server.
+func (h *Hub) Close() { h.Server.Close() }
+
+// URL is the endpoint (HF_ENDPOINT).
+func (h *Hub) URL() string { return h.Server.URL }
+
+func (h *Hub) serve(w http.ResponseWriter, r *http.Request) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.Token != "" && r.Header.Get("Authorization") != "Bearer "+h.Token {
+		http.Error(w, "unauthorized", http.StatusUnauthorized)
+		return
+	}
+	api := "/api/models/" + h.Repo + "/revision/"
+	resolve := "/" + h.Repo + "/resolve/"
+	switch {
+	case strings.HasPrefix(r.URL.Path, api):
+		type lfs struct {
+			SHA256 string `json:"sha256"`
+			Size   int    `json:"size"`
+		}
+		type sib struct {
+			Path   string `json:"rfilename"`
+			Size   int    `json:"size"`
+			BlobID string `json:"blobId"`
+			LFS    *lfs   `json:"lfs,omitempty"`
+		}
+		var sibs []sib
+		for name, data := range h.Files {
+			s := sib{Path: name, Size: len(data)}
+			if strings.HasSuffix(name, ".onnx") {
+				sum := sha256.Sum256(data)
+				s.LFS = &lfs{SHA256: hex.EncodeToString(sum[:]), Size: len(data)}
+				if h.WrongSHA[name] {
+					s.LFS.SHA256 = strings.Repeat("0", 64)
+				}
+			} else {
+				g := sha1.New()
+				fmt.Fprintf(g, "blob %d\x00", len(data))
+				g.Write(data)
+				s.BlobID = hex.EncodeToString(g.Sum(nil))
+			}
+			sibs = append(sibs, s)
+		}
+		for _, name := range h.ExtraSiblings {
+			sibs = append(sibs, sib{Path: name, Size: 1})
+		}
+		json.NewEncoder(w).Encode(map[string]any{"id": h.Repo, "sha": h.Commit, "siblings": sibs})
+	case strings.HasPrefix(r.URL.Path, resolve):
+		if h.RedirectLoop {
+			http.Redirect(w, r, r.URL.Path, http.StatusFound)
+			return
+		}
+		rest := strings.TrimPrefix(r.URL.Path, resolve)
+		_, name, _ := strings.Cut(rest, "/")
+		http.Redirect(w, r, "/cdn/"+name, http.StatusFound)
+	case strings.HasPrefix(r.URL.Path, "/cdn/"):
+		name := strings.TrimPrefix(r.URL.Path, "/cdn/")
+		data, ok := h.Files[name]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		h.Ranges[name] = r.Header.Get("Range")
+		if n, ok := h.CutAfter[name]; ok {
+			delete(h.CutAfter, name)
+			w.Header().Set("Content-Length", fmt.Sprint(len(data)))
+			w.WriteHeader(http.StatusOK)
+			w.Write(data[:n])
+			h.Sent[name] += int64(n)
+			if hj, ok := w.(http.Hijacker); ok {
+				conn, buf, _ := hj.Hijack()
+				buf.Flush()
+				conn.Close()
+			}
+			return
+		}
+		cw := &countingWriter{ResponseWriter: w}
+		http.ServeContent(cw, r, name, time.Time{}, bytes.NewReader(data))
+		h.Sent[name] += cw.n
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+type countingWriter struct {
+	http.ResponseWriter
+	n int64
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.ResponseWriter.Write(b)
+	c.n += int64(n)
+	return n, err
+}

@@ -1,0 +1,364 @@
+package models
+
+import (
+	"context"
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// PullOptions configure a download from the Hugging Face Hub.
+type PullOptions struct {
+	Store    string // model store folder
+	Variant  string // fp32, fp16 or quantized
+	Endpoint string // Hub URL ($HF_ENDPOINT, default https://huggingface.co)
+	Token    string // $HF_TOKEN, for gated repositories
+	Offline  bool   // $HF_HUB_OFFLINE or --offline: refuse the network
+	Client   *http.Client
+	// Progress is told of each file's bytes as they arrive (done of total),
+	// and resumed bytes count as done from the start.
+	Progress func(file string, done, total int64)
+}
+
+// PullError is a failed pull; no usable model is left behind.
+type PullError struct {
+	Model string
+	Msg   string
+}
+
+func (e *PullError) Error() string { return fmt.Sprintf("pull %s: %s", e.Model, e.Msg) }
+
+// hubFile is one file of the Hub's list.
+type hubFile struct {
+	Path   string `json:"rfilename"`
+	Size   int64  `json:"size"`
+	BlobID string `json:"blobId"`
+	LFS    *struct {
+		SHA256 string `json:"sha256"`
+		Size   int64  `json:"size"`
+	} `json:"lfs"`
+}
+
+type hubInfo struct {
+	SHA      string    `json:"sha"`
+	Siblings []hubFile `json:"siblings"`
+}
+
+// wanted picks the files a model needs for a variant: configs, tokenizer,
+// and the two encoders (under onnx/ or at the top level).
+func wanted(files []hubFile, variant string) ([]hubFile, error) {
+	suffix, ok := variantSuffix(variant)
+	if !ok {
+		return nil, fmt.Errorf("unknown variant %q (want fp32, fp16 or quantized)", variant)
+	}
+	by := map[string]hubFile{}
+	for _, f := range files {
+		// A repository whose file list points outside its folder is not
+		// trusted at all, whichever files convis would take from it.
+		if err := safePath(f.Path); err != nil {
+			return nil, err
+		}
+		by[f.Path] = f
+	}
+	var out []hubFile
+	for _, name := range []string{"config.json", "preprocessor_config.json"} {
+		f, ok := by[name]
+		if !ok {
+			return nil, fmt.Errorf("the repository has no %s: not a CLIP model in the ONNX layout convis reads", name)
+		}
+		out = append(out, f)
+	}
+	if f, ok := by["tokenizer.json"]; ok {
+		out = append(out, f)
+	}
+	for _, base := range []string{"vision_model", "text_model"} {
+		found := false
+		for _, dir := range []string{"onnx/", ""} {
+			if f, ok := by[dir+base+suffix+".onnx"]; ok {
+				out = append(out, f)
+				found = true
+				break
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("the repository has no onnx/%s%s.onnx (variant %s)", base, suffix, variant)
+		}
+	}
+	return out, nil
+}
+
+func variantSuffix(v string) (string, bool) {
+	switch v {
+	case "", "fp32":
+		return "", true
+	case "fp16":
+		return "_fp16", true
+	case "quantized":
+		return "_quantized", true
+	}
+	return "", false
+}
+
+// safePath refuses file names that would leave the model folder.
+func safePath(p string) error {
+	clean := path.Clean(p)
+	if p == "" || strings.HasPrefix(p, "/") || strings.Contains(p, "\\") || clean != p || clean == ".." || strings.HasPrefix(clean, "../") {
+		return fmt.Errorf("the file list names %q, a path outside the model folder: refused", p)
+	}
+	return nil
+}
+
+// Pull downloads a model into the store: the revision is pinned to a
+// commit, every file is verified (SHA-256 for large files, the git blob
+// hash for small ones), partial files are resumed with Range requests, and
+// the model folder appears only when complete and verified.
+func Pull(ctx context.Context, ref Ref, o PullOptions) (*Installed, error) {
+	fail := func(format string, args ...any) error {
+		return &PullError{Model: ref.Name, Msg: fmt.Sprintf(format, args...)}
+	}
+	if o.Offline {
+		return nil, fail("offline (HF_HUB_OFFLINE or --offline is set): no network access allowed; pull on a machine with access and copy the model folder, or pass --model DIR")
+	}
+	if o.Endpoint == "" {
+		o.Endpoint = "https://huggingface.co"
+	}
+	o.Endpoint = strings.TrimRight(o.Endpoint, "/")
+	if o.Client == nil {
+		o.Client = &http.Client{Timeout: 0}
+	}
+	info, err := fetchInfo(ctx, ref, o)
+	if err != nil {
+		return nil, &PullError{Model: ref.Name, Msg: err.Error()}
+	}
+	files, err := wanted(info.Siblings, o.Variant)
+	if err != nil {
+		return nil, fail("%v", err)
+	}
+	partial := filepath.Join(o.Store, ".partial", ref.Name, info.SHA)
+	if err := os.MkdirAll(partial, 0o755); err != nil {
+		return nil, fail("%v", err)
+	}
+	entries := map[string]FileEntry{}
+	for _, f := range files {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		e, err := download(ctx, ref, info.SHA, f, partial, o)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, &PullError{Model: ref.Name, Msg: err.Error()}
+		}
+		entries[f.Path] = e
+	}
+	variant := o.Variant
+	if variant == "" {
+		variant = "fp32"
+	}
+	in := &Installed{Name: ref.Name, Repo: ref.Repo, Revision: info.SHA, Variant: variant, Source: o.Endpoint, Files: entries, Pulled: time.Now().UTC()}
+	meta, _ := json.MarshalIndent(in, "", "  ")
+	if err := os.WriteFile(filepath.Join(partial, "convis-model.json"), meta, 0o644); err != nil {
+		return nil, fail("%v", err)
+	}
+	final := filepath.Join(o.Store, ref.Name)
+	old := final + ".old-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	if _, err := os.Stat(final); err == nil {
+		if err := os.Rename(final, old); err != nil {
+			return nil, fail("%v", err)
+		}
+	}
+	if err := os.Rename(partial, final); err != nil {
+		os.Rename(old, final)
+		return nil, fail("%v", err)
+	}
+	os.RemoveAll(old)
+	os.RemoveAll(filepath.Join(o.Store, ".partial", ref.Name))
+	in.Path = final
+	return in, nil
+}
+
+func (o PullOptions) get(ctx context.Context, u string, header map[string]string) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	if o.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+o.Token)
+	}
+	req.Header.Set("User-Agent", "convis")
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := o.Client.Do(req)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) && strings.Contains(ue.Err.Error(), "stopped after") {
+			return nil, fmt.Errorf("too many redirects fetching %s", u)
+		}
+		return nil, err
+	}
+	return resp, nil
+}
+
+func statusError(resp *http.Response, what string) error {
+	switch resp.StatusCode {
+	case http.StatusUnauthorized, http.StatusForbidden:
+		return fmt.Errorf("%s: %s: the repository is gated or private; set HF_TOKEN to a token with access", what, resp.Status)
+	case http.StatusNotFound:
+		return fmt.Errorf("%s: not found (404): check the model name and revision", what)
+	}
+	return fmt.Errorf("%s: %s", what, resp.Status)
+}
+
+func fetchInfo(ctx context.Context, ref Ref, o PullOptions) (*hubInfo, error) {
+	u := fmt.Sprintf("%s/api/models/%s/revision/%s?blobs=true", o.Endpoint, ref.Repo, url.PathEscape(ref.Revision))
+	resp, err := o.get(ctx, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, statusError(resp, "file list of "+ref.Repo+"@"+ref.Revision)
+	}
+	var info hubInfo
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(&info); err != nil {
+		return nil, fmt.Errorf("file list of %s: %v", ref.Repo, err)
+	}
+	if len(info.SHA) < 7 {
+		return nil, fmt.Errorf("file list of %s has no commit id", ref.Repo)
+	}
+	return &info, nil
+}
+
+// download fetches one file into dir/<path>, resuming dir/<path>.part.
+func download(ctx context.Context, ref Ref, commit string, f hubFile, dir string, o PullOptions) (FileEntry, error) {
+	dst := filepath.Join(dir, filepath.FromSlash(f.Path))
+	size := f.Size
+	want256 := ""
+	if f.LFS != nil {
+		want256, size = strings.ToLower(f.LFS.SHA256), f.LFS.Size
+	}
+	entry := FileEntry{Size: size, SHA256: want256, GitSHA: f.BlobID}
+	if _, err := os.Stat(dst); err == nil {
+		if verify(dst, entry) == nil {
+			return entry, nil
+		}
+		os.Remove(dst)
+	}
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return entry, err
+	}
+	part := dst + ".part"
+	var have int64
+	if fi, err := os.Stat(part); err == nil {
+		have = fi.Size()
+		if size > 0 && have > size {
+			os.Remove(part)
+			have = 0
+		}
+	}
+	if size == 0 || have < size {
+		u := fmt.Sprintf("%s/%s/resolve/%s/%s", o.Endpoint, ref.Repo, commit, f.Path)
+		hdr := map[string]string{}
+		if have > 0 {
+			hdr["Range"] = fmt.Sprintf("bytes=%d-", have)
+		}
+		resp, err := o.get(ctx, u, hdr)
+		if err != nil {
+			return entry, fmt.Errorf("%s: %w", f.Path, err)
+		}
+		defer resp.Body.Close()
+		flags := os.O_CREATE | os.O_WRONLY
+		switch {
+		case resp.StatusCode == http.StatusPartialContent && have > 0:
+			flags |= os.O_APPEND
+		case resp.StatusCode == http.StatusOK:
+			flags |= os.O_TRUNC // the server ignored Range: start over
+			have = 0
+		default:
+			return entry, statusError(resp, f.Path)
+		}
+		out, err := os.OpenFile(part, flags, 0o644)
+		if err != nil {
+			return entry, err
+		}
+		w := &progressWriter{w: out, file: f.Path, done: have, total: size, report: o.Progress}
+		_, cerr := io.Copy(w, resp.Body)
+		if err := out.Close(); cerr == nil {
+			cerr = err
+		}
+		if cerr != nil {
+			return entry, fmt.Errorf("%s: download interrupted after %d of %d bytes (%v); run the pull again to resume", f.Path, w.done, size, cerr)
+		}
+	}
+	if err := verify(part, entry); err != nil {
+		os.Remove(part) // corrupt: the next pull starts this file again
+		return entry, fmt.Errorf("%s: %v", f.Path, err)
+	}
+	return entry, os.Rename(part, dst)
+}
+
+type progressWriter struct {
+	w           io.Writer
+	file        string
+	done, total int64
+	report      func(string, int64, int64)
+}
+
+func (p *progressWriter) Write(b []byte) (int, error) {
+	n, err := p.w.Write(b)
+	p.done += int64(n)
+	if p.report != nil {
+		p.report(p.file, p.done, p.total)
+	}
+	return n, err
+}
+
+// verify checks a file's size and hash: SHA-256 for LFS files, the git blob
+// SHA-1 for small ones.
+func verify(p string, e FileEntry) error {
+	f, err := os.Open(p)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if e.Size > 0 && fi.Size() != e.Size {
+		return fmt.Errorf("size %d, expected %d", fi.Size(), e.Size)
+	}
+	var h hash.Hash
+	var want string
+	switch {
+	case e.SHA256 != "":
+		h, want = sha256.New(), e.SHA256
+	case e.GitSHA != "":
+		h, want = sha1.New(), e.GitSHA
+		fmt.Fprintf(h, "blob %d\x00", fi.Size())
+	default:
+		return nil
+	}
+	if _, err := io.Copy(h, f); err != nil {
+		return err
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != want {
+		return fmt.Errorf("checksum mismatch: got %s, the Hub publishes %s", got, want)
+	}
+	return nil
+}

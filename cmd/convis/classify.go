@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/convis/convis/internal/clip"
-	"github.com/convis/convis/internal/wordnet"
 )
 
 type classifyOptions struct {
@@ -34,9 +33,7 @@ prompts are most similar: what the embedding contains, before asking where.`,
 	}
 	f := cmd.Flags()
 	f.IntVar(&opts.Top, "top", 10, "how many concepts to list")
-	f.StringVar(&opts.Index.Prompts, "prompts", "definitions", `prompts: definitions, lemmas, or a template such as "a photo of a {}"`)
-	f.StringVar(&opts.Index.Vocab, "vocab", wordnet.VocabPaper, "concept hierarchy: paper, wordnet or a word-list file")
-	f.BoolVar(&opts.Index.NoCache, "no-cache", false, "do not read or write the concept index cache")
+	addIndexFlags(f, &opts.Index)
 	f.BoolVar(&opts.JSON, "json", false, "print JSON")
 	f.IntVar(&opts.MaxPixels, "max-pixels", clip.DefaultMaxPixels, "refuse images with more pixels than this")
 	return cmd
@@ -57,11 +54,7 @@ func runClassify(ctx context.Context, g *globalOptions, opts *classifyOptions) e
 	if err != nil {
 		return err
 	}
-	db, err := wordnet.Load()
-	if err != nil {
-		return err
-	}
-	h, err := db.LoadHierarchy(opts.Index.Vocab)
+	db, h, err := loadHierarchy(opts.Index.Vocab)
 	if err != nil {
 		return err
 	}

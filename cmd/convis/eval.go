@@ -74,9 +74,7 @@ concept covers exactly one object of the scene. Methods sharing windows
 	f.IntVar(&opts.Batch, "batch", 32, "crops per encoder pass")
 	f.StringVar(&opts.Fill, "fill", "noise", "canvas fill: noise, gray or blur")
 	f.StringVar(&opts.Crop, "crop", "pad", "pad or center")
-	f.StringVar(&opts.Index.Prompts, "prompts", "definitions", "prompt mode")
-	f.StringVar(&opts.Index.Vocab, "vocab", wordnet.VocabPaper, "concept hierarchy")
-	f.BoolVar(&opts.Index.NoCache, "no-cache", false, "do not use the concept index cache")
+	addIndexFlags(f, &opts.Index)
 	f.BoolVar(&opts.JSON, "json", false, "print JSON")
 	f.IntVar(&opts.MaxPixels, "max-pixels", clip.DefaultMaxPixels, "refuse images with more pixels than this")
 	return cmd
@@ -199,11 +197,7 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 	if err != nil {
 		return err
 	}
-	db, err := wordnet.Load()
-	if err != nil {
-		return err
-	}
-	h, err := db.LoadHierarchy(opts.Index.Vocab)
+	db, h, err := loadHierarchy(opts.Index.Vocab)
 	if err != nil {
 		return err
 	}

@@ -94,9 +94,7 @@ reported and the others go on; the exit status is 1 if any failed.`,
 	f.StringVar(&opts.Fill, "fill", string(def.Canvas.Fill), "canvas fill: noise, gray or blur")
 	f.StringVar(&opts.Crop, "crop", string(def.Canvas.Crop), "pad (whole image) or center (the reference's centre crop)")
 	f.Uint64Var(&opts.Seed, "seed", 0, "seed of the noise fill and the stochastic sampler")
-	f.StringVar(&opts.Index.Prompts, "prompts", string(saliency.PromptDefinitions), `prompts: definitions, lemmas, or a template such as "a photo of a {}"`)
-	f.StringVar(&opts.Index.Vocab, "vocab", wordnet.VocabPaper, "concept hierarchy: paper, wordnet or a word-list file")
-	f.BoolVar(&opts.Index.NoCache, "no-cache", false, "do not read or write the concept index cache")
+	addIndexFlags(f, &opts.Index)
 	f.IntVar(&opts.Rounds, "iterations", def.Stochastic.Rounds, "stochastic: rounds per window size")
 	f.IntVar(&opts.Samples, "samples", def.Stochastic.Samples, "stochastic: windows per round")
 	f.Float64Var(&opts.Epsilon, "epsilon", def.Stochastic.Epsilon, "stochastic: multiplicative step ε")
@@ -278,11 +276,7 @@ func runExplain(ctx context.Context, g *globalOptions, opts *explainOptions) err
 	if err != nil {
 		return err
 	}
-	db, err := wordnet.Load()
-	if err != nil {
-		return err
-	}
-	h, err := db.LoadHierarchy(opts.Index.Vocab)
+	db, h, err := loadHierarchy(opts.Index.Vocab)
 	if err != nil {
 		return err
 	}

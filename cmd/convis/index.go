@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/spf13/pflag"
+
 	"github.com/convis/convis/internal/clip"
 	"github.com/convis/convis/internal/saliency"
 	"github.com/convis/convis/internal/wordnet"
@@ -18,6 +20,23 @@ type indexOptions struct {
 	Vocab   string
 	Prompts string
 	NoCache bool
+}
+
+// loadHierarchy loads WordNet and the concept hierarchy T of a vocabulary.
+func loadHierarchy(vocab string) (*wordnet.DB, *wordnet.Hierarchy, error) {
+	db, err := wordnet.Load()
+	if err != nil {
+		return nil, nil, err
+	}
+	h, err := db.LoadHierarchy(vocab)
+	return db, h, err
+}
+
+// addIndexFlags registers the flags that choose the concept index.
+func addIndexFlags(f *pflag.FlagSet, o *indexOptions) {
+	f.StringVar(&o.Prompts, "prompts", string(saliency.PromptDefinitions), `prompts: definitions, lemmas, or a template such as "a photo of a {}"`)
+	f.StringVar(&o.Vocab, "vocab", wordnet.VocabPaper, "concept hierarchy: paper, wordnet or a word-list file")
+	f.BoolVar(&o.NoCache, "no-cache", false, "do not read or write the concept index cache")
 }
 
 // vocabKey names a vocabulary in cache keys: its name, or its file's hash.

@@ -9,7 +9,11 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X main.version=$(VERSION)
 export CONVIS_ORT_LIB ?= $(CURDIR)/$(ORT_LIB)
 
-.PHONY: help build test ort bench demo wordnet check-wordnet fixture train clean
+NLTK_DATA ?= /tmp/convis-nltk_data
+TINY := models/convis-tiny/train
+TORCH_ENV := OPENBLAS_NUM_THREADS=1 NLTK_DATA=$(NLTK_DATA)
+
+.PHONY: help build test ort bench demo wordnet fixture train-tiny scenes parity vitb32 python-deps clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -38,11 +42,36 @@ test: ort ## run all tests (vet, then go test; the last line is the summary)
 	  awk '/^--- PASS/{p++} /^--- FAIL/{f++} /^--- SKIP/{s++} END{printf "%d passed, %d failed, %d skipped\n", p, f, s}' build/test.log; \
 	  exit $$rc
 
-bench: ort ## run the benchmarks
-	$(GO) test -run '^$$' -bench . -benchtime 3x ./...
+bench: build ## performance ratios on this machine (built-in model; ViT-B/32-sized with BENCH_VITB32=1)
+	$(GO) test -run '^$$' -bench . -benchtime 5x ./internal/...
+	$(GO) run ./cmd/convis-bench
+	@if [ -n "$$BENCH_VITB32" ]; then $(MAKE) vitb32 && $(GO) run ./cmd/convis-bench -model build/vitb32 -reps 1; fi
 
-demo: build ## explain a bundled scene with the built-in model
-	bin/convis explain testdata/demo/scene.png --concept dog --concept animal -o convis-out/demo
+vitb32: python-deps ## export a ViT-B/32-sized CLIP with random weights to build/vitb32 (for benchmarks; not committed)
+	$(TORCH_ENV) $(PY) scripts/export_vitb32.py build/vitb32
+
+parity: build python-deps ## compare convis's maps with a plain Python port of the reference on 20 scenes
+	$(TORCH_ENV) $(PY) scripts/reference_convis.py --scenes 20
+
+python-deps: ## Debian packages for the Python scripts (training, references)
+	@dpkg -s python3-torch python3-onnx python3-nltk python3-pil python3-regex wordnet-base fonts-noto-color-emoji >/dev/null 2>&1 || \
+	  (apt-get update -qq && apt-get install -y -qq python3-torch python3-onnx python3-nltk python3-pil python3-regex wordnet-base fonts-noto-color-emoji)
+	@[ -f $(NLTK_DATA)/corpora/wordnet/lexnames ] || scripts/nltk_wordnet_dir.sh $(NLTK_DATA) >/dev/null
+
+train-tiny: python-deps ## train convis-tiny from scratch (CPU, about an hour) and export it to models/convis-tiny/model
+	cd $(TINY) && $(TORCH_ENV) $(PY) train.py --out ../../../build/tiny-ckpt
+	cd $(TINY) && $(TORCH_ENV) $(PY) export.py ../../../build/tiny-ckpt/final.pt
+	cd $(TINY) && $(TORCH_ENV) $(PY) evaluate.py ../../../build/tiny-ckpt/final.pt
+
+scenes: python-deps ## regenerate the held-out benchmark scenes and the demo scene (testdata/scenes, testdata/demo)
+	$(TORCH_ENV) $(PY) $(TINY)/make_scenes.py
+
+fixture: python-deps ## regenerate the random test model and its PyTorch reference outputs (testdata/fixture-model)
+	$(TORCH_ENV) $(PY) scripts/make_fixture_model.py
+
+demo: build ## explain a bundled scene with the built-in model (writes convis-out/demo)
+	bin/convis explain testdata/demo/scene.png --concept dog --concept animal --concept vehicle -o convis-out/demo
+	@echo "overlays: convis-out/demo/scene.dog.n.01.overlay.png, scene.animal.n.01.overlay.png, scene.vehicle.n.01.overlay.png"
 
 wordnet: ## regenerate the embedded WordNet graph from /usr/share/wordnet
 	$(GO) run ./internal/wordnet/wngen -dict /usr/share/wordnet -o internal/wordnet/data/wn30-noun.txt.gz

@@ -156,6 +156,26 @@ func (p *Preprocessor) Into(dst []float32, im *RGB) error {
 			src = p.resize(im, w, h)
 		}
 	}
+	return p.IntoResized(dst, src)
+}
+
+// CropResizer returns a resizer for square crops of src that gives what
+// Into's resize step would, or nil when the configuration does not resize.
+func (p *Preprocessor) CropResizer(src *RGB) *CropResizer {
+	if !p.Config.DoResize {
+		return nil
+	}
+	return NewCropResizer(src, p.Config.ShortestEdge, p.Config.Resample)
+}
+
+// IntoResized is Into for an image already resized (by CropResizer): centre
+// crop, rescale and normalise.
+func (p *Preprocessor) IntoResized(dst []float32, src *RGB) error {
+	c := p.Config
+	S := c.CropW
+	if len(dst) != 3*S*S {
+		return fmt.Errorf("preprocess: destination holds %d values, want %d", len(dst), 3*S*S)
+	}
 	x0, y0 := 0, 0
 	if c.DoCenterCrop {
 		x0, y0 = (src.W-S)/2, (src.H-S)/2

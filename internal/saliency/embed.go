@@ -53,6 +53,8 @@ func EmbedWindows(ctx context.Context, c *Canvas, boxes []Box, enc clip.ImageEnc
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var prepTime time.Duration
+	// Square windows of one canvas share most of their resizing work.
+	resizer := pre.CropResizer(c.Img)
 	go func() {
 		defer close(ready)
 		for start := 0; start < len(boxes); start += batch {
@@ -66,7 +68,12 @@ func EmbedWindows(ctx context.Context, c *Canvas, boxes []Box, enc clip.ImageEnc
 			n := min(batch, len(boxes)-start)
 			var err error
 			for i := 0; i < n && err == nil; i++ {
-				err = pre.Into(buf[i*per:(i+1)*per], c.Crop(boxes[start+i]))
+				b := boxes[start+i]
+				if resizer != nil && b.W == b.H {
+					err = pre.IntoResized(buf[i*per:(i+1)*per], resizer.Resize(b.X, b.Y, b.W))
+				} else {
+					err = pre.Into(buf[i*per:(i+1)*per], c.Crop(b))
+				}
 			}
 			prepTime += time.Since(t)
 			select {

@@ -126,7 +126,8 @@ func Load(flagPath string, threads int) (*Runtime, error) {
 			return initRT, nil
 		}
 		if strings.Contains(err.Error(), "Error setting ORT API base: 2") {
-			initErr = &VersionError{Path: p, Version: ortgo.GetVersion()}
+			// The wrapper has closed the library: read its version on our own handle.
+			initErr = &VersionError{Path: p, Version: libraryVersion(p)}
 			return nil, initErr
 		}
 		tried = append(tried, p+": "+shortLoadError(err))

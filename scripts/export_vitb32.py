@@ -21,7 +21,7 @@ from make_fixture_model import PRE  # noqa: E402
 
 def main(out):
     torch.manual_seed(0)
-    vis = M.VisionTower(width=768, layers=12, heads=12, patch=32, embed=512).eval()
+    vis = M.VisionTower(width=768, layers=12, heads=12, patch=32, embed=512, stem="patch").eval()
     txt = M.TextTower(torch.arange(49408), 49408, width=512, layers=12, heads=8, embed=512).eval()
     os.makedirs(os.path.join(out, "onnx"), exist_ok=True)
     with torch.no_grad():

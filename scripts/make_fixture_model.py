@@ -37,7 +37,7 @@ def tiny_model():
     torch.manual_seed(1234)
     remap = torch.arange(49408, dtype=torch.long) % 1024  # hashed rows keep the file small
     m = M.TinyCLIP(remap, 1024)
-    m.visual = M.VisionTower(width=48, layers=2, heads=2, embed=32)
+    m.visual = M.VisionTower(width=48, layers=2, heads=2, embed=32, stem="patch")
     m.text = M.TextTower(remap, 1024, width=32, layers=2, heads=2, embed=32)
     m.eval()
     return m

@@ -50,7 +50,7 @@ def main(path):
                           dynamic_axes={"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"},
                                         "text_embeds": {0: "batch"}}, opset_version=14)
     cfg = {"model_type": "clip", "projection_dim": 128, "logit_scale": float(m.logit_scale.exp()),
-           "vision_config": {"image_size": 224, "patch_size": 32, "hidden_size": 128, "num_hidden_layers": 4, "num_attention_heads": 4},
+           "vision_config": {"image_size": 224, "patch_size": 32, "patch_embedding": "conv stem (4x4/4, 3x3/2, 3x3/2, 2x2/2)", "hidden_size": 128, "num_hidden_layers": 4, "num_attention_heads": 4},
            "text_config": {"max_position_embeddings": 77, "hidden_size": 128, "num_hidden_layers": 3, "num_attention_heads": 4, "vocab_size": 49408},
            "convis_description": "convis-tiny: a small CLIP trained on rendered emoji scenes (demo and test model; see models/convis-tiny/README.md)",
            "convis_training": {"steps": state.get("steps", state.get("step")), **state["args"]}}

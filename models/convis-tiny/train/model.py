@@ -38,10 +38,36 @@ class Block(nn.Module):
         return x + self.fc2(F.gelu(self.fc1(self.ln2(x))))
 
 
-class VisionTower(nn.Module):
-    def __init__(self, width=128, layers=4, heads=4, patch=32, image=224, embed=128):
+class ConvStem(nn.Module):
+    """Hybrid ViT patches (as the ResNet-stem ViTs of the ViT paper): a small
+    batch-normalised convolution stack turns 224×224 pixels into the same 7×7
+    grid of tokens a patch-32 projection gives, with the local inductive bias
+    that lets a small ViT learn from the few examples a CPU can train on."""
+
+    def __init__(self, width):
         super().__init__()
-        self.patch = nn.Conv2d(3, width, patch, patch, bias=False)
+
+        def block(cin, cout, k, st, p):
+            return [nn.Conv2d(cin, cout, k, st, p, bias=False), nn.BatchNorm2d(cout), nn.GELU()]
+        self.net = nn.Sequential(
+            *block(3, 24, 4, 4, 0),      # 56×56
+            *block(24, 64, 3, 2, 1),     # 28×28
+            *block(64, 128, 3, 2, 1),    # 14×14
+            *block(128, 128, 3, 1, 1),   # 14×14
+            nn.Conv2d(128, width, 2, 2))  # 7×7 tokens
+
+    def forward(self, x):
+        return self.net(x)
+
+
+class VisionTower(nn.Module):
+    def __init__(self, width=128, layers=4, heads=4, patch=32, image=224, embed=128, stem="conv"):
+        super().__init__()
+        if stem == "conv":
+            assert patch == 32 and image == 224
+            self.patch = ConvStem(width)
+        else:
+            self.patch = nn.Conv2d(3, width, patch, patch, bias=False)
         n = (image // patch) ** 2
         self.cls = nn.Parameter(torch.randn(width) * width ** -0.5)
         self.pos = nn.Parameter(torch.randn(n + 1, width) * 0.02)
@@ -86,8 +112,14 @@ class TextTower(nn.Module):
 
 
 class TinyCLIP(nn.Module):
-    def __init__(self, remap, vocab, **kw):
+    def __init__(self, remap, vocab, seed=None, **kw):
         super().__init__()
-        self.visual = VisionTower()
+        # Each tower is initialised from its own seed, so that one tower's
+        # design does not change the other's starting point.
+        if seed is not None:
+            torch.manual_seed(seed)
         self.text = TextTower(remap, vocab)
-        self.logit_scale = nn.Parameter(torch.tensor(math.log(1 / 0.07)))
+        if seed is not None:
+            torch.manual_seed(seed + 1)
+        self.visual = VisionTower()
+        self.logit_scale = nn.Parameter(torch.tensor(math.log(20.0)))

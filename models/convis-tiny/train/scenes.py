@@ -89,17 +89,20 @@ def _place(rng, sprite_img, boxes, size):
     return None
 
 
-def make_scene(seed, n_objects=None, size=SIZE, exclude=None):
-    """Returns (RGB image, objects). objects: dicts with synset, emoji, box."""
+def make_scene(seed, n_objects=None, size=SIZE, exclude=None, min_size=25):
+    """Returns (RGB image, objects, background kind). objects: dicts with
+    synset, emoji, box. min_size raises the smallest sprite (training's
+    curriculum); the benchmark uses the default."""
     rng = np.random.default_rng(seed)
     img, bg = background(rng, size)
     n = int(n_objects or rng.integers(1, 5))
     pool = [i for i in range(len(OBJECTS)) if exclude is None or OBJECTS[i]["synset"] not in exclude]
     picks = rng.choice(pool, size=n, replace=False)
     if n == 1:
-        lo, hi = 25, 200
+        lo, hi = min_size, 200
     else:
-        lo, hi = 25, 130 if n == 2 else 100
+        lo, hi = min_size, 130 if n == 2 else 100
+    lo = min(lo, hi)
     objs, boxes = [], []
     for idx in picks:
         o = OBJECTS[int(idx)]

@@ -74,10 +74,13 @@ class Sampler:
         hs = [h for h in hs if h.name() not in ("entity.n.01", "physical_entity.n.01", "object.n.01", "whole.n.02", "abstraction.n.06")]
         return hs
 
-    def example(self, seed):
+    def example(self, seed, difficulty=1.0):
+        """difficulty in [0, 1] is the curriculum: early examples have
+        larger and more often single objects, and fewer windows."""
         rng = np.random.default_rng(seed)
-        img, objs, _ = scenes.make_scene(seed, n_objects=1 if rng.random() < 0.5 else None)
-        if rng.random() < 0.45 and objs:
+        single = rng.random() < 0.8 - 0.3 * difficulty
+        img, objs, _ = scenes.make_scene(seed, n_objects=1 if single else None, min_size=int(round(70 - 45 * difficulty)))
+        if rng.random() < 0.15 + 0.25 * difficulty and objs:
             canvas = Image.fromarray(rng.integers(0, 256, (CANVAS, CANVAS, 3), dtype=np.uint8))
             canvas.paste(img, (128, 128))
             size = int(rng.choice([64, 128, 96, 160]))
@@ -175,7 +178,7 @@ def encode_all(model, texts, batch=256):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="ckpt")
-    ap.add_argument("--steps", type=int, default=900, help="stage 2 (image tower) steps")
+    ap.add_argument("--steps", type=int, default=1300, help="stage 2 (image tower) steps")
     ap.add_argument("--batch", type=int, default=48)
     ap.add_argument("--text-steps", type=int, default=150)
     ap.add_argument("--text-groups", type=int, default=96)
@@ -183,20 +186,31 @@ def main():
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--seed", type=int, default=20240611)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--init-text", default="", help=argparse.SUPPRESS)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    torch.manual_seed(args.seed)
     os.makedirs(args.out, exist_ok=True)
     T = common.paper_hierarchy()
     assert len(T) == 7080, len(T)
     remap, vocab = build_vocab(T)
-    model = TinyCLIP(remap, vocab)
+    model = TinyCLIP(remap, vocab, seed=args.seed)
     sampler = Sampler(T)
     ck = os.path.join(args.out, "last.pt")
     start = 0
     state = torch.load(ck) if os.path.exists(ck) else None
-    if state is None:
-        train_text(model, sampler, T, args)
+    if state is None and args.init_text:
+        # For experiments only: start the image stage from another run's text tower.
+        other = torch.load(args.init_text)["model"]
+        model.text.load_state_dict({k[len("text."):]: v for k, v in other.items() if k.startswith("text.")})
+    elif state is None:
+        text_ck = os.path.join(args.out, "text.pt")
+        if os.path.exists(text_ck):
+            model.text.load_state_dict(torch.load(text_ck))
+            print("stage 1 (text) loaded from", text_ck, flush=True)
+        else:
+            train_text(model, sampler, T, args)
+            torch.save(model.text.state_dict(), text_ck + ".tmp")
+            os.replace(text_ck + ".tmp", text_ck)
     else:
         model.load_state_dict(state["model"])
     # Stage 2: the text tower is locked; the image tower (and the
@@ -220,8 +234,10 @@ def main():
         lr = args.lr * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * step / args.steps))
         for g in opt.param_groups:
             g["lr"] = lr
+        torch.manual_seed(args.seed + 20_000_000 + step)
         seeds = 1_000_000 + step * args.batch + np.arange(args.batch)
-        ex = [sampler.example(int(s)) for s in seeds]
+        difficulty = min(1.0, step / (0.4 * args.steps))
+        ex = [sampler.example(int(s), difficulty) for s in seeds]
         pixels = torch.from_numpy(np.stack([e[0] for e in ex]))
         P = torch.zeros(args.batch, cols.shape[0])
         for i, (_, present) in enumerate(ex):

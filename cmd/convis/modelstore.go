@@ -76,6 +76,14 @@ func runModelPull(ctx context.Context, g *globalOptions, opts *modelPullOptions)
 		Progress: func(file string, done, total int64) {
 			if file != lastFile {
 				lastFile, fileStart, resumedAt = file, time.Now(), done
+				if !prog.on {
+					// Not a terminal: one plain line per file, no bar.
+					how := ""
+					if done > 0 {
+						how = fmt.Sprintf(", resuming at %s", human(done))
+					}
+					fmt.Fprintf(g.Stderr, "convis: fetching %s (%s%s)\n", file, human(total), how)
+				}
 			}
 			if !prog.on {
 				return

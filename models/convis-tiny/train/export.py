@@ -30,7 +30,8 @@ REF_TEXTS = ["a photo of a dog.", "a member of the genus Canis (probably descend
 def load(path):
     state = torch.load(path)
     remap = state["model"]["text.remap"]
-    m = TinyCLIP(remap, state["vocab"])
+    a = state.get("args", {})
+    m = TinyCLIP(remap, state["vocab"], vision_layers=a.get("vision_layers", 4), stem=a.get("stem", "conv"))
     m.load_state_dict(state["model"])
     m.eval()
     return m, state

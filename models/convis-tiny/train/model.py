@@ -60,12 +60,35 @@ class ConvStem(nn.Module):
         return self.net(x)
 
 
+class SmallConvStem(nn.Module):
+    """A cheaper stem: the image is averaged down to 112×112 first, then
+    convolved to the same 7×7 grid of tokens."""
+
+    def __init__(self, width):
+        super().__init__()
+
+        def block(cin, cout, k, st, p):
+            return [nn.Conv2d(cin, cout, k, st, p, bias=False), nn.BatchNorm2d(cout), nn.GELU()]
+        self.net = nn.Sequential(
+            nn.AvgPool2d(2),             # 112×112
+            *block(3, 32, 4, 4, 0),      # 28×28
+            *block(32, 64, 3, 2, 1),     # 14×14
+            *block(64, 96, 3, 1, 1),     # 14×14
+            nn.Conv2d(96, width, 2, 2))  # 7×7 tokens
+
+    def forward(self, x):
+        return self.net(x)
+
+
 class VisionTower(nn.Module):
     def __init__(self, width=128, layers=4, heads=4, patch=32, image=224, embed=128, stem="conv"):
         super().__init__()
         if stem == "conv":
             assert patch == 32 and image == 224
             self.patch = ConvStem(width)
+        elif stem == "small":
+            assert patch == 32 and image == 224
+            self.patch = SmallConvStem(width)
         else:
             self.patch = nn.Conv2d(3, width, patch, patch, bias=False)
         n = (image // patch) ** 2
@@ -112,7 +135,7 @@ class TextTower(nn.Module):
 
 
 class TinyCLIP(nn.Module):
-    def __init__(self, remap, vocab, seed=None, **kw):
+    def __init__(self, remap, vocab, seed=None, vision_layers=4, stem="conv", **kw):
         super().__init__()
         # Each tower is initialised from its own seed, so that one tower's
         # design does not change the other's starting point.
@@ -121,5 +144,5 @@ class TinyCLIP(nn.Module):
         self.text = TextTower(remap, vocab)
         if seed is not None:
             torch.manual_seed(seed + 1)
-        self.visual = VisionTower()
+        self.visual = VisionTower(layers=vision_layers, stem=stem)
         self.logit_scale = nn.Parameter(torch.tensor(math.log(20.0)))

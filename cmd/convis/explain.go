@@ -377,6 +377,7 @@ type sidecar struct {
 	Peak    [2]int             `json:"peak"`
 	Flat    bool               `json:"flat"`
 	MapSize [2]int             `json:"map_size"`
+	Windows int                `json:"windows"`
 	Passes  int                `json:"forward_passes"`
 	Batches int                `json:"encoder_batches"`
 	Outputs map[string]string  `json:"outputs"`
@@ -453,7 +454,7 @@ func explainOne(ctx context.Context, g *globalOptions, opts *explainOptions, p s
 				Concept: map[string]any{"query": cm.Concept.Query, "synset": name, "wnid": cm.Concept.Synset.WNID(), "definition": cm.Concept.Synset.Definition, "synsets_in_subtree": cm.Concept.Synsets, "prompts_in_subtree": len(cm.Concept.Set)},
 				Vocab:   h.Vocab, TSize: h.Len(), Prompts: opts.Index.Prompts, Method: opts.Method,
 				Params: paramsJSON(opts, p), Seed: opts.Seed, Box: box, Peak: [2]int{px, py}, Flat: mp.Flat,
-				MapSize: [2]int{mp.W, mp.H}, Passes: res.Stats.Passes, Batches: len(res.Stats.Batches), Outputs: files,
+				MapSize: [2]int{mp.W, mp.H}, Windows: len(res.Windows), Passes: res.Stats.Passes, Batches: len(res.Stats.Batches), Outputs: files,
 				Timings: map[string]float64{
 					"decode": ms(decode), "total_explain": ms(explainTime), "encode": ms(res.Stats.EncodeTime),
 					"preprocess": ms(res.Stats.PrepTime), "score": ms(res.ScoreTime), "canvas": ms(res.CanvasTime),

@@ -120,7 +120,27 @@ func (e *Explainer) Explain(ctx context.Context, img *clip.RGB, concepts []Conce
 		}
 		scoreTime += time.Since(t)
 	}
-	_, ex.Stats, err = EmbedWindows(ctx, c, ex.Windows, e.Encoder, e.Pre, p.Batch, progress, sink)
+	// Encode only windows that overlap the image (all of the grid plan
+	// already does, unless FullPlan); the others only touch pixels that the
+	// map crops away, so their score is never used.
+	encode := make([]int, 0, len(ex.Windows))
+	x0, y0, x1, y1 := c.ImageRect()
+	for i, b := range ex.Windows {
+		if p.FullPlan || b.Overlaps(x0, y0, x1, y1) {
+			encode = append(encode, i)
+		}
+	}
+	boxes := make([]Box, len(encode))
+	for k, i := range encode {
+		boxes[k] = ex.Windows[i]
+	}
+	scatter := func(start int, rows [][]float32) {
+		// rows are windows encode[start:]; score them at their plan index.
+		for k, row := range rows {
+			sink(encode[start+k], [][]float32{row})
+		}
+	}
+	_, ex.Stats, err = EmbedWindows(ctx, c, boxes, e.Encoder, e.Pre, p.Batch, progress, scatter)
 	if err != nil {
 		return nil, err
 	}

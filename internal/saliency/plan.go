@@ -56,15 +56,16 @@ func DefaultStochastic() StochasticParams {
 	return StochasticParams{Sizes: []int{128, 64}, Rounds: 3, Samples: 100, Epsilon: 0.002, Gamma: 5, N: 91}
 }
 
-// StochasticPlan samples the windows of every round: centres uniform over
-// the image, so that every window (and encoder pass) sees the image.
-// Round r's windows are boxes[r*Samples:(r+1)*Samples].
+// StochasticPlan samples the windows of every round: top-left corners
+// uniform over the canvas (the window inside it), which covers every pixel
+// of the image equally often. Round r's windows are
+// boxes[r*Samples:(r+1)*Samples]. Windows that miss the image only change
+// pixels outside it; Explain does not encode them.
 func StochasticPlan(c *Canvas, p StochasticParams) ([]Box, error) {
 	if p.Rounds <= 0 || p.Samples <= 0 {
 		return nil, fmt.Errorf("stochastic sampler needs rounds and samples > 0")
 	}
 	rng := rand.New(rand.NewPCG(p.Seed, 0x77696e646f7773)) // "windows"
-	x0, y0, x1, y1 := c.ImageRect()
 	var boxes []Box
 	for _, s := range p.Sizes {
 		if s <= 0 || s > c.Opts.Size {
@@ -72,11 +73,7 @@ func StochasticPlan(c *Canvas, p StochasticParams) ([]Box, error) {
 		}
 		for r := 0; r < p.Rounds; r++ {
 			for i := 0; i < p.Samples; i++ {
-				cx := x0 + rng.IntN(x1-x0)
-				cy := y0 + rng.IntN(y1-y0)
-				bx := min(max(cx-s/2, 0), c.Opts.Size-s)
-				by := min(max(cy-s/2, 0), c.Opts.Size-s)
-				boxes = append(boxes, Box{bx, by, s, s})
+				boxes = append(boxes, Box{rng.IntN(c.Opts.Size - s + 1), rng.IntN(c.Opts.Size - s + 1), s, s})
 			}
 		}
 	}

@@ -180,11 +180,26 @@ func TestBatchingAndPasses(t *testing.T) {
 	for _, tc := range []struct {
 		method Method
 		passes int
-	}{{MethodGrid, 730}, {MethodStochastic, 600}, {MethodOcclusion, 730}} {
+	}{{MethodGrid, 730}, {MethodStochastic, -1}, {MethodOcclusion, 730}} {
 		ex, enc, concepts := fixture(t)
 		p := DefaultParams()
 		p.Method = tc.method
 		p.Batch = 32
+		if tc.passes < 0 {
+			// 600 windows are sampled; those that miss the image are not encoded.
+			c, _ := NewCanvas(testImage(224, 224), p.Canvas)
+			plan, _ := StochasticPlan(c, p.Stochastic)
+			x0, y0, x1, y1 := c.ImageRect()
+			for _, b := range plan {
+				if b.Overlaps(x0, y0, x1, y1) {
+					tc.passes++
+				}
+			}
+			tc.passes++ // from -1
+			if len(plan) != 600 || tc.passes >= 600 || tc.passes < 300 {
+				t.Fatalf("plan %d windows, %d encoded", len(plan), tc.passes)
+			}
+		}
 		res, err := ex.Explain(context.Background(), testImage(224, 224), concepts, p, nil)
 		if err != nil {
 			t.Fatal(err)

@@ -16,6 +16,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "models/convis-tiny/train"))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import model as M  # noqa: E402
+from model import export_onnx  # noqa: E402
 from make_fixture_model import PRE  # noqa: E402
 
 
@@ -23,17 +24,7 @@ def main(out):
     torch.manual_seed(0)
     vis = M.VisionTower(width=768, layers=12, heads=12, patch=32, embed=512, stem="patch").eval()
     txt = M.TextTower(torch.arange(49408), 49408, width=512, layers=12, heads=8, embed=512).eval()
-    os.makedirs(os.path.join(out, "onnx"), exist_ok=True)
-    with torch.no_grad():
-        torch.onnx.export(vis, (torch.zeros(2, 3, 224, 224),), os.path.join(out, "onnx/vision_model.onnx"),
-                          input_names=["pixel_values"], output_names=["image_embeds"],
-                          dynamic_axes={"pixel_values": {0: "batch"}, "image_embeds": {0: "batch"}}, opset_version=14)
-        ids = torch.full((2, 77), 49407, dtype=torch.long)
-        ids[:, 0] = 49406
-        torch.onnx.export(txt, (ids, torch.ones_like(ids)), os.path.join(out, "onnx/text_model.onnx"),
-                          input_names=["input_ids", "attention_mask"], output_names=["text_embeds"],
-                          dynamic_axes={"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"},
-                                        "text_embeds": {0: "batch"}}, opset_version=14)
+    export_onnx(vis, txt, out)
     with open(os.path.join(out, "config.json"), "w") as f:
         json.dump({"model_type": "clip", "projection_dim": 512, "convis_description": "ViT-B/32-sized CLIP with random weights (benchmarks only)"}, f)
     with open(os.path.join(out, "preprocessor_config.json"), "w") as f:

@@ -21,6 +21,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "models/convis-tiny/train"))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import model as M  # noqa: E402
+from model import export_onnx  # noqa: E402
 from clip_tokenizer_ref import SimpleTokenizer  # noqa: E402
 
 OUT = os.path.join(ROOT, "testdata/fixture-model")
@@ -44,17 +45,7 @@ def tiny_model():
 
 
 def export(m, out):
-    os.makedirs(os.path.join(out, "onnx"), exist_ok=True)
-    with torch.no_grad():
-        torch.onnx.export(m.visual, (torch.zeros(2, 3, 224, 224),), os.path.join(out, "onnx/vision_model.onnx"),
-                          input_names=["pixel_values"], output_names=["image_embeds"],
-                          dynamic_axes={"pixel_values": {0: "batch"}, "image_embeds": {0: "batch"}}, opset_version=14)
-        ids = torch.full((2, 77), 49407, dtype=torch.long)
-        ids[:, 0] = 49406
-        torch.onnx.export(m.text, (ids, torch.ones_like(ids)), os.path.join(out, "onnx/text_model.onnx"),
-                          input_names=["input_ids", "attention_mask"], output_names=["text_embeds"],
-                          dynamic_axes={"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"},
-                                        "text_embeds": {0: "batch"}}, opset_version=14)
+    export_onnx(m.visual, m.text, out)
 
 
 def make_images():

@@ -30,6 +30,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.join(ROOT, "models/convis-tiny/train"))
 import common  # noqa: E402
 from model import TinyCLIP  # noqa: E402
+from evaluate import embed_texts  # noqa: E402
 
 
 def load_model():
@@ -75,19 +76,7 @@ def main():
     m = load_model()
     T = common.paper_hierarchy()
     pos = {s.name(): i for i, s in enumerate(T)}
-    with torch.no_grad():
-        defs = [s.definition() for s in T]
-        embs = []
-        for i in range(0, len(defs), 256):
-            ids = [common.TOKENIZER.tokenize(t) for t in defs[i:i + 256]]
-            L = max(len(x) for x in ids)
-            t = torch.full((len(ids), L), 49407, dtype=torch.long)
-            mask = torch.zeros_like(t)
-            for k, x in enumerate(ids):
-                t[k, :len(x)] = torch.tensor(x)
-                mask[k, :len(x)] = 1
-            embs.append(F.normalize(m.text(t, mask), dim=-1))
-        def_emb = torch.cat(embs)
+    def_emb = embed_texts(m, [s.definition() for s in T])
     manifest = json.load(open(os.path.join(ROOT, "testdata/scenes/manifest.json")))
     rows = []
     t_ref = t_convis = 0.0

@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 
 import common
-from model import TinyCLIP
+from model import TinyCLIP, export_onnx
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "..", "model")
@@ -39,17 +39,7 @@ def load(path):
 
 def main(path):
     m, state = load(path)
-    os.makedirs(os.path.join(OUT, "onnx"), exist_ok=True)
-    with torch.no_grad():
-        torch.onnx.export(m.visual, (torch.zeros(2, 3, 224, 224),), os.path.join(OUT, "onnx/vision_model.onnx"),
-                          input_names=["pixel_values"], output_names=["image_embeds"],
-                          dynamic_axes={"pixel_values": {0: "batch"}, "image_embeds": {0: "batch"}}, opset_version=14)
-        ids = torch.full((2, 77), 49407, dtype=torch.long)
-        ids[:, 0] = 49406
-        torch.onnx.export(m.text, (ids, torch.ones_like(ids)), os.path.join(OUT, "onnx/text_model.onnx"),
-                          input_names=["input_ids", "attention_mask"], output_names=["text_embeds"],
-                          dynamic_axes={"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"},
-                                        "text_embeds": {0: "batch"}}, opset_version=14)
+    export_onnx(m.visual, m.text, OUT)
     cfg = {"model_type": "clip", "projection_dim": 128, "logit_scale": float(m.logit_scale.exp()),
            "vision_config": {"image_size": 224, "patch_size": 32, "patch_embedding": "conv stem (4x4/4, 3x3/2, 3x3/2, 2x2/2)", "hidden_size": 128, "num_hidden_layers": 4, "num_attention_heads": 4},
            "text_config": {"max_position_embeddings": 77, "hidden_size": 128, "num_hidden_layers": 3, "num_attention_heads": 4, "vocab_size": 49408},

@@ -146,3 +146,22 @@ class TinyCLIP(nn.Module):
             torch.manual_seed(seed + 1)
         self.visual = VisionTower(layers=vision_layers, stem=stem)
         self.logit_scale = nn.Parameter(torch.tensor(math.log(20.0)))
+
+
+def export_onnx(visual, text, out):
+    """Writes the two towers in the Hugging Face ONNX layout convis reads:
+    onnx/vision_model.onnx (pixel_values → image_embeds) and
+    onnx/text_model.onnx (input_ids, attention_mask → text_embeds), with
+    dynamic batch (and sequence) axes."""
+    import os
+    os.makedirs(os.path.join(out, "onnx"), exist_ok=True)
+    with torch.no_grad():
+        torch.onnx.export(visual, (torch.zeros(2, 3, 224, 224),), os.path.join(out, "onnx/vision_model.onnx"),
+                          input_names=["pixel_values"], output_names=["image_embeds"],
+                          dynamic_axes={"pixel_values": {0: "batch"}, "image_embeds": {0: "batch"}}, opset_version=14)
+        ids = torch.full((2, 77), 49407, dtype=torch.long)
+        ids[:, 0] = 49406
+        torch.onnx.export(text, (ids, torch.ones_like(ids)), os.path.join(out, "onnx/text_model.onnx"),
+                          input_names=["input_ids", "attention_mask"], output_names=["text_embeds"],
+                          dynamic_axes={"input_ids": {0: "batch", 1: "sequence"}, "attention_mask": {0: "batch", 1: "sequence"},
+                                        "text_embeds": {0: "batch"}}, opset_version=14)

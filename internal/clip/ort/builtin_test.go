@@ -34,14 +34,7 @@ func TestBuiltinModelMatchesPyTorch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir, err := clip.OpenModelDir(dirPath, "fp32")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := clip.LoadModel(dir, rt)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := loadTestModel(t, rt, dirPath)
 	defer m.Close()
 	ctx := context.Background()
 	for name, want := range ref.Images {

@@ -53,14 +53,7 @@ func TestEmbeddingsMatchPyTorch(t *testing.T) {
 	if err := json.Unmarshal(raw, &ref); err != nil {
 		t.Fatal(err)
 	}
-	dir, err := clip.OpenModelDir(fixture, "fp32")
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := clip.LoadModel(dir, rt)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := loadTestModel(t, rt, fixture)
 	defer m.Close()
 	ctx := context.Background()
 	if len(ref.Images) < 10 {
@@ -134,4 +127,18 @@ func TestInspectDiscoversNames(t *testing.T) {
 	if len(ins) != 2 || ins[0].Name != "input_ids" || outs[0].Name != "text_embeds" {
 		t.Fatalf("inputs %v outputs %v", ins, outs)
 	}
+}
+
+// loadTestModel opens a model folder with the runtime, failing the test on error.
+func loadTestModel(t *testing.T, rt *Runtime, path string) *clip.Model {
+	t.Helper()
+	dir, err := clip.OpenModelDir(path, "fp32")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := clip.LoadModel(dir, rt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }

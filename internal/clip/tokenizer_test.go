@@ -3,6 +3,7 @@ package clip
 import (
 	"encoding/json"
 	"os"
+	"path/filepath"
 	"reflect"
 	"testing"
 )
@@ -44,5 +45,28 @@ func TestTokenizeTruncationKeepsEnd(t *testing.T) {
 	ids := tok.Tokenize(long)
 	if len(ids) != ContextLength || ids[0] != StartToken || ids[ContextLength-1] != EndToken {
 		t.Fatalf("len %d, first %d, last %d", len(ids), ids[0], ids[len(ids)-1])
+	}
+}
+
+// A model folder's tokenizer.json (Hugging Face BPE: vocab and merges)
+// replaces the default vocabulary.
+func TestTokenizerJSONOverridesDefault(t *testing.T) {
+	dir := t.TempDir()
+	doc := `{"model": {"type": "BPE",
+	  "vocab": {"<|startoftext|>": 0, "<|endoftext|>": 1, "d": 2, "o": 3, "g": 4, "g</w>": 5, "do": 6, "dog</w>": 7},
+	  "merges": ["d o", "do g</w>"]}}`
+	if err := os.WriteFile(filepath.Join(dir, "tokenizer.json"), []byte(doc), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := TokenizerForDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := tok.Tokenize("Dog"); !reflect.DeepEqual(got, []int32{0, 7, 1}) {
+		t.Fatalf("got %v", got)
+	}
+	os.WriteFile(filepath.Join(dir, "tokenizer.json"), []byte(`{"model": {"type": "WordPiece"}}`), 0o644)
+	if _, err := TokenizerForDir(dir); err == nil {
+		t.Fatal("a non-BPE tokenizer.json must be refused")
 	}
 }

@@ -407,6 +407,14 @@ func explainOne(ctx context.Context, g *globalOptions, opts *explainOptions, p s
 		base = res.Canvas.Crop(saliency.Box{X: x0, Y: y0, W: p.Canvas.ImageSize, H: p.Canvas.ImageSize})
 	}
 	cmap, _ := render.LookupColormap(opts.Colormap)
+	// The canvas is shared by every concept of the image: written once.
+	canvasFile := ""
+	if contains(opts.Formats, "canvas") {
+		canvasFile = filepath.Join(opts.OutDir, stem+".canvas.png")
+		if err := render.WritePNG(canvasFile, rgbToImage(res.Canvas.Img)); err != nil {
+			return nil, err
+		}
+	}
 	var out []explainSummary
 	for _, cm := range res.Maps {
 		name := cm.Concept.Synset.Name
@@ -440,11 +448,8 @@ func explainOne(ctx context.Context, g *globalOptions, opts *explainOptions, p s
 				return nil, err
 			}
 		}
-		if contains(opts.Formats, "canvas") {
-			files["canvas"] = filepath.Join(opts.OutDir, stem+".canvas.png")
-			if err := render.WritePNG(files["canvas"], rgbToImage(res.Canvas.Img)); err != nil {
-				return nil, err
-			}
+		if canvasFile != "" {
+			files["canvas"] = canvasFile
 		}
 		if contains(opts.Formats, "json") {
 			files["json"] = prefix + ".json"

@@ -63,7 +63,14 @@ func openModelDir(g *globalOptions) (*clip.ModelDir, error) {
 	if err != nil {
 		return nil, err
 	}
-	return clip.OpenModelDir(path, g.Variant)
+	dir, err := clip.OpenModelDir(path, g.Variant)
+	if err != nil {
+		return nil, err
+	}
+	if cache, err := cacheDir(g); err == nil {
+		dir.HashCache = filepath.Join(cache, "model-hashes.json")
+	}
+	return dir, nil
 }
 
 // runtimeLoader loads ONNX Runtime; tests replace it with fakes.

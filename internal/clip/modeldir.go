@@ -23,6 +23,10 @@ type ModelDir struct {
 	TextPath   string
 	Config     ModelConfig
 	Pre        PreprocessConfig
+	// HashCache, when set, is a file that remembers content hashes by the
+	// files' paths, sizes and modification times, so that a 600 MB model is
+	// not read in full on every run.
+	HashCache string
 }
 
 // ModelConfig holds what convis reads from config.json.
@@ -116,7 +120,56 @@ func (m *ModelDir) Files() []string {
 
 // Hash is the SHA-256 of the model's files (names relative to the
 // directory, then contents): the key of every cache built from the model.
+// With HashCache set, a hash computed before for the same files (path,
+// size, modification time) is reused.
 func (m *ModelDir) Hash() (string, error) {
+	if m.HashCache == "" {
+		return m.computeHash()
+	}
+	stamp, err := m.fileStamp()
+	if err != nil {
+		return "", err
+	}
+	known := map[string]string{}
+	if data, err := os.ReadFile(m.HashCache); err == nil {
+		json.Unmarshal(data, &known) // an unreadable cache is rebuilt
+	}
+	if h, ok := known[stamp]; ok && len(h) == 64 {
+		return h, nil
+	}
+	h, err := m.computeHash()
+	if err != nil {
+		return "", err
+	}
+	known[stamp] = h
+	if data, err := json.Marshal(known); err == nil && os.MkdirAll(filepath.Dir(m.HashCache), 0o755) == nil {
+		tmp := fmt.Sprintf("%s.%d.tmp", m.HashCache, os.Getpid())
+		if os.WriteFile(tmp, data, 0o644) == nil {
+			os.Rename(tmp, m.HashCache)
+		}
+	}
+	return h, nil
+}
+
+// fileStamp identifies the model's files by absolute path, size and
+// modification time.
+func (m *ModelDir) fileStamp() (string, error) {
+	var b strings.Builder
+	for _, f := range m.Files() {
+		abs, err := filepath.Abs(f)
+		if err != nil {
+			return "", err
+		}
+		fi, err := os.Stat(f)
+		if err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "%s|%d|%d;", abs, fi.Size(), fi.ModTime().UnixNano())
+	}
+	return b.String(), nil
+}
+
+func (m *ModelDir) computeHash() (string, error) {
 	h := sha256.New()
 	for _, f := range m.Files() {
 		rel, _ := filepath.Rel(m.Path, f)

@@ -54,8 +54,8 @@ parity: build python-deps ## compare convis's maps with a plain Python port of t
 	$(TORCH_ENV) $(PY) scripts/reference_convis.py --scenes 20
 
 python-deps: ## Debian packages for the Python scripts (training, references)
-	@dpkg -s python3-torch python3-onnx python3-nltk python3-pil python3-regex wordnet-base fonts-noto-color-emoji >/dev/null 2>&1 || \
-	  (apt-get update -qq && apt-get install -y -qq python3-torch python3-onnx python3-nltk python3-pil python3-regex wordnet-base fonts-noto-color-emoji)
+	@dpkg -s python3-torch python3-onnx python3-nltk python3-pil python3-regex wordnet-base fonts-noto-color-emoji libopenblas0-pthread >/dev/null 2>&1 || \
+	  (apt-get update -qq && apt-get install -y -qq python3-torch python3-onnx python3-nltk python3-pil python3-regex wordnet-base fonts-noto-color-emoji libopenblas0-pthread)
 	@[ -f $(NLTK_DATA)/corpora/wordnet/lexnames ] || scripts/nltk_wordnet_dir.sh $(NLTK_DATA) >/dev/null
 
 train-tiny: python-deps ## train convis-tiny from scratch (CPU, about an hour) and export it to models/convis-tiny/model

@@ -9,6 +9,7 @@ import json
 import math
 import os
 import time
+import warnings
 
 import numpy as np
 import torch
@@ -18,6 +19,9 @@ from PIL import Image
 import common
 import scenes
 from model import TinyCLIP
+
+# NLTK warns about every redundant path while it walks WordNet's closures.
+warnings.filterwarnings("ignore", message="Discarded redundant search")
 
 CANVAS = 480
 
@@ -78,9 +82,9 @@ class Sampler:
         """difficulty in [0, 1] is the curriculum: early examples have
         larger and more often single objects, and fewer windows."""
         rng = np.random.default_rng(seed)
-        single = rng.random() < 0.8 - 0.3 * difficulty
+        single = rng.random() < 0.8 - 0.2 * difficulty
         img, objs, _ = scenes.make_scene(seed, n_objects=1 if single else None, min_size=int(round(70 - 45 * difficulty)))
-        if rng.random() < 0.15 + 0.25 * difficulty and objs:
+        if rng.random() < 0.1 + 0.15 * difficulty and objs:
             canvas = Image.fromarray(rng.integers(0, 256, (CANVAS, CANVAS, 3), dtype=np.uint8))
             canvas.paste(img, (128, 128))
             size = int(rng.choice([64, 128, 96, 160]))
@@ -171,6 +175,31 @@ def text_targets(model, sampler, T):
     return cols, col_of, len(T) + len(objects)
 
 
+class Batches(torch.utils.data.IterableDataset):
+    """Stage 2's batches from a step on: pixels and the 0/1 matrix of which
+    text columns (definitions, lemma centroids, background) each example shows."""
+
+    def __init__(self, sampler, args, col_of, bg_col, ncols, start):
+        self.sampler, self.args, self.col_of, self.bg_col, self.ncols, self.start = sampler, args, col_of, bg_col, ncols, start
+
+    def __iter__(self):
+        a = self.args
+        for step in range(self.start, a.steps):
+            seeds = 1_000_000 + step * a.batch + np.arange(a.batch)
+            difficulty = min(1.0, step / (0.4 * a.steps))
+            ex = [self.sampler.example(int(s), difficulty) for s in seeds]
+            pixels = torch.from_numpy(np.stack([e[0] for e in ex]))
+            P = torch.zeros(a.batch, self.ncols)
+            for i, (_, present) in enumerate(ex):
+                if not present:
+                    P[i, self.bg_col] = 1
+                for n in present:
+                    d, c = self.col_of[n]
+                    P[i, d] = 1
+                    P[i, c] = 1
+            yield pixels, P
+
+
 def encode_all(model, texts, batch=256):
     return torch.cat([encode_texts(model, texts[i:i + batch]) for i in range(0, len(texts), batch)])
 
@@ -178,7 +207,7 @@ def encode_all(model, texts, batch=256):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default="ckpt")
-    ap.add_argument("--steps", type=int, default=1300, help="stage 2 (image tower) steps")
+    ap.add_argument("--steps", type=int, default=10000, help="stage 2 (image tower) steps")
     ap.add_argument("--batch", type=int, default=48)
     ap.add_argument("--text-steps", type=int, default=150)
     ap.add_argument("--text-groups", type=int, default=96)
@@ -186,6 +215,7 @@ def main():
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--seed", type=int, default=20240611)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--workers", type=int, default=1, help="processes rendering scenes ahead of training")
     ap.add_argument("--init-text", default="", help=argparse.SUPPRESS)
     ap.add_argument("--vision-layers", type=int, default=4)
     ap.add_argument("--stem", default="conv", choices=["conv", "small", "patch"])
@@ -232,23 +262,16 @@ def main():
         print("resumed at step", start, flush=True)
     warm = 60
     t0 = time.time()
-    for step in range(start, args.steps):
+    # A worker process renders the next batches while this one trains: the
+    # examples are a function of the step alone, so the result is the same
+    # with or without it.
+    batches = torch.utils.data.DataLoader(Batches(sampler, args, col_of, bg_col, cols.shape[0], start),
+                                          batch_size=None, num_workers=args.workers, prefetch_factor=4 if args.workers else 2)
+    for step, (pixels, P) in zip(range(start, args.steps), batches):
         lr = args.lr * min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * step / args.steps))
         for g in opt.param_groups:
             g["lr"] = lr
         torch.manual_seed(args.seed + 20_000_000 + step)
-        seeds = 1_000_000 + step * args.batch + np.arange(args.batch)
-        difficulty = min(1.0, step / (0.4 * args.steps))
-        ex = [sampler.example(int(s), difficulty) for s in seeds]
-        pixels = torch.from_numpy(np.stack([e[0] for e in ex]))
-        P = torch.zeros(args.batch, cols.shape[0])
-        for i, (_, present) in enumerate(ex):
-            if not present:
-                P[i, bg_col] = 1
-            for n in present:
-                d, c = col_of[n]
-                P[i, d] = 1
-                P[i, c] = 1
         img = F.normalize(model.visual(pixels), dim=-1)
         scale = model.logit_scale.exp().clamp(max=100)
         logits = scale * img @ cols.t()

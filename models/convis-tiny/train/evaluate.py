@@ -46,19 +46,27 @@ def main(path, limit=None):
     def_texts = [s.definition() for s in T]
     def_emb = embed_texts(m, def_texts)
     pos = {s.name(): i for i, s in enumerate(T)}
-    top1, ranks = 0, []
+    top1, ranks, sizes, hits = 0, [], [], []
     with torch.no_grad():
         for im in single:
             img = Image.open(os.path.join(common.ROOT, "testdata/scenes", im["file"])).convert("RGB")
             e = F.normalize(m.visual(torch.from_numpy(common.normalize(img))[None]), dim=-1)[0]
             truth = im["objects"][0]["concept"]
-            top1 += names[int((lemma_emb @ e).argmax())] == truth
+            hit = names[int((lemma_emb @ e).argmax())] == truth
+            top1 += hit
+            hits.append(hit)
+            sizes.append(max(im["objects"][0]["box"][2:]))
             sims = def_emb @ e
             ranks.append(int((sims > sims[pos[truth]]).sum()))
     ranks = np.array(ranks)
     res = {"scenes": len(single), "objects": len(names), "zero_shot_top1": round(top1 / len(single), 4),
            "definition_top10": round(float((ranks < 10).mean()), 4), "definition_median_rank": float(np.median(ranks)),
            "definitions": len(T)}
+    # Top-1 by the object's size (longest side of its box, pixels of 224).
+    sizes, hits = np.array(sizes), np.array(hits)
+    for lo, hi in ((0, 50), (50, 100), (100, 225)):
+        sel = (sizes >= lo) & (sizes < hi)
+        res[f"zero_shot_top1_{lo}_{hi}px"] = {"scenes": int(sel.sum()), "top1": round(float(hits[sel].mean()), 4) if sel.any() else None}
     print(json.dumps(res))
     return res
 

@@ -44,7 +44,8 @@ def main(path):
            "vision_config": {"image_size": 224, "patch_size": 32, "patch_embedding": "conv stem (4x4/4, 3x3/2, 3x3/2, 2x2/2)", "hidden_size": 128, "num_hidden_layers": 4, "num_attention_heads": 4},
            "text_config": {"max_position_embeddings": 77, "hidden_size": 128, "num_hidden_layers": 3, "num_attention_heads": 4, "vocab_size": 49408},
            "convis_description": "convis-tiny: a small CLIP trained on rendered emoji scenes (demo and test model; see models/convis-tiny/README.md)",
-           "convis_training": {"steps": state.get("steps", state.get("step")), **state["args"]}}
+           "convis_training": {"steps": state.get("steps", state.get("step")),
+                               **{k: v for k, v in state["args"].items() if k not in ("out", "init_text")}}}
     with open(os.path.join(OUT, "config.json"), "w") as f:
         json.dump(cfg, f, indent=1)
     with open(os.path.join(OUT, "preprocessor_config.json"), "w") as f:

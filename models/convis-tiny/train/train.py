@@ -73,11 +73,6 @@ class Sampler:
         self.by_name = {s.name(): s for s in T}
         self.T = T
 
-    def hypernym_lemmas(self, s):
-        hs = [h for h in s.closure(lambda x: x.hypernyms()) if h.name() in self.by_name]
-        hs = [h for h in hs if h.name() not in ("entity.n.01", "physical_entity.n.01", "object.n.01", "whole.n.02", "abstraction.n.06")]
-        return hs
-
     def example(self, seed, difficulty=1.0):
         """difficulty in [0, 1] is the curriculum: early examples have
         larger and more often single objects, and fewer windows."""

@@ -225,6 +225,13 @@ def main():
     ck = os.path.join(args.out, "last.pt")
     start = 0
     state = torch.load(ck) if os.path.exists(ck) else None
+    if state is not None:
+        # Resuming another configuration would silently mix two runs.
+        ignore = {"out", "threads", "workers"}
+        was = {k: v for k, v in state["args"].items() if k not in ignore}
+        now = {k: v for k, v in vars(args).items() if k not in ignore}
+        if was != now:
+            raise SystemExit(f"{ck} is from a run with other settings ({was}); use another --out or remove it")
     if state is None and args.init_text:
         # For experiments only: start the image stage from another run's text tower.
         other = torch.load(args.init_text)["model"]

@@ -85,8 +85,9 @@ func run(modelDir, imagePath string, batch, threads, reps, indexPrompts int) err
 	partial := indexPrompts > 0 && indexPrompts < h.Len()
 	var measured int
 	if partial {
-		// Embed the first prompts for real, then stand in random unit
-		// vectors: scoring costs the same whatever the values.
+		// Embed the first prompts for real, then stand in fixed made-up
+		// vectors (BuildIndex normalises them): scoring costs the same
+		// whatever the values.
 		embed = func(ctx context.Context, texts []string, batch int) ([][]float32, error) {
 			if measured >= indexPrompts {
 				out := make([][]float32, len(texts))

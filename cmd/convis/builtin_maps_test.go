@@ -19,16 +19,7 @@ func TestBuiltinModelMapsLandOnObjects(t *testing.T) {
 	if testing.Short() {
 		t.Skip("computes 16 grid maps")
 	}
-	lib := os.Getenv("CONVIS_ORT_LIB")
-	if lib == "" {
-		lib, _ = filepath.Abs("../../.ort/libonnxruntime.so.1")
-	}
-	if _, err := os.Stat(lib); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal(err)
-		}
-		t.Skip("ONNX Runtime missing: run make ort")
-	}
+	lib := ortLibForTest(t)
 	raw, err := os.ReadFile("../../testdata/scenes/manifest.json")
 	if err != nil {
 		t.Fatal(err)

@@ -14,16 +14,7 @@ import (
 // Same inputs and seed give byte-identical outputs; in the sidecar only
 // timings_ms may differ.
 func TestExplainIsDeterministic(t *testing.T) {
-	lib := os.Getenv("CONVIS_ORT_LIB")
-	if lib == "" {
-		lib, _ = filepath.Abs("../../.ort/libonnxruntime.so.1")
-	}
-	if _, err := os.Stat(lib); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal(err)
-		}
-		t.Skip("ONNX Runtime missing: run make ort")
-	}
+	lib := ortLibForTest(t)
 	cache := t.TempDir()
 	run := func(out string) map[string][]byte {
 		var stderr bytes.Buffer

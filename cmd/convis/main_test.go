@@ -25,16 +25,7 @@ func TestScripts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lib := os.Getenv("CONVIS_ORT_LIB")
-	if lib == "" {
-		lib = filepath.Join(repo, ".ort", "libonnxruntime.so.1")
-	}
-	if _, err := os.Stat(lib); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("ONNX Runtime missing (%v): run make ort", err)
-		}
-		t.Skip("ONNX Runtime missing: run make ort")
-	}
+	lib := ortLibForTest(t)
 	testscript.Run(t, testscript.Params{
 		Dir: "testdata/script",
 		Setup: func(env *testscript.Env) error {
@@ -64,4 +55,22 @@ func TestScripts(t *testing.T) {
 			},
 		},
 	})
+}
+
+// ortLibForTest is the ONNX Runtime library the tests use: $CONVIS_ORT_LIB
+// or the one make ort fetched. Missing, the test fails on CI and is skipped
+// elsewhere.
+func ortLibForTest(t *testing.T) string {
+	t.Helper()
+	lib := os.Getenv("CONVIS_ORT_LIB")
+	if lib == "" {
+		lib, _ = filepath.Abs("../../.ort/libonnxruntime.so.1")
+	}
+	if _, err := os.Stat(lib); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("ONNX Runtime missing (%v): run make ort", err)
+		}
+		t.Skip("ONNX Runtime missing: run make ort")
+	}
+	return lib
 }

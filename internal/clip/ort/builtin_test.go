@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/convis/convis/internal/clip"
+	"github.com/convis/convis/internal/saliency"
 	"github.com/convis/convis/internal/wordnet"
 	"github.com/convis/convis/models"
 )
@@ -33,11 +34,7 @@ func TestBuiltinModelMatchesPyTorch(t *testing.T) {
 	if err := json.Unmarshal(raw, &ref); err != nil {
 		t.Fatal(err)
 	}
-	dirPath, _, err := models.ExtractBuiltin(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := loadTestModel(t, rt, dirPath)
+	m := loadBuiltinModel(t, rt)
 	defer m.Close()
 	ctx := context.Background()
 	for name, want := range ref.Images {
@@ -78,11 +75,7 @@ func TestBuiltinModelCardMetrics(t *testing.T) {
 		t.Skip("embeds 7,080 definitions and 200 scenes")
 	}
 	rt := runtimeForTest(t)
-	dirPath, _, err := models.ExtractBuiltin(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := loadTestModel(t, rt, dirPath)
+	m := loadBuiltinModel(t, rt)
 	defer m.Close()
 	db := wordnet.MustLoad()
 	h, err := db.LoadHierarchy("paper")
@@ -109,14 +102,12 @@ func TestBuiltinModelCardMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defs := make([]string, len(h.Nodes))
-	for i, n := range h.Nodes {
-		defs[i] = db.Get(n).Definition
-	}
-	defEmb, err := m.EmbedTexts(ctx, defs, 64)
+	// The definitions of T as convis ranks them: its concept index.
+	ix, err := saliency.BuildIndex(ctx, h, saliency.PromptDefinitions, m.EmbedTexts, 64, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	sims := make([]float32, ix.Len())
 
 	raw, err := os.ReadFile("../../../testdata/scenes/manifest.json")
 	if err != nil {
@@ -156,7 +147,8 @@ func TestBuiltinModelCardMetrics(t *testing.T) {
 		if !ok {
 			t.Fatalf("%s: %s is not in T", im.File, truth)
 		}
-		rank := rankOf(emb[0], defEmb, pos)
+		ix.Similarities(clip.Normalize(emb[0]), sims)
+		rank := saliency.BestRank(sims, []int32{int32(pos)})
 		if rank < 10 {
 			top10++
 		}
@@ -195,14 +187,12 @@ func argmaxCosine(q []float32, rows [][]float32) int {
 	return best
 }
 
-// rankOf counts the rows strictly more similar to q than row pos.
-func rankOf(q []float32, rows [][]float32, pos int) int {
-	want, _ := clip.Cosine(q, rows[pos])
-	rank := 0
-	for _, r := range rows {
-		if c, _ := clip.Cosine(q, r); c > want {
-			rank++
-		}
+// loadBuiltinModel extracts the embedded convis-tiny and opens it.
+func loadBuiltinModel(t *testing.T, rt *Runtime) *clip.Model {
+	t.Helper()
+	dir, _, err := models.ExtractBuiltin(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
 	}
-	return rank
+	return loadTestModel(t, rt, dir)
 }

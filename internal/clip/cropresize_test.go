@@ -51,3 +51,30 @@ func BenchmarkCropResizerGrid(b *testing.B) {
 		}
 	}
 }
+
+// Regression (issue 20.7): the shared vertical band was resized to a
+// truncated height, so canvases and window sizes whose ratio is not whole
+// (canvas 490, windows of 100) gave rows that differ from Pillow. Every
+// canvas × window × stride-aligned position of a grid is checked.
+func TestCropResizerEqualsDirectOverAGrid(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, canvas := range []int{480, 490, 500, 333} {
+		src := NewRGB(canvas, canvas)
+		for i := range src.Pix {
+			src.Pix[i] = uint8(r.IntN(256))
+		}
+		for _, out := range []int{224, 160} {
+			cr := NewCropResizer(src, out, 3)
+			for _, s := range []int{128, 100, 96, 64, 48, 37} {
+				for y := 0; y+s <= canvas; y += 16 {
+					for x := 0; x+s <= canvas; x += 64 {
+						want := resample(cr.crop(x, y, s), out, out, 3, nil)
+						if got := cr.Resize(x, y, s); !bytes.Equal(got.Pix, want.Pix) {
+							t.Fatalf("canvas %d, out %d: crop %d,%d size %d differs", canvas, out, x, y, s)
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -23,6 +23,12 @@ import (
 // any camera or slide scanner's single image convis is meant for.
 const DefaultMaxPixels = 100_000_000
 
+// MaxAspect is the most elongated image accepted (long side ÷ short side).
+// Past it the image is a few pixels thin on the model's square input, and
+// the work of padding or upscaling it grows with the long side: a 200000×16
+// strip once took a batch down with an out-of-memory error.
+const MaxAspect = 50
+
 // ImageError is an input image that cannot be used.
 type ImageError struct {
 	Path string
@@ -31,55 +37,120 @@ type ImageError struct {
 
 func (e *ImageError) Error() string { return fmt.Sprintf("%s: %s", e.Path, e.Msg) }
 
+// Gray16 says how 16-bit grayscale images (medical scans, most often 10 to
+// 14 bits of data in a 16-bit container) become 8-bit.
+type Gray16 string
+
+const (
+	// Gray16Range stretches the image's own value range [min, max] to
+	// [0, 255]: a 12-bit X-ray keeps its contrast instead of decoding
+	// nearly black. The default.
+	Gray16Range Gray16 = "range"
+	// Gray16HighByte keeps the high byte, as 16-bit colour images are
+	// always converted (and as convis did before 0.2).
+	Gray16HighByte Gray16 = "high-byte"
+)
+
+// DecodeOptions are the limits and conversions of image decoding.
+type DecodeOptions struct {
+	MaxPixels int    // 0: DefaultMaxPixels
+	Gray16    Gray16 // "": Gray16Range
+}
+
+// DecodeInfo says what decoding found and did, for sidecars.
+type DecodeInfo struct {
+	Format   string     `json:"format"`
+	BitDepth int        `json:"bit_depth"`
+	Scaled16 *[2]uint16 `json:"gray16_range,omitempty"` // the [min, max] stretched to [0, 255]
+}
+
 // LoadImage decodes an image file into 8-bit RGB: PNG, JPEG (EXIF
 // orientation applied), GIF (first frame), BMP, TIFF or WebP; grey,
-// paletted, 16-bit and alpha images are converted as Pillow's
-// convert("RGB") does (alpha is dropped, 16-bit keeps the high byte).
+// paletted and alpha images are converted as Pillow's convert("RGB") does
+// (alpha is dropped); 16-bit colour keeps the high byte and 16-bit grey is
+// stretched from its own range (DecodeOptions.Gray16).
 func LoadImage(path string, maxPixels int) (*RGB, error) {
+	im, _, err := LoadImageWith(path, DecodeOptions{MaxPixels: maxPixels})
+	return im, err
+}
+
+// LoadImageWith is LoadImage with every option, and says what it did.
+func LoadImageWith(path string, o DecodeOptions) (*RGB, DecodeInfo, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) {
-			return nil, &ImageError{path, pe.Err.Error()}
+			return nil, DecodeInfo{}, &ImageError{path, pe.Err.Error()}
 		}
-		return nil, &ImageError{path, err.Error()}
+		return nil, DecodeInfo{}, &ImageError{path, err.Error()}
 	}
-	return DecodeImage(path, data, maxPixels)
+	return DecodeImageWith(path, data, o)
 }
 
 // DecodeImage is LoadImage on bytes already read; path names them in errors.
 func DecodeImage(path string, data []byte, maxPixels int) (*RGB, error) {
+	im, _, err := DecodeImageWith(path, data, DecodeOptions{MaxPixels: maxPixels})
+	return im, err
+}
+
+// DecodeImageWith is LoadImageWith on bytes already read.
+func DecodeImageWith(path string, data []byte, o DecodeOptions) (*RGB, DecodeInfo, error) {
+	var info DecodeInfo
+	maxPixels := o.MaxPixels
 	if len(data) == 0 {
-		return nil, &ImageError{path, "empty file (0 bytes)"}
+		return nil, info, &ImageError{path, "empty file (0 bytes)"}
 	}
 	if maxPixels <= 0 {
 		maxPixels = DefaultMaxPixels
 	}
+	switch o.Gray16 {
+	case "", Gray16Range, Gray16HighByte:
+	default:
+		return nil, info, fmt.Errorf("unknown 16-bit grey conversion %q (want range or high-byte)", o.Gray16)
+	}
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
 		if errors.Is(err, image.ErrFormat) {
-			return nil, &ImageError{path, "unsupported image format (want PNG, JPEG, GIF, BMP, TIFF or WebP)"}
+			return nil, info, &ImageError{path, "unsupported image format (want PNG, JPEG, GIF, BMP, TIFF or WebP)"}
 		}
-		return nil, &ImageError{path, "corrupt image: " + err.Error()}
+		return nil, info, &ImageError{path, "corrupt image: " + err.Error()}
 	}
 	if cfg.Width <= 0 || cfg.Height <= 0 {
-		return nil, &ImageError{path, fmt.Sprintf("image has no pixels (%dx%d)", cfg.Width, cfg.Height)}
+		return nil, info, &ImageError{path, fmt.Sprintf("image has no pixels (%dx%d)", cfg.Width, cfg.Height)}
 	}
 	if int64(cfg.Width)*int64(cfg.Height) > int64(maxPixels) {
-		return nil, &ImageError{path, fmt.Sprintf("image is %dx%d = %d pixels, over the limit of %d (raise it with --max-pixels)", cfg.Width, cfg.Height, cfg.Width*cfg.Height, maxPixels)}
+		return nil, info, &ImageError{path, fmt.Sprintf("image is %dx%d = %d pixels, over the limit of %d (raise it with --max-pixels)", cfg.Width, cfg.Height, cfg.Width*cfg.Height, maxPixels)}
+	}
+	if long, short := max(cfg.Width, cfg.Height), min(cfg.Width, cfg.Height); long > MaxAspect*short {
+		return nil, info, &ImageError{path, fmt.Sprintf("image is %dx%d, too elongated to explain (aspect ratio %.0f:1, at most %d:1); crop it into tiles first", cfg.Width, cfg.Height, float64(long)/float64(short), MaxAspect)}
 	}
 	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
 		if errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, &ImageError{path, fmt.Sprintf("truncated %s image", format)}
+			return nil, info, &ImageError{path, fmt.Sprintf("truncated %s image", format)}
 		}
-		return nil, &ImageError{path, fmt.Sprintf("corrupt %s image: %v", format, err)}
+		return nil, info, &ImageError{path, fmt.Sprintf("corrupt %s image: %v", format, err)}
 	}
-	rgb := toRGB(img)
+	info.Format, info.BitDepth = format, 8
+	var rgb *RGB
+	switch g := img.(type) {
+	case *image.Gray16:
+		info.BitDepth = 16
+		if o.Gray16 != Gray16HighByte {
+			var lo, hi uint16
+			rgb, lo, hi = gray16Range(g)
+			info.Scaled16 = &[2]uint16{lo, hi}
+		}
+	case *image.RGBA64, *image.NRGBA64:
+		info.BitDepth = 16
+	}
+	if rgb == nil {
+		rgb = toRGB(img)
+	}
 	if format == "jpeg" {
 		rgb = applyOrientation(rgb, jpegOrientation(data))
 	}
-	return rgb, nil
+	return rgb, info, nil
 }
 
 var _ = jpeg.Decode
@@ -110,6 +181,39 @@ func toRGB(img image.Image) *RGB {
 		}
 	}
 	return out
+}
+
+// gray16Range stretches a 16-bit grey image's [min, max] to [0, 255]
+// (rounded); a flat image keeps its high byte.
+func gray16Range(g *image.Gray16) (*RGB, uint16, uint16) {
+	b := g.Bounds()
+	lo, hi := uint16(0xFFFF), uint16(0)
+	val := func(x, y int) uint16 {
+		i := g.PixOffset(x, y)
+		return uint16(g.Pix[i])<<8 | uint16(g.Pix[i+1])
+	}
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			v := val(x, y)
+			lo, hi = min(lo, v), max(hi, v)
+		}
+	}
+	out := NewRGB(b.Dx(), b.Dy())
+	i := 0
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			v := val(x, y)
+			var p uint8
+			if hi > lo {
+				p = uint8((uint32(v-lo)*255 + uint32(hi-lo)/2) / uint32(hi-lo))
+			} else {
+				p = uint8(v >> 8)
+			}
+			out.Pix[i], out.Pix[i+1], out.Pix[i+2] = p, p, p
+			i += 3
+		}
+	}
+	return out, lo, hi
 }
 
 // jpegOrientation reads the EXIF orientation tag (1–8) of a JPEG; 1 when absent.

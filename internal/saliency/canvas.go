@@ -5,6 +5,7 @@ package saliency
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 
 	"github.com/convis/convis/internal/clip"
@@ -89,16 +90,28 @@ func NewCanvas(src *clip.RGB, opts CanvasOptions) (*Canvas, error) {
 		c.SrcX0, c.SrcY0, c.SrcW, c.SrcH = x0, y0, s, s
 		c.ContentX0, c.ContentY0, c.ContentX1, c.ContentY1 = 0, 0, float64(opts.ImageSize), float64(opts.ImageSize)
 	default:
-		square = clip.NewRGB(side, side)
-		fillRGB(square, opts.Fill, src, rng)
-		x0, y0 := (side-src.W)/2, (side-src.H)/2
-		for y := 0; y < src.H; y++ {
-			copy(square.Pix[((y0+y)*side+x0)*3:((y0+y)*side+x0+src.W)*3], src.Pix[y*src.W*3:(y+1)*src.W*3])
-		}
+		// Resize the image first, then pad the small result: padding the
+		// source to max(W,H)² first costs memory in the square of the long
+		// side (a 200000×16 strip would need 120 GB). The padding then gets
+		// the same fill, at the same scale, as the rest of the canvas.
 		scale := float64(opts.ImageSize) / float64(side)
+		w := max(1, int(math.Round(float64(src.W)*scale)))
+		h := max(1, int(math.Round(float64(src.H)*scale)))
+		resized := src
+		if w != src.W || h != src.H {
+			resized = clip.ResizeBicubic(src, w, h)
+		}
+		square = clip.NewRGB(opts.ImageSize, opts.ImageSize)
+		x0, y0 := (opts.ImageSize-w)/2, (opts.ImageSize-h)/2
+		if w != opts.ImageSize || h != opts.ImageSize {
+			fillRGB(square, opts.Fill, src, rng)
+		}
+		for y := 0; y < h; y++ {
+			copy(square.Pix[((y0+y)*opts.ImageSize+x0)*3:((y0+y)*opts.ImageSize+x0+w)*3], resized.Pix[y*w*3:(y+1)*w*3])
+		}
 		c.SrcX0, c.SrcY0, c.SrcW, c.SrcH = 0, 0, src.W, src.H
-		c.ContentX0, c.ContentY0 = float64(x0)*scale, float64(y0)*scale
-		c.ContentX1, c.ContentY1 = float64(x0+src.W)*scale, float64(y0+src.H)*scale
+		c.ContentX0, c.ContentY0 = float64(x0), float64(y0)
+		c.ContentX1, c.ContentY1 = float64(x0+w), float64(y0+h)
 	}
 	small := square
 	if square.W != opts.ImageSize {

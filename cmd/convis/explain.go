@@ -2,21 +2,20 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"image"
+	"math"
 	"os"
-	"path/filepath"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/convis/convis/internal/clip"
+	"github.com/convis/convis/internal/pipeline"
 	"github.com/convis/convis/internal/render"
 	"github.com/convis/convis/internal/saliency"
-	"github.com/convis/convis/internal/wordnet"
 )
 
 type explainOptions struct {
@@ -46,15 +45,19 @@ type explainOptions struct {
 	Style     string
 	Exponent  float64
 	JSON      bool
+	JSONL     bool
 	MaxPixels int
+	Gray16    string
 	FullPlan  bool
+	Recursive bool
+	FromFile  string
+	Force     bool
+	Shard     string
+	FailFast  bool
+	Prefetch  int
 }
 
-// minExplainSide is the smallest image side explained: the smallest window
-// (64 of a 224 image) would see fewer than 5 of its pixels below 16.
-const minExplainSide = 16
-
-var allFormats = []string{"overlay", "npy", "png16", "json"}
+var allFormats = pipeline.AllFormats
 
 func newExplainCmd(g *globalOptions) *cobra.Command {
 	opts := &explainOptions{}
@@ -71,14 +74,25 @@ the image, resized to 224, at (128,128); WordNet definitions as prompts; box
 at threshold 0.7. Unlike the reference, the whole image is explained (padded
 to a square with the fill); --crop center reproduces the reference's crop.
 
-Directories are searched for images (not recursively). A bad image is
-reported and the others go on; the exit status is 1 if any failed.`,
+Batches: folders give their images (-r: and their subfolders'; hidden files
+and non-images are skipped), --from-file lists one path per line (- for
+stdin). Outputs mirror the input tree under -o. Each (image, concept) is a
+record: printed as it is written (--jsonl streams JSON lines) and appended
+to the run log OUT/convis-run.jsonl. A rerun skips the pairs whose sidecar
+shows the same model, settings, seed and input (--force redoes them);
+--shard K/N or auto (Slurm arrays, Kubernetes Indexed Jobs) takes a stable
+part of the images. A bad image is reported and the others go on; the exit
+status is 1 if any failed (2 for usage errors, 130 when interrupted).`,
 		Example: `  convis explain photo.jpg --concept dog
-  convis explain scans/ --concept tumor.n.01 -o out --json
+  convis explain scans/ -r --concept tumor.n.01 -o out --jsonl
+  find data -name '*.png' | convis explain --from-file - -c dog -o out
+  convis explain data/ -r -c dog -o /shared/out --shard auto   # in a Slurm array task
   convis explain img.png --concept dog --concept animal --method stochastic --seed 3`,
-		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Inputs = args
+			if len(args) == 0 && opts.FromFile == "" {
+				return usageErrorf("give images or folders, or --from-file")
+			}
 			return runExplain(cmd.Context(), g, opts)
 		},
 	}
@@ -108,8 +122,16 @@ reported and the others go on; the exit status is 1 if any failed.`,
 	f.Float64Var(&opts.Alpha, "alpha", 0.5, "heatmap opacity")
 	f.StringVar(&opts.Style, "style", string(render.StyleHeatmap), "overlay style: heatmap, or fade (the reference's fade to white)")
 	f.Float64Var(&opts.Exponent, "exponent", 10, "fade style exponent k (s = map^k)")
-	f.BoolVar(&opts.JSON, "json", false, "print a JSON summary on stdout")
+	f.BoolVar(&opts.JSON, "json", false, "print one JSON array of the records on stdout at the end")
+	f.BoolVar(&opts.JSONL, "jsonl", false, "stream one JSON line per (image, concept) on stdout as it is written")
 	f.IntVar(&opts.MaxPixels, "max-pixels", clip.DefaultMaxPixels, "refuse images with more pixels than this")
+	f.StringVar(&opts.Gray16, "gray16", string(clip.Gray16Range), "16-bit grey images: range (stretch their own min–max to 0–255) or high-byte")
+	f.BoolVarP(&opts.Recursive, "recursive", "r", false, "descend into subfolders")
+	f.StringVar(&opts.FromFile, "from-file", "", "read image paths from a file, one per line (- for stdin)")
+	f.BoolVar(&opts.Force, "force", false, "redo pairs whose outputs are up to date, and overwrite outputs made with other settings")
+	f.StringVar(&opts.Shard, "shard", "", "take part K of N of the images (K/N), or auto from Slurm array or Kubernetes Indexed Job variables")
+	f.BoolVar(&opts.FailFast, "fail-fast", false, "stop at the first image that fails")
+	f.IntVar(&opts.Prefetch, "prefetch", 2, "images decoded and prepared ahead while the encoder runs (0: none)")
 	f.BoolVar(&opts.FullPlan, "full-plan", false, "also encode windows that miss the image (slower, same map; for checking)")
 	f.MarkHidden("full-plan")
 	return cmd
@@ -140,14 +162,36 @@ func (o *explainOptions) params() (saliency.Params, error) {
 		return p, usageErrorf("--alpha must be in [0, 1]")
 	case o.N < 1 || o.Rounds < 1 || o.Samples < 1:
 		return p, usageErrorf("--n, --iterations and --samples must be at least 1")
+	case !finite(o.Epsilon) || o.Epsilon <= 0 || o.Epsilon >= 1:
+		// A window multiplies its region by 1 + ε·s with s in [−1, 1]: ε ≥ 1
+		// can zero or flip the sign of the map.
+		return p, usageErrorf("--epsilon must be in (0, 1), got %v", o.Epsilon)
+	case !finite(o.Gamma) || o.Gamma < 0 || o.Gamma > 100:
+		return p, usageErrorf("--gamma must be in [0, 100], got %v (a negative γ makes scores grow with the rank)", o.Gamma)
+	case !finite(o.Exponent) || o.Exponent <= 0 || o.Exponent > 1000:
+		return p, usageErrorf("--exponent must be in (0, 1000], got %v", o.Exponent)
+	case !finite(o.Threshold) || !finite(o.Alpha):
+		return p, usageErrorf("--threshold and --alpha must be numbers")
+	case o.Canvas < 1:
+		return p, usageErrorf("--canvas must be at least 1 pixel, got %d", o.Canvas)
+	case o.ImageSize < 1:
+		return p, usageErrorf("--image-size must be at least 1 pixel, got %d", o.ImageSize)
+	case o.Prefetch < 0:
+		return p, usageErrorf("--prefetch must be 0 or more")
 	}
 	for _, s := range o.Sizes {
-		if s < 1 || s > o.Canvas {
+		if s < 1 {
+			return p, usageErrorf("--sizes: window sizes must be at least 1 pixel, got %d", s)
+		}
+		if s > o.Canvas {
 			return p, usageErrorf("--sizes: %d does not fit the canvas of %d", s, o.Canvas)
 		}
 	}
-	if o.Padding < 0 || o.ImageSize < 1 || o.Padding+o.ImageSize > o.Canvas {
+	if o.Padding < 0 || o.Padding+o.ImageSize > o.Canvas {
 		return p, usageErrorf("the image (%d at offset %d) must fit the canvas (%d)", o.ImageSize, o.Padding, o.Canvas)
+	}
+	if o.Gray16 != string(clip.Gray16Range) && o.Gray16 != string(clip.Gray16HighByte) {
+		return p, usageErrorf("--gray16 %q: want range or high-byte", o.Gray16)
 	}
 	switch p.Canvas.Fill {
 	case saliency.FillNoise, saliency.FillGray, saliency.FillBlur:
@@ -177,6 +221,8 @@ func (o *explainOptions) params() (saliency.Params, error) {
 	return p, nil
 }
 
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
@@ -184,48 +230,6 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
-}
-
-var imageExts = map[string]bool{".png": true, ".jpg": true, ".jpeg": true, ".gif": true, ".bmp": true, ".tif": true, ".tiff": true, ".webp": true}
-
-// expandInputs lists image files: files as given, directories' images sorted.
-// A path that does not exist stays in the list, to be reported in turn.
-func expandInputs(args []string) []string {
-	var out []string
-	for _, a := range args {
-		st, err := os.Stat(a)
-		if err != nil || !st.IsDir() {
-			out = append(out, a)
-			continue
-		}
-		entries, _ := os.ReadDir(a)
-		var files []string
-		for _, e := range entries {
-			if !e.IsDir() && imageExts[strings.ToLower(filepath.Ext(e.Name()))] {
-				files = append(files, filepath.Join(a, e.Name()))
-			}
-		}
-		sort.Strings(files)
-		out = append(out, files...)
-	}
-	return out
-}
-
-// outputStems names each input's outputs by its file name without the
-// extension; a name seen before in the run gets -2, -3… so outputs of a
-// batch never overwrite each other.
-func outputStems(inputs []string) []string {
-	seen := map[string]int{}
-	out := make([]string, len(inputs))
-	for i, in := range inputs {
-		stem := strings.TrimSuffix(filepath.Base(in), filepath.Ext(in))
-		seen[stem]++
-		if seen[stem] > 1 {
-			stem = fmt.Sprintf("%s-%d", stem, seen[stem])
-		}
-		out[i] = stem
-	}
-	return out
 }
 
 // checkWritable makes the output directory and proves a file can be
@@ -251,26 +255,53 @@ func unwrapPath(err error) error {
 	return err
 }
 
-// explainSummary is one image × concept in the --json summary.
-type explainSummary struct {
-	Image   string            `json:"image"`
-	Concept string            `json:"concept"`
-	Box     *boxJSON          `json:"box"`
-	Peak    [2]int            `json:"peak"`
-	Outputs map[string]string `json:"outputs"`
-	Error   string            `json:"error,omitempty"`
+// settings turns flags into the pipeline's settings.
+func (o *explainOptions) settings(p saliency.Params) pipeline.Settings {
+	return pipeline.Settings{
+		Params: p, Threshold: o.Threshold, Formats: o.Formats, Style: o.Style, Colormap: o.Colormap, Alpha: o.Alpha, Exponent: o.Exponent,
+		Decode: clip.DecodeOptions{MaxPixels: o.MaxPixels, Gray16: clip.Gray16(o.Gray16)},
+	}
 }
 
-type boxJSON struct {
-	X int `json:"x"`
-	Y int `json:"y"`
-	W int `json:"w"`
-	H int `json:"h"`
+// explainJobs lists the run's images: arguments and --from-file, then this
+// shard's part.
+func explainJobs(g *globalOptions, opts *explainOptions) ([]pipeline.Job, pipeline.Shard, error) {
+	shard, err := pipeline.ParseShard(opts.Shard, os.Getenv)
+	if err != nil {
+		return nil, shard, usageError{err}
+	}
+	inputs := append([]string(nil), opts.Inputs...)
+	if opts.FromFile != "" {
+		listed, err := pipeline.ListFile(opts.FromFile, g.Stdin)
+		if err != nil {
+			return nil, shard, err
+		}
+		inputs = append(inputs, listed...)
+	}
+	jobs, stats, err := pipeline.Expand(inputs, pipeline.InputOptions{Recursive: opts.Recursive})
+	if err != nil {
+		return nil, shard, err
+	}
+	if stats.NonImage > 0 || stats.Hidden > 0 {
+		g.Log.Info("skipped files that are not images or are hidden", "not_images", stats.NonImage, "hidden", stats.Hidden)
+	}
+	if len(jobs) == 0 {
+		return nil, shard, fmt.Errorf("no images found in %s", strings.Join(inputs, ", "))
+	}
+	all := len(jobs)
+	jobs = shard.Select(jobs)
+	if shard.Sharded() {
+		g.Log.Info("shard", "shard", shard.String(), "images", len(jobs), "of", all)
+	}
+	return jobs, shard, nil
 }
 
 func runExplain(ctx context.Context, g *globalOptions, opts *explainOptions) error {
 	if len(opts.Concepts) == 0 {
 		return usageErrorf("give at least one --concept")
+	}
+	if opts.JSON && opts.JSONL {
+		return usageErrorf("--json and --jsonl: choose one")
 	}
 	p, err := opts.params()
 	if err != nil {
@@ -284,9 +315,9 @@ func runExplain(ctx context.Context, g *globalOptions, opts *explainOptions) err
 	if err != nil {
 		return err
 	}
-	inputs := expandInputs(opts.Inputs)
-	if len(inputs) == 0 {
-		return fmt.Errorf("no images found in %s", strings.Join(opts.Inputs, ", "))
+	jobs, shard, err := explainJobs(g, opts)
+	if err != nil {
+		return err
 	}
 	if err := checkWritable(opts.OutDir); err != nil {
 		return err
@@ -302,57 +333,115 @@ func runExplain(ctx context.Context, g *globalOptions, opts *explainOptions) err
 		return err
 	}
 	var concepts []saliency.Concept
+	var names []string
 	for _, r := range resolved {
 		c, err := ix.Concept(r.Query, r.Synset)
 		if err != nil {
 			return err
 		}
 		concepts = append(concepts, c)
+		names = append(names, c.Synset.Name)
 	}
-	hash, _ := m.Hash()
-	ex := &saliency.Explainer{Encoder: m.Image, Pre: m.Pre, Index: ix}
-	stems := outputStems(inputs)
-	var summary []explainSummary
-	failed := 0
-	for i, in := range inputs {
-		if err := ctx.Err(); err != nil {
+	hash, err := m.Hash()
+	if err != nil {
+		return err
+	}
+	settings := opts.settings(p)
+	runner := &pipeline.Runner{
+		Explainer: &saliency.Explainer{Encoder: m.Image, Pre: m.Pre, Index: ix},
+		Concepts:  concepts,
+		Model:     pipeline.ModelInfo{Path: m.Dir.Path, SHA256: hash, Variant: m.Dir.Variant},
+		Vocab:     h.Vocab, VocabSize: h.Len(), Prompts: opts.Index.Prompts, Version: Version(),
+		Settings: settings, OutDir: opts.OutDir, Prefetch: opts.Prefetch, Force: opts.Force, FailFast: opts.FailFast,
+	}
+	runLog, err := pipeline.OpenRunLog(opts.OutDir, shard, pipeline.Header{
+		Version: Version(), Started: time.Now().UTC().Format(time.RFC3339), Host: hostname(), PID: os.Getpid(),
+		Model: runner.Model, Vocab: h.Vocab, Prompts: opts.Index.Prompts, Method: opts.Method, Params: settings.ParamsJSON(),
+		Seed: opts.Seed, Concepts: names, Shard: shard.String(), Images: len(jobs), Force: opts.Force,
+	})
+	if err != nil {
+		return err
+	}
+	defer runLog.Close()
+	bp := newBatchProgress(g, len(jobs))
+	runner.Progress = bp.Update
+	var all []pipeline.Record
+	enc := json.NewEncoder(g.Stdout)
+	enc.SetEscapeHTML(false)
+	emit := func(rec pipeline.Record) error {
+		if err := runLog.Append(rec); err != nil {
 			return err
 		}
-		res, err := explainOne(ctx, g, opts, p, ex, m, hash, h, concepts, in, stems[i], prog, i, len(inputs))
-		prog.Done()
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			failed++
-			fmt.Fprintln(g.Stderr, "convis: "+oneLine(err.Error()))
-			summary = append(summary, explainSummary{Image: in, Error: err.Error()})
-			continue
+		if rec.Status == pipeline.StatusError {
+			bp.Clear()
+			fmt.Fprintln(g.Stderr, "convis: "+rec.Error)
 		}
-		summary = append(summary, res...)
-		if !opts.JSON {
-			for _, s := range res {
-				box := "no box"
-				if s.Box != nil {
-					box = fmt.Sprintf("box %d,%d %dx%d", s.Box.X, s.Box.Y, s.Box.W, s.Box.H)
-				}
-				fmt.Fprintf(g.Stdout, "%s  %s  %s  → %s\n", in, s.Concept, box, firstOutput(s.Outputs))
+		switch {
+		case opts.JSONL:
+			bp.Clear()
+			if err := enc.Encode(rec); err != nil {
+				return err
 			}
+		case opts.JSON:
+			all = append(all, rec)
+		case rec.Status != pipeline.StatusError:
+			bp.Clear()
+			fmt.Fprintln(g.Stdout, recordLine(rec))
 		}
+		return nil
+	}
+	start := time.Now()
+	tot, runErr := runner.Run(ctx, jobs, emit)
+	bp.Done()
+	footer := pipeline.Footer{Type: "footer", Finished: time.Now().UTC().Format(time.RFC3339), Images: tot.Images, Failed: tot.Failed, Skipped: tot.Skipped, Records: tot.Records, Seconds: time.Since(start).Seconds()}
+	switch {
+	case ctx.Err() != nil:
+		footer.Stopped = "interrupted"
+	case errors.Is(runErr, pipeline.ErrFailFast):
+		footer.Stopped = "fail-fast"
+	}
+	runLog.Append(footer)
+	if ctx.Err() != nil {
+		fmt.Fprintf(g.Stderr, "convis: interrupted after %d of %d images; run the same command again to finish (run log: %s)\n", tot.Images, len(jobs), runLog.Path)
+		return silentError{ctx.Err()}
+	}
+	if runErr != nil && !errors.Is(runErr, pipeline.ErrFailFast) {
+		return runErr
 	}
 	if opts.JSON {
-		if err := writeJSON(g.Stdout, summary); err != nil {
+		if all == nil {
+			all = []pipeline.Record{}
+		}
+		if err := writeJSON(g.Stdout, all); err != nil {
 			return err
 		}
 	}
-	if failed > 0 {
-		return silentError{fmt.Errorf("%d of %d images failed", failed, len(inputs))}
+	if tot.Failed > 0 {
+		msg := fmt.Sprintf("%d of %d images failed", tot.Failed, len(jobs))
+		if errors.Is(runErr, pipeline.ErrFailFast) {
+			msg = fmt.Sprintf("stopped at the first failure (--fail-fast) after %d of %d images", tot.Images, len(jobs))
+		}
+		fmt.Fprintf(g.Stderr, "convis: %s; run log: %s\n", msg, runLog.Path)
+		return silentError{errors.New(msg)}
 	}
 	return nil
 }
 
+// recordLine is a record for people: image, concept, box, first output.
+func recordLine(r pipeline.Record) string {
+	box := "no box"
+	if r.Box != nil {
+		box = fmt.Sprintf("box %d,%d %dx%d", r.Box.X, r.Box.Y, r.Box.W, r.Box.H)
+	}
+	note := ""
+	if r.Status == pipeline.StatusSkipped {
+		note = "  (up to date)"
+	}
+	return fmt.Sprintf("%s  %s  %s  → %s%s", r.Image, r.Concept, box, firstOutput(r.Outputs), note)
+}
+
 func firstOutput(o map[string]string) string {
-	for _, k := range []string{"overlay", "json", "npy", "png16"} {
+	for _, k := range []string{"overlay", "json", "npy", "png16", "canvas"} {
 		if v, ok := o[k]; ok {
 			return v
 		}
@@ -360,147 +449,7 @@ func firstOutput(o map[string]string) string {
 	return "(no output)"
 }
 
-// sidecar is the JSON written next to each map.
-type sidecar struct {
-	Version string             `json:"convis_version"`
-	Image   string             `json:"image"`
-	Size    [2]int             `json:"image_size"`
-	Model   map[string]any     `json:"model"`
-	Concept map[string]any     `json:"concept"`
-	Vocab   string             `json:"vocab"`
-	TSize   int                `json:"vocab_synsets"`
-	Prompts string             `json:"prompts"`
-	Method  string             `json:"method"`
-	Params  map[string]any     `json:"params"`
-	Seed    uint64             `json:"seed"`
-	Box     *boxJSON           `json:"box"`
-	Peak    [2]int             `json:"peak"`
-	Flat    bool               `json:"flat"`
-	MapSize [2]int             `json:"map_size"`
-	Windows int                `json:"windows"`
-	Passes  int                `json:"forward_passes"`
-	Batches int                `json:"encoder_batches"`
-	Outputs map[string]string  `json:"outputs"`
-	Timings map[string]float64 `json:"timings_ms"`
-}
-
-func explainOne(ctx context.Context, g *globalOptions, opts *explainOptions, p saliency.Params, ex *saliency.Explainer, m *clip.Model, hash string, h *wordnet.Hierarchy, concepts []saliency.Concept, in, stem string, prog *progressLine, idx, total int) ([]explainSummary, error) {
-	t0 := time.Now()
-	img, err := clip.LoadImage(in, opts.MaxPixels)
-	if err != nil {
-		return nil, err
-	}
-	if img.W < minExplainSide || img.H < minExplainSide {
-		return nil, &clip.ImageError{Path: in, Msg: fmt.Sprintf("image is %dx%d, too small to explain (the smallest side must be at least %d pixels)", img.W, img.H, minExplainSide)}
-	}
-	decode := time.Since(t0)
-	label := fmt.Sprintf("[%d/%d] %s", idx+1, total, filepath.Base(in))
-	res, err := ex.Explain(ctx, img, concepts, p, func(done, n int) { prog.Update(label, done, n) })
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", in, err)
-	}
-	explainTime := time.Since(t0) - decode
-	// The picture the overlay is drawn on: the input, or the reference's crop.
-	base := img
-	if p.Canvas.Crop == saliency.CropCenter {
-		x0, y0, _, _ := res.Canvas.ImageRect()
-		base = res.Canvas.Crop(saliency.Box{X: x0, Y: y0, W: p.Canvas.ImageSize, H: p.Canvas.ImageSize})
-	}
-	cmap, _ := render.LookupColormap(opts.Colormap)
-	// The canvas is shared by every concept of the image: written once.
-	canvasFile := ""
-	if contains(opts.Formats, "canvas") {
-		canvasFile = filepath.Join(opts.OutDir, stem+".canvas.png")
-		if err := render.WritePNG(canvasFile, rgbToImage(res.Canvas.Img)); err != nil {
-			return nil, err
-		}
-	}
-	var out []explainSummary
-	for _, cm := range res.Maps {
-		name := cm.Concept.Synset.Name
-		prefix := filepath.Join(opts.OutDir, stem+"."+name)
-		mp := cm.Map
-		var box *boxJSON
-		var rect *image.Rectangle
-		if r, ok := mp.BoxAt(float32(opts.Threshold)); ok && !mp.Flat {
-			box = &boxJSON{r.X, r.Y, r.W, r.H}
-			rr := image.Rect(r.X, r.Y, r.X+r.W, r.Y+r.H)
-			rect = &rr
-		}
-		px, py := mp.Peak()
-		files := map[string]string{}
-		if contains(opts.Formats, "overlay") {
-			ov := render.Overlay(base, mp.V, render.OverlayOptions{Style: render.Style(opts.Style), Colormap: cmap, Alpha: opts.Alpha, Exponent: opts.Exponent, Box: rect, Label: conceptLabel(cm.Concept)})
-			files["overlay"] = prefix + ".overlay.png"
-			if err := render.WritePNG(files["overlay"], ov); err != nil {
-				return nil, err
-			}
-		}
-		if contains(opts.Formats, "npy") {
-			files["npy"] = prefix + ".map.npy"
-			if err := render.WriteNPY(files["npy"], mp.V, mp.W, mp.H); err != nil {
-				return nil, err
-			}
-		}
-		if contains(opts.Formats, "png16") {
-			files["png16"] = prefix + ".map.png"
-			if err := render.WritePNG(files["png16"], render.Gray16(mp.V, mp.W, mp.H)); err != nil {
-				return nil, err
-			}
-		}
-		if canvasFile != "" {
-			files["canvas"] = canvasFile
-		}
-		if contains(opts.Formats, "json") {
-			files["json"] = prefix + ".json"
-			sc := sidecar{
-				Version: Version(), Image: in, Size: [2]int{img.W, img.H},
-				Model:   map[string]any{"path": m.Dir.Path, "sha256": hash, "variant": m.Dir.Variant},
-				Concept: map[string]any{"query": cm.Concept.Query, "synset": name, "wnid": cm.Concept.Synset.WNID(), "definition": cm.Concept.Synset.Definition, "synsets_in_subtree": cm.Concept.Synsets, "prompts_in_subtree": len(cm.Concept.Set)},
-				Vocab:   h.Vocab, TSize: h.Len(), Prompts: opts.Index.Prompts, Method: opts.Method,
-				Params: paramsJSON(opts, p), Seed: opts.Seed, Box: box, Peak: [2]int{px, py}, Flat: mp.Flat,
-				MapSize: [2]int{mp.W, mp.H}, Windows: len(res.Windows), Passes: res.Stats.Passes, Batches: len(res.Stats.Batches), Outputs: files,
-				Timings: map[string]float64{
-					"decode": ms(decode), "total_explain": ms(explainTime), "encode": ms(res.Stats.EncodeTime),
-					"preprocess": ms(res.Stats.PrepTime), "score": ms(res.ScoreTime), "canvas": ms(res.CanvasTime),
-				},
-			}
-			if err := render.WriteJSON(files["json"], sc); err != nil {
-				return nil, err
-			}
-		}
-		out = append(out, explainSummary{Image: in, Concept: name, Box: box, Peak: [2]int{px, py}, Outputs: files})
-	}
-	return out, nil
-}
-
-func conceptLabel(c saliency.Concept) string {
-	q := c.Query
-	if q == c.Synset.Name {
-		return q
-	}
-	return q + " (" + c.Synset.Name + ")"
-}
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-func paramsJSON(o *explainOptions, p saliency.Params) map[string]any {
-	out := map[string]any{
-		"canvas": o.Canvas, "image_size": o.ImageSize, "padding": o.Padding, "fill": o.Fill, "crop": o.Crop,
-		"batch": o.Batch, "threshold": o.Threshold, "style": o.Style, "colormap": o.Colormap, "alpha": o.Alpha, "exponent": o.Exponent,
-	}
-	if p.Method == saliency.MethodStochastic {
-		out["sizes"], out["iterations"], out["samples"], out["epsilon"], out["gamma"], out["n"] = o.Sizes, o.Rounds, o.Samples, o.Epsilon, o.Gamma, o.N
-	} else {
-		out["sizes"], out["stride"] = o.Sizes, o.Stride
-	}
-	return out
-}
-
-func rgbToImage(im *clip.RGB) *image.NRGBA {
-	out := image.NewNRGBA(image.Rect(0, 0, im.W, im.H))
-	for i := 0; i < im.W*im.H; i++ {
-		out.Pix[4*i], out.Pix[4*i+1], out.Pix[4*i+2], out.Pix[4*i+3] = im.Pix[3*i], im.Pix[3*i+1], im.Pix[3*i+2], 255
-	}
-	return out
+func hostname() string {
+	h, _ := os.Hostname()
+	return h
 }

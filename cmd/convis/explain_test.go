@@ -11,8 +11,8 @@ import (
 	"testing"
 )
 
-// Same inputs and seed give byte-identical outputs; in the sidecar only
-// timings_ms may differ.
+// Same inputs and seed give byte-identical outputs, sidecars included
+// (timings live in the run log), wherever the output folder is.
 func TestExplainIsDeterministic(t *testing.T) {
 	lib := ortLibForTest(t)
 	cache := t.TempDir()
@@ -28,20 +28,17 @@ func TestExplainIsDeterministic(t *testing.T) {
 		entries, _ := os.ReadDir(out)
 		for _, e := range entries {
 			data, _ := os.ReadFile(filepath.Join(out, e.Name()))
+			if e.Name() == "convis-run.jsonl" {
+				continue
+			}
 			if strings.HasSuffix(e.Name(), ".json") {
 				var v map[string]any
 				if err := json.Unmarshal(data, &v); err != nil {
 					t.Fatal(err)
 				}
-				if _, ok := v["timings_ms"]; !ok {
-					t.Fatalf("%s has no timings", e.Name())
+				if _, ok := v["timings_ms"]; ok {
+					t.Fatalf("%s has timings: sidecars would differ run to run", e.Name())
 				}
-				delete(v, "timings_ms")
-				outs := v["outputs"].(map[string]any)
-				for k, p := range outs {
-					outs[k] = filepath.Base(p.(string))
-				}
-				data, _ = json.Marshal(v)
 			}
 			files[e.Name()] = data
 		}

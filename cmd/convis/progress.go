@@ -1,11 +1,16 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/convis/convis/internal/pipeline"
 )
 
 // progressLine draws a one-line progress bar on stderr, only when stderr is
@@ -49,3 +54,71 @@ func (p *progressLine) Done() {
 		p.active = false
 	}
 }
+
+// batchProgress shows a batch's progress: on a terminal a live line with
+// images done, rate, ETA and failures; elsewhere, with -v, a plain line at
+// most every 10 s; otherwise nothing.
+type batchProgress struct {
+	line    *progressLine
+	w       io.Writer
+	plain   bool
+	total   int
+	start   time.Time
+	lastLog time.Time
+	ev      pipeline.Event
+}
+
+func newBatchProgress(g *globalOptions, total int) *batchProgress {
+	b := &batchProgress{line: newProgress(g.Stderr), w: g.Stderr, total: total, start: time.Now()}
+	b.plain = !b.line.on && g.Log.Enabled(context.Background(), slog.LevelDebug)
+	b.lastLog = b.start
+	return b
+}
+
+// Update takes a pipeline event.
+func (b *batchProgress) Update(ev pipeline.Event) {
+	b.ev = ev
+	rate, eta := b.rate()
+	status := fmt.Sprintf("%d/%d images", ev.Done, ev.Total)
+	if rate > 0 {
+		status += fmt.Sprintf(", %.1f/min, ETA %s", rate, eta)
+	}
+	if ev.Failed > 0 {
+		status += fmt.Sprintf(", %d failed", ev.Failed)
+	}
+	if b.line.on {
+		label := status
+		if ev.WindowsTotal > 0 {
+			label += " · " + filepath.Base(ev.Image)
+		}
+		done, n := ev.WindowsDone, ev.WindowsTotal
+		if n == 0 {
+			done, n = ev.Done, ev.Total
+		}
+		b.line.Update(label, done, n)
+		return
+	}
+	if b.plain && time.Since(b.lastLog) >= 10*time.Second {
+		b.lastLog = time.Now()
+		fmt.Fprintln(b.w, "convis: "+status)
+	}
+}
+
+// rate is images per minute over the images explained so far (skipped
+// ones cost little and would inflate it), and the time left at that rate.
+func (b *batchProgress) rate() (float64, string) {
+	worked := b.ev.Done - b.ev.Skipped
+	el := time.Since(b.start)
+	if worked <= 0 || el < time.Second {
+		return 0, ""
+	}
+	perMin := float64(worked) / el.Minutes()
+	left := time.Duration(float64(b.ev.Total-b.ev.Done) / perMin * float64(time.Minute))
+	return perMin, left.Round(time.Second).String()
+}
+
+// Clear removes the live line before other output.
+func (b *batchProgress) Clear() { b.line.Done() }
+
+// Done ends the progress display.
+func (b *batchProgress) Done() { b.line.Done() }

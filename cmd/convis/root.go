@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"regexp"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -96,6 +97,26 @@ func exitCode(ctx context.Context, err error) int {
 	return exitFailure
 }
 
+var flagParseRE = regexp.MustCompile(`^invalid argument "(.*)" for "(.*)" flag: strconv\.Parse(\w+): .*$`)
+
+// friendlyFlagError turns pflag's strconv messages ("strconv.ParseUint:
+// parsing "-1": invalid syntax") into what the flag wants.
+func friendlyFlagError(err error) error {
+	m := flagParseRE.FindStringSubmatch(err.Error())
+	if m == nil {
+		return err
+	}
+	want := map[string]string{"Uint": "a whole number ≥ 0", "Int": "a whole number", "Float": "a number", "Bool": "true or false"}[m[3]]
+	if want == "" {
+		return err
+	}
+	flag := m[2]
+	if i := strings.LastIndex(flag, "--"); i >= 0 {
+		flag = flag[i:]
+	}
+	return fmt.Errorf("%s: %q is not %s", flag, m[1], want)
+}
+
 // oneLine keeps errors to one line, as every error message promises.
 func oneLine(s string) string {
 	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
@@ -137,7 +158,7 @@ concept scores by the best rank of any synset in its subtree.`,
 			return nil
 		},
 	}
-	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError{err} })
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError{friendlyFlagError(err)} })
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.Model, "model", os.Getenv("CONVIS_MODEL"), "model directory or installed model name (default: the built-in demo model; env CONVIS_MODEL)")
 	pf.StringVar(&g.Variant, "variant", "fp32", "ONNX variant of the model: fp32, fp16 or quantized")

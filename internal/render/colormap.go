@@ -38,7 +38,14 @@ func LookupColormap(name string) (Colormap, error) {
 	return nil, fmt.Errorf("unknown colormap %q (want %v)", name, ColormapNames())
 }
 
-func clamp01(v float64) float64 { return math.Max(0, math.Min(1, v)) }
+// clamp01 keeps v in [0, 1]; NaN becomes 0 (an index computed from NaN
+// once made viridis panic).
+func clamp01(v float64) float64 {
+	if math.IsNaN(v) {
+		return 0
+	}
+	return math.Max(0, math.Min(1, v))
+}
 
 func to8(v float64) uint8 { return uint8(math.Round(255 * clamp01(v))) }
 

@@ -90,3 +90,17 @@ func TestWriteAtomicLeavesNothingOnError(t *testing.T) {
 		t.Fatalf("%v", entries)
 	}
 }
+
+// Regression (issue 20.8): a NaN value made the anchored colormaps index
+// out of range.
+func TestColormapsTakeNaN(t *testing.T) {
+	for _, name := range ColormapNames() {
+		c, err := LookupColormap(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := c(math.NaN()), c(0); got != want {
+			t.Errorf("%s(NaN) = %v, want %v (as 0)", name, got, want)
+		}
+	}
+}

@@ -149,6 +149,17 @@ func (m *Map) bilinear(u, v float64) float32 {
 	return a*(1-fy) + b*fy
 }
 
+// Finite reports whether every value of the map is a number: parameters
+// such as a negative γ can overflow the stochastic score.
+func (m *Map) Finite() bool {
+	for _, v := range m.V {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return false
+		}
+	}
+	return true
+}
+
 // Peak is the first pixel with the largest value.
 func (m *Map) Peak() (x, y int) {
 	best := float32(-1)

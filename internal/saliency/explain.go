@@ -77,28 +77,54 @@ type Explainer struct {
 	Index   *ConceptIndex
 }
 
-// Explain computes the maps of the concepts on an image.
-func (e *Explainer) Explain(ctx context.Context, img *clip.RGB, concepts []Concept, p Params, progress Progress) (*Explanation, error) {
-	if len(concepts) == 0 {
-		return nil, fmt.Errorf("no concept to explain")
-	}
+// Prepared is an image made ready for the encoder: its canvas and window
+// plan. Preparing needs no model, so a batch prepares the next image while
+// the encoder works on the current one.
+type Prepared struct {
+	Canvas     *Canvas
+	Windows    []Box
+	CanvasTime time.Duration
+}
+
+// Prepare builds an image's canvas and window plan.
+func Prepare(img *clip.RGB, p Params) (*Prepared, error) {
 	t0 := time.Now()
 	c, err := NewCanvas(img, p.Canvas)
 	if err != nil {
 		return nil, err
 	}
-	ex := &Explanation{Canvas: c, CanvasTime: time.Since(t0)}
+	pr := &Prepared{Canvas: c, CanvasTime: time.Since(t0)}
 	switch p.Method {
 	case MethodGrid, MethodOcclusion:
-		ex.Windows, err = GridPlan(c, p.Sizes, p.Stride, !p.FullPlan)
+		pr.Windows, err = GridPlan(c, p.Sizes, p.Stride, !p.FullPlan)
 	case MethodStochastic:
-		ex.Windows, err = StochasticPlan(c, p.Stochastic)
+		pr.Windows, err = StochasticPlan(c, p.Stochastic)
 	default:
 		return nil, fmt.Errorf("unknown method %q (want grid, stochastic or occlusion)", p.Method)
 	}
 	if err != nil {
 		return nil, err
 	}
+	return pr, nil
+}
+
+// Explain computes the maps of the concepts on an image.
+func (e *Explainer) Explain(ctx context.Context, img *clip.RGB, concepts []Concept, p Params, progress Progress) (*Explanation, error) {
+	pr, err := Prepare(img, p)
+	if err != nil {
+		return nil, err
+	}
+	return e.ExplainPrepared(ctx, pr, concepts, p, progress)
+}
+
+// ExplainPrepared computes the maps of the concepts on a prepared image.
+func (e *Explainer) ExplainPrepared(ctx context.Context, pr *Prepared, concepts []Concept, p Params, progress Progress) (*Explanation, error) {
+	if len(concepts) == 0 {
+		return nil, fmt.Errorf("no concept to explain")
+	}
+	c := pr.Canvas
+	ex := &Explanation{Canvas: c, Windows: pr.Windows, CanvasTime: pr.CanvasTime}
+	var err error
 	ranks := make([][]float64, len(concepts))
 	cosines := make([][]float64, len(concepts))
 	for i := range ranks {
@@ -152,6 +178,9 @@ func (e *Explainer) Explain(ctx context.Context, img *clip.RGB, concepts []Conce
 			cm.Scores = cosines[k]
 		}
 		cm.Square = SquareMap(c, ex.Windows, cm.Scores, p.Method, p.Stochastic)
+		if !cm.Square.Finite() {
+			return nil, fmt.Errorf("the %s map of %s is not finite (NaN or infinite values): check --epsilon, --gamma and --n", p.Method, cc.Synset.Name)
+		}
 		cm.Map = c.ToImage(cm.Square)
 		ex.Maps = append(ex.Maps, cm)
 	}

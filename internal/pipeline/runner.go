@@ -1,0 +1,562 @@
+package pipeline
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"image"
+	"image/png"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/convis/convis/internal/clip"
+	"github.com/convis/convis/internal/render"
+	"github.com/convis/convis/internal/saliency"
+)
+
+// MinSide is the smallest image side explained: the smallest window (64 of
+// a 224 image) would see fewer than 5 of its pixels below 16.
+const MinSide = 16
+
+// AllFormats are the per-concept outputs; "canvas" (one per image) is extra.
+var AllFormats = []string{"overlay", "npy", "png16", "json"}
+
+// Settings are everything that shapes a run's outputs.
+type Settings struct {
+	Params    saliency.Params
+	Threshold float64
+	Formats   []string // some of overlay, npy, png16, json, canvas
+	Style     string
+	Colormap  string
+	Alpha     float64
+	Exponent  float64
+	Decode    clip.DecodeOptions
+}
+
+// ParamsJSON is every setting of a map, as its sidecar records it.
+func (s Settings) ParamsJSON() map[string]any {
+	p := s.Params
+	c := p.Canvas
+	gray16 := string(s.Decode.Gray16)
+	if gray16 == "" {
+		gray16 = string(clip.Gray16Range)
+	}
+	out := map[string]any{
+		"canvas": c.Size, "image_size": c.ImageSize, "padding": c.Offset, "fill": string(c.Fill), "crop": string(c.Crop),
+		"batch": p.Batch, "threshold": s.Threshold, "style": s.Style, "colormap": s.Colormap, "alpha": s.Alpha, "exponent": s.Exponent,
+		"gray16": gray16,
+	}
+	if p.Method == saliency.MethodStochastic {
+		st := p.Stochastic
+		out["sizes"], out["iterations"], out["samples"], out["epsilon"], out["gamma"], out["n"] = st.Sizes, st.Rounds, st.Samples, st.Epsilon, st.Gamma, st.N
+	} else {
+		out["sizes"], out["stride"] = p.Sizes, p.Stride
+	}
+	return out
+}
+
+func (s Settings) wants(format string) bool {
+	for _, f := range s.Formats {
+		if f == format {
+			return true
+		}
+	}
+	return false
+}
+
+// Status of a record.
+const (
+	StatusOK      = "ok"
+	StatusSkipped = "skipped"
+	StatusError   = "error"
+)
+
+// Record is the result of one (image, concept), or of an image that
+// failed before any concept (Concept empty).
+type Record struct {
+	Type    string             `json:"type"` // "record"
+	Status  string             `json:"status"`
+	Image   string             `json:"image"`
+	Rel     string             `json:"relative_path"`
+	Concept string             `json:"concept,omitempty"`
+	Query   string             `json:"query,omitempty"`
+	Method  string             `json:"method,omitempty"`
+	Box     *Box               `json:"box"`
+	Peak    *[2]int            `json:"peak,omitempty"` // [x, y]
+	Outputs map[string]string  `json:"outputs,omitempty"`
+	Error   string             `json:"error,omitempty"`
+	Passes  int                `json:"forward_passes"`
+	Timings map[string]float64 `json:"timings_ms,omitempty"`
+}
+
+// Event is progress: images finished of the total, and the encoder's
+// windows of the current image.
+type Event struct {
+	Image                     string
+	Done, Total               int // images finished (any status)
+	Failed, Skipped           int // images failed; images whose every concept was skipped
+	WindowsDone, WindowsTotal int
+}
+
+// Totals sum up a run.
+type Totals struct {
+	Images, Failed, Skipped int
+	Records                 map[string]int // by status
+	Passes                  int
+}
+
+// Runner runs the per-image pipeline over jobs.
+type Runner struct {
+	Explainer *saliency.Explainer
+	Concepts  []saliency.Concept
+	Model     ModelInfo
+	Vocab     string
+	VocabSize int
+	Prompts   string
+	Version   string
+	Settings  Settings
+	OutDir    string
+	// Prefetch is how many images are decoded and prepared ahead while the
+	// encoder works (0: one after the other).
+	Prefetch int
+	Force    bool // redo pairs whose outputs are up to date, overwrite other settings' outputs
+	FailFast bool // stop at the first failed image
+	Progress func(Event)
+	// WriteFile writes one output atomically; tests inject failures.
+	WriteFile func(path string, write func(io.Writer) error) error
+}
+
+// ErrFailFast is returned when FailFast stopped the run.
+var ErrFailFast = errors.New("stopped at the first failure (--fail-fast)")
+
+// pair is one concept's planned outputs for a job.
+type pair struct {
+	concept  int
+	sidecar  string // path
+	prefix   string
+	template *Sidecar
+}
+
+// prepared is a job made ready for the encoder (or found to need nothing).
+type prepared struct {
+	job     Job
+	records []Record // skipped or conflicting pairs, decided without decoding
+	todo    []pair
+	img     *clip.RGB
+	decode  clip.DecodeInfo
+	input   InputInfo
+	prep    *saliency.Prepared
+	err     error // the image failed before any concept
+	elapsed time.Duration
+}
+
+// MethodTag is the part of output names that says the method: empty for
+// the default grid, ".stochastic" or ".occlusion" otherwise, so maps of two
+// methods in one folder never overwrite each other.
+func MethodTag(m saliency.Method) string {
+	if m == saliency.MethodGrid || m == "" {
+		return ""
+	}
+	return "." + string(m)
+}
+
+// SidecarPath is where the sidecar of a job's concept goes.
+func SidecarPath(outDir string, job Job, synset string, m saliency.Method) string {
+	return filepath.Join(outDir, filepath.FromSlash(job.Stem)+"."+SafeName(synset)+MethodTag(m)+".json")
+}
+
+func (r *Runner) write(path string, fn func(io.Writer) error) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("write %s: %w", path, unwrapPath(err))
+	}
+	if r.WriteFile != nil {
+		return r.WriteFile(path, fn)
+	}
+	return render.WriteAtomic(path, fn)
+}
+
+// template is the sidecar a pair would get, before the image is read.
+func (r *Runner) template(job Job, c saliency.Concept) *Sidecar {
+	return &Sidecar{
+		Schema: SidecarSchema, Version: r.Version, Image: job.Path, Rel: job.Rel, Model: r.Model,
+		Concept: ConceptInfo{Query: c.Query, Synset: c.Synset.Name, WNID: c.Synset.WNID(), Definition: c.Synset.Definition, Synsets: c.Synsets, Prompts: len(c.Set)},
+		Vocab:   r.Vocab, TSize: r.VocabSize, Prompts: r.Prompts, Method: string(r.Settings.Params.Method),
+		Params: r.Settings.ParamsJSON(), Seed: r.Settings.Params.Canvas.Seed,
+	}
+}
+
+// plan decides, for each concept of a job, whether its outputs are up to
+// date (skipped), made with other settings (an error unless Force), or to
+// be made; then reads and prepares the image if anything is to be made.
+func (r *Runner) plan(job Job) *prepared {
+	t0 := time.Now()
+	pr := &prepared{job: job}
+	defer func() { pr.elapsed = time.Since(t0) }()
+	st, err := os.Stat(job.Path)
+	if err != nil {
+		pr.err = &clip.ImageError{Path: job.Path, Msg: unwrapPath(err).Error()}
+		return pr
+	}
+	if st.IsDir() {
+		pr.err = &clip.ImageError{Path: job.Path, Msg: "is a directory (pass --recursive to descend into folders)"}
+		return pr
+	}
+	pr.input = InputInfo{Size: st.Size(), ModTime: st.ModTime().UTC().Format(time.RFC3339Nano)}
+	var data []byte
+	readInput := func() error {
+		if data != nil {
+			return nil
+		}
+		d, err := os.ReadFile(job.Path)
+		if err != nil {
+			return &clip.ImageError{Path: job.Path, Msg: unwrapPath(err).Error()}
+		}
+		data = d
+		sum := sha256.Sum256(d)
+		pr.input.SHA256 = hex.EncodeToString(sum[:])
+		return nil
+	}
+	for i, c := range r.Concepts {
+		p := pair{concept: i, sidecar: SidecarPath(r.OutDir, job, c.Synset.Name, r.Settings.Params.Method), template: r.template(job, c)}
+		p.prefix = strings.TrimSuffix(p.sidecar, ".json")
+		if r.Force || !r.Settings.wants("json") {
+			pr.todo = append(pr.todo, p)
+			continue
+		}
+		old, err := ReadSidecar(p.sidecar)
+		if err != nil {
+			pr.todo = append(pr.todo, p) // absent or unreadable: make it
+			continue
+		}
+		if diff := settingsDiff(old, p.template); len(diff) > 0 {
+			pr.records = append(pr.records, Record{Type: "record", Status: StatusError, Image: job.Path, Rel: job.Rel, Concept: c.Synset.Name, Query: c.Query, Method: string(r.Settings.Params.Method),
+				Error: fmt.Sprintf("%s exists with other settings (%s); pass --force to overwrite it, or write to another --output folder", p.sidecar, strings.Join(diff, ", "))})
+			continue
+		}
+		same := old.Input.Size == pr.input.Size && old.Input.ModTime == pr.input.ModTime
+		if !same {
+			// Touched or copied: the content decides.
+			if err := readInput(); err != nil {
+				pr.err = err
+				return pr
+			}
+			same = old.Input.SHA256 == pr.input.SHA256
+		}
+		if same && r.outputsPresent(old, p.sidecar) {
+			rec := Record{Type: "record", Status: StatusSkipped, Image: job.Path, Rel: job.Rel, Concept: c.Synset.Name, Query: c.Query, Method: old.Method, Box: old.Box, Outputs: map[string]string{}}
+			peak := old.Peak
+			rec.Peak = &peak
+			for k := range old.Outputs {
+				rec.Outputs[k], _ = old.OutputPath(p.sidecar, k)
+			}
+			pr.records = append(pr.records, rec)
+			continue
+		}
+		pr.todo = append(pr.todo, p)
+	}
+	if len(pr.todo) == 0 {
+		return pr
+	}
+	if err := readInput(); err != nil {
+		pr.err = err
+		return pr
+	}
+	img, info, err := clip.DecodeImageWith(job.Path, data, r.Settings.Decode)
+	if err != nil {
+		pr.err = err
+		return pr
+	}
+	if img.W < MinSide || img.H < MinSide {
+		pr.err = &clip.ImageError{Path: job.Path, Msg: fmt.Sprintf("image is %dx%d, too small to explain (the smallest side must be at least %d pixels)", img.W, img.H, MinSide)}
+		return pr
+	}
+	pr.img, pr.decode = img, info
+	pr.prep, err = saliency.Prepare(img, r.Settings.Params)
+	if err != nil {
+		pr.err = fmt.Errorf("%s: %w", job.Path, err)
+	}
+	return pr
+}
+
+// outputsPresent reports whether every output a sidecar lists, and every
+// format now asked for, exists.
+func (r *Runner) outputsPresent(s *Sidecar, sidecarPath string) bool {
+	for _, f := range r.Settings.Formats {
+		if _, ok := s.Outputs[f]; !ok {
+			return false
+		}
+	}
+	for k := range s.Outputs {
+		p, _ := s.OutputPath(sidecarPath, k)
+		if _, err := os.Stat(p); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// Run processes the jobs in order, calling emit with each record as soon
+// as its files are written. It goes on past failed images (unless
+// FailFast) and returns ctx's error when cancelled: files already being
+// written are finished, none is left half-written.
+func (r *Runner) Run(ctx context.Context, jobs []Job, emit func(Record) error) (Totals, error) {
+	tot := Totals{Records: map[string]int{}}
+	pctx, stop := context.WithCancel(ctx)
+	defer stop() // ends the prefetcher on an early return
+	next := r.prefetch(pctx, jobs)
+	for i := range jobs {
+		if err := ctx.Err(); err != nil {
+			return tot, err
+		}
+		pr := next(i)
+		if pr == nil {
+			return tot, ctx.Err()
+		}
+		recs, err := r.process(ctx, pr, i, len(jobs), tot)
+		if err != nil && ctx.Err() != nil {
+			return tot, ctx.Err()
+		}
+		failed := false
+		for _, rec := range recs {
+			tot.Records[rec.Status]++
+			tot.Passes += rec.Passes
+			if rec.Status == StatusError {
+				failed = true
+			}
+			if emit != nil {
+				if err := emit(rec); err != nil {
+					return tot, err
+				}
+			}
+		}
+		tot.Images++
+		allSkipped := len(recs) > 0
+		for _, rec := range recs {
+			allSkipped = allSkipped && rec.Status == StatusSkipped
+		}
+		if failed {
+			tot.Failed++
+		} else if allSkipped {
+			tot.Skipped++
+		}
+		if r.Progress != nil {
+			r.Progress(Event{Image: pr.job.Path, Done: tot.Images, Total: len(jobs), Failed: tot.Failed, Skipped: tot.Skipped})
+		}
+		if failed && r.FailFast {
+			return tot, ErrFailFast
+		}
+	}
+	return tot, nil
+}
+
+// prefetch plans and prepares jobs ahead of the encoder, at most Prefetch
+// images ahead (bounded memory); with Prefetch 0, each only when asked.
+func (r *Runner) prefetch(ctx context.Context, jobs []Job) func(i int) *prepared {
+	if r.Prefetch <= 0 {
+		return func(i int) *prepared { return r.plan(jobs[i]) }
+	}
+	ch := make(chan *prepared, r.Prefetch)
+	go func() {
+		defer close(ch)
+		for _, j := range jobs {
+			if ctx.Err() != nil {
+				return
+			}
+			pr := r.plan(j)
+			select {
+			case ch <- pr:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return func(int) *prepared { return <-ch }
+}
+
+// process explains, renders and writes one prepared job.
+func (r *Runner) process(ctx context.Context, pr *prepared, idx, total int, tot Totals) ([]Record, error) {
+	job := pr.job
+	base := Record{Type: "record", Image: job.Path, Rel: job.Rel, Method: string(r.Settings.Params.Method)}
+	if pr.err != nil {
+		rec := base
+		rec.Status, rec.Error = StatusError, oneLine(pr.err.Error())
+		return []Record{rec}, pr.err
+	}
+	out := append([]Record(nil), pr.records...)
+	if len(pr.todo) == 0 {
+		return out, nil
+	}
+	concepts := make([]saliency.Concept, len(pr.todo))
+	for i, p := range pr.todo {
+		concepts[i] = r.Concepts[p.concept]
+	}
+	t0 := time.Now()
+	progress := func(done, n int) {
+		if r.Progress != nil {
+			r.Progress(Event{Image: job.Path, Done: tot.Images, Total: total, Failed: tot.Failed, Skipped: tot.Skipped, WindowsDone: done, WindowsTotal: n})
+		}
+	}
+	res, err := r.Explainer.ExplainPrepared(ctx, pr.prep, concepts, r.Settings.Params, progress)
+	if err != nil {
+		if ctx.Err() != nil {
+			return out, ctx.Err()
+		}
+		for _, p := range pr.todo {
+			rec := base
+			rec.Status, rec.Concept, rec.Query, rec.Error = StatusError, r.Concepts[p.concept].Synset.Name, r.Concepts[p.concept].Query, oneLine(fmt.Sprintf("%s: %v", job.Path, err))
+			out = append(out, rec)
+		}
+		return out, err
+	}
+	explainTime := time.Since(t0)
+	// The picture the overlay is drawn on: the input, or the reference's crop.
+	img := pr.img
+	if r.Settings.Params.Canvas.Crop == saliency.CropCenter {
+		x0, y0, _, _ := res.Canvas.ImageRect()
+		s := r.Settings.Params.Canvas.ImageSize
+		img = res.Canvas.Crop(saliency.Box{X: x0, Y: y0, W: s, H: s})
+	}
+	canvasFile := ""
+	if r.Settings.wants("canvas") {
+		canvasFile = filepath.Join(r.OutDir, filepath.FromSlash(job.Stem)+".canvas.png")
+		if err := r.write(canvasFile, func(w io.Writer) error { return png.Encode(w, RGBImage(res.Canvas.Img)) }); err != nil {
+			for _, p := range pr.todo {
+				rec := base
+				rec.Status, rec.Concept, rec.Error = StatusError, r.Concepts[p.concept].Synset.Name, oneLine(err.Error())
+				out = append(out, rec)
+			}
+			return out, err
+		}
+	}
+	share := len(pr.todo)
+	var firstErr error
+	for k, cm := range res.Maps {
+		p := pr.todo[k]
+		t := time.Now()
+		rec, err := r.writePair(pr, p, cm, res, img, canvasFile)
+		rec.Timings = map[string]float64{
+			"prepare": ms(pr.elapsed) / float64(share), "explain": ms(explainTime) / float64(share),
+			"encode": ms(res.Stats.EncodeTime) / float64(share), "write": ms(time.Since(t)),
+		}
+		if k == 0 {
+			rec.Passes = res.Stats.Passes // counted once per image
+		}
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+		out = append(out, rec)
+	}
+	return out, firstErr
+}
+
+// writePair renders and writes one concept's outputs, the sidecar last: a
+// sidecar on disk means its outputs are complete.
+func (r *Runner) writePair(pr *prepared, p pair, cm saliency.ConceptMap, res *saliency.Explanation, img *clip.RGB, canvasFile string) (Record, error) {
+	s := r.Settings
+	c := cm.Concept
+	rec := Record{Type: "record", Status: StatusOK, Image: pr.job.Path, Rel: pr.job.Rel, Concept: c.Synset.Name, Query: c.Query, Method: string(s.Params.Method), Outputs: map[string]string{}}
+	mp := cm.Map
+	var box *Box
+	var rect *image.Rectangle
+	if b, ok := mp.BoxAt(float32(s.Threshold)); ok && !mp.Flat {
+		box = &Box{b.X, b.Y, b.W, b.H}
+		rr := image.Rect(b.X, b.Y, b.X+b.W, b.Y+b.H)
+		rect = &rr
+	}
+	px, py := mp.Peak()
+	rec.Box, rec.Peak = box, &[2]int{px, py}
+	fail := func(err error) (Record, error) {
+		rec.Status, rec.Error = StatusError, oneLine(err.Error())
+		return rec, err
+	}
+	names := map[string]string{}
+	if s.wants("overlay") {
+		cmap, err := render.LookupColormap(s.Colormap)
+		if err != nil {
+			return fail(err)
+		}
+		ov := render.Overlay(img, mp.V, render.OverlayOptions{Style: render.Style(s.Style), Colormap: cmap, Alpha: s.Alpha, Exponent: s.Exponent, Box: rect, Label: ConceptLabel(c)})
+		path := p.prefix + ".overlay.png"
+		if err := r.write(path, func(w io.Writer) error { return png.Encode(w, ov) }); err != nil {
+			return fail(err)
+		}
+		names["overlay"] = path
+	}
+	if s.wants("npy") {
+		path := p.prefix + ".map.npy"
+		if err := r.write(path, func(w io.Writer) error { return render.EncodeNPY(w, mp.V, mp.W, mp.H) }); err != nil {
+			return fail(err)
+		}
+		names["npy"] = path
+	}
+	if s.wants("png16") {
+		path := p.prefix + ".map.png"
+		if err := r.write(path, func(w io.Writer) error { return png.Encode(w, render.Gray16(mp.V, mp.W, mp.H)) }); err != nil {
+			return fail(err)
+		}
+		names["png16"] = path
+	}
+	if canvasFile != "" {
+		names["canvas"] = canvasFile
+	}
+	if s.wants("json") {
+		sc := *p.template
+		sc.Input, sc.Size, sc.Decode = pr.input, [2]int{pr.img.W, pr.img.H}, pr.decode
+		sc.Box, sc.Peak, sc.Flat, sc.MapSize = box, [2]int{px, py}, mp.Flat, [2]int{mp.W, mp.H}
+		sc.Windows, sc.Passes, sc.Batches = len(res.Windows), res.Stats.Passes, len(res.Stats.Batches)
+		sc.Outputs = map[string]string{}
+		dir := filepath.Dir(p.sidecar)
+		for k, v := range names {
+			rel, err := filepath.Rel(dir, v)
+			if err != nil {
+				rel = v
+			}
+			sc.Outputs[k] = filepath.ToSlash(rel)
+		}
+		sc.Outputs["json"] = filepath.Base(p.sidecar)
+		if err := r.write(p.sidecar, func(w io.Writer) error {
+			enc := json.NewEncoder(w)
+			enc.SetIndent("", "  ")
+			enc.SetEscapeHTML(false)
+			return enc.Encode(sc)
+		}); err != nil {
+			return fail(err)
+		}
+		names["json"] = p.sidecar
+	}
+	rec.Outputs = names
+	return rec, nil
+}
+
+// ConceptLabel is the overlay's caption: the query, with the synset when
+// they differ.
+func ConceptLabel(c saliency.Concept) string {
+	if c.Query == c.Synset.Name {
+		return c.Query
+	}
+	return c.Query + " (" + c.Synset.Name + ")"
+}
+
+// RGBImage turns an RGB buffer into an image for encoding.
+func RGBImage(im *clip.RGB) *image.NRGBA {
+	out := image.NewNRGBA(image.Rect(0, 0, im.W, im.H))
+	for i := 0; i < im.W*im.H; i++ {
+		out.Pix[4*i], out.Pix[4*i+1], out.Pix[4*i+2], out.Pix[4*i+3] = im.Pix[3*i], im.Pix[3*i+1], im.Pix[3*i+2], 255
+	}
+	return out
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func oneLine(s string) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
+}
+
+func sortStrings(s []string) { sort.Strings(s) }

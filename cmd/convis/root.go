@@ -177,6 +177,7 @@ concept scores by the best rank of any synset in its subtree.`,
 		newExplainCmd(g),
 		newClassifyCmd(g),
 		newEvalCmd(g),
+		newRunsCmd(g),
 	)
 	return root
 }

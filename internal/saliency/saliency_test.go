@@ -2,8 +2,6 @@ package saliency
 
 import (
 	"context"
-	"hash/fnv"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -11,79 +9,16 @@ import (
 	"testing"
 
 	"github.com/convis/convis/internal/clip"
+	"github.com/convis/convis/internal/clip/cliptest"
 	"github.com/convis/convis/internal/wordnet"
 )
-
-// fakeEncoder embeds a preprocessed image as a fixed random projection of
-// a sample of its values, and counts passes and batch sizes.
-type fakeEncoder struct {
-	dim     int
-	mu      sync.Mutex
-	batches []int
-	weights []float32
-}
-
-const fakeStep = 97
-
-func newFakeEncoder(dim int) *fakeEncoder {
-	r := rand.New(rand.NewPCG(1, 2))
-	n := 3 * 224 * 224 / fakeStep
-	w := make([]float32, dim*(n+1))
-	for i := range w {
-		w[i] = float32(r.NormFloat64())
-	}
-	return &fakeEncoder{dim: dim, weights: w}
-}
-
-func (f *fakeEncoder) EncodeImages(ctx context.Context, px []float32, n int) ([]float32, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	f.mu.Lock()
-	f.batches = append(f.batches, n)
-	f.mu.Unlock()
-	per := len(px) / n
-	out := make([]float32, n*f.dim)
-	for i := 0; i < n; i++ {
-		img := px[i*per : (i+1)*per]
-		for k := 0; k < f.dim; k++ {
-			w := f.weights[k*(per/fakeStep+1):]
-			var s float32
-			for j := 0; j*fakeStep < per; j++ {
-				s += img[j*fakeStep] * w[j]
-			}
-			out[i*f.dim+k] = s
-		}
-	}
-	return out, nil
-}
-func (f *fakeEncoder) Dim() int     { return f.dim }
-func (f *fakeEncoder) Close() error { return nil }
-
-// fakeTexts embeds a text as a random vector seeded by its hash.
-func fakeTexts(dim int) TextEmbedder {
-	return func(ctx context.Context, texts []string, batch int) ([][]float32, error) {
-		out := make([][]float32, len(texts))
-		for i, t := range texts {
-			h := fnv.New64a()
-			h.Write([]byte(t))
-			r := rand.New(rand.NewPCG(h.Sum64(), 7))
-			v := make([]float32, dim)
-			for k := range v {
-				v[k] = float32(r.NormFloat64())
-			}
-			out[i] = v
-		}
-		return out, nil
-	}
-}
 
 var (
 	testIndexOnce sync.Once
 	testIndex     *ConceptIndex
 )
 
-func fixture(t testing.TB) (*Explainer, *fakeEncoder, []Concept) {
+func fixture(t testing.TB) (*Explainer, *cliptest.Encoder, []Concept) {
 	t.Helper()
 	db := wordnet.MustLoad()
 	h, err := db.LoadHierarchy(wordnet.VocabPaper)
@@ -91,12 +26,12 @@ func fixture(t testing.TB) (*Explainer, *fakeEncoder, []Concept) {
 		t.Fatal(err)
 	}
 	testIndexOnce.Do(func() {
-		testIndex, err = BuildIndex(context.Background(), h, PromptDefinitions, fakeTexts(16), 512, nil)
+		testIndex, err = BuildIndex(context.Background(), h, PromptDefinitions, cliptest.Texts(16), 512, nil)
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	enc := newFakeEncoder(16)
+	enc := cliptest.NewEncoder(16)
 	pre := clip.NewPreprocessor(clip.PreprocessConfig{DoConvertRGB: true, DoResize: true, ShortestEdge: 224, Resample: 3,
 		DoCenterCrop: true, CropW: 224, CropH: 224, DoRescale: true, RescaleFactor: 1.0 / 255, DoNormalize: true,
 		Mean: [3]float32{0.5, 0.5, 0.5}, Std: [3]float32{0.25, 0.25, 0.25}})
@@ -208,14 +143,14 @@ func TestBatchingAndPasses(t *testing.T) {
 			t.Errorf("%s: %d passes, want %d", tc.method, res.Stats.Passes, tc.passes)
 		}
 		total := 0
-		for i, b := range enc.batches {
+		for i, b := range enc.Batches() {
 			total += b
-			if b != 32 && i != len(enc.batches)-1 {
+			if b != 32 && i != len(enc.Batches())-1 {
 				t.Errorf("%s: batch %d has %d images", tc.method, i, b)
 			}
 		}
-		if total != tc.passes || len(enc.batches) != (tc.passes+31)/32 || len(res.Maps) != 2 {
-			t.Errorf("%s: %d images in %d batches, %d maps", tc.method, total, len(enc.batches), len(res.Maps))
+		if total != tc.passes || len(enc.Batches()) != (tc.passes+31)/32 || len(res.Maps) != 2 {
+			t.Errorf("%s: %d images in %d batches, %d maps", tc.method, total, len(enc.Batches()), len(res.Maps))
 		}
 	}
 }
@@ -313,7 +248,7 @@ func TestIndexCache(t *testing.T) {
 	builds := 0
 	build := func() (*ConceptIndex, error) {
 		builds++
-		return BuildIndex(context.Background(), h, PromptDefinitions, fakeTexts(8), 1000, nil)
+		return BuildIndex(context.Background(), h, PromptDefinitions, cliptest.Texts(8), 1000, nil)
 	}
 	a, cached, err := LoadOrBuildIndex(context.Background(), dir, key, h, build)
 	if err != nil || cached {

@@ -61,5 +61,3 @@ func runRunsSummary(_ context.Context, g *globalOptions, opts *runsSummaryOption
 	s.Text(g.Stdout)
 	return nil
 }
-
-

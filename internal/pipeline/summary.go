@@ -19,9 +19,9 @@ type Summary struct {
 	OK       int      `json:"ok"`      // pairs made by their latest run
 	Skipped  int      `json:"skipped"` // pairs found up to date by their latest run
 	Errors   int      `json:"errors"`
-	Done     int      `json:"done"` // ok + skipped: pairs whose outputs are complete
+	Done     int      `json:"done"`           // ok + skipped: pairs whose outputs are complete
 	Passes   int      `json:"forward_passes"` // spent by every run read, superseded records too
-	MSPerImg float64  `json:"ms_per_image"` // mean time of images explained (not skipped)
+	MSPerImg float64  `json:"ms_per_image"`   // mean time of images explained (not skipped)
 	Failures []Record `json:"failures,omitempty"`
 	Latest   []Record `json:"-"`
 }

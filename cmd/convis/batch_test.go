@@ -132,7 +132,7 @@ func warmIndex(t *testing.T, lib, cache string) {
 // writes the run log.
 func TestBatchRecursiveJSONLStreams(t *testing.T) {
 	lib := ortLibForTest(t)
-	cache := t.TempDir()
+	cache := sharedCache
 	warmIndex(t, lib, cache)
 	root, rels := batchTree(t, 42)
 	out := filepath.Join(t.TempDir(), "out")
@@ -257,7 +257,7 @@ func checkParses(t *testing.T, dir string) {
 // an uninterrupted run's byte for byte.
 func TestBatchKillAndResume(t *testing.T) {
 	lib := ortLibForTest(t)
-	cache := t.TempDir()
+	cache := sharedCache
 	warmIndex(t, lib, cache)
 	root, _ := batchTree(t, 24)
 	os.Remove(filepath.Join(root, "a/broken.png"))
@@ -349,7 +349,7 @@ func TestBatchKillAndResume(t *testing.T) {
 // runs summary over the folder counts what a single run does.
 func TestBatchShards(t *testing.T) {
 	lib := ortLibForTest(t)
-	cache := t.TempDir()
+	cache := sharedCache
 	warmIndex(t, lib, cache)
 	root, rels := batchTree(t, 30)
 	single := filepath.Join(t.TempDir(), "single")

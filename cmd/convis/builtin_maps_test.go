@@ -54,7 +54,7 @@ func TestBuiltinModelMapsLandOnObjects(t *testing.T) {
 	}
 	var stdout, stderr bytes.Buffer
 	args := []string{"eval", "localization", dir, "--method", "grid,center", "--json", "--ort-lib", lib,
-		"--cache-dir", t.TempDir()}
+		"--cache-dir", sharedCache}
 	if code := Main(context.Background(), args, nil, &stdout, &stderr); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}

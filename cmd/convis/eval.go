@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/convis/convis/internal/clip"
+	"github.com/convis/convis/internal/pipeline"
 	"github.com/convis/convis/internal/saliency"
 	"github.com/convis/convis/internal/wordnet"
 )
@@ -298,7 +299,7 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 			continue
 		}
 		path := filepath.Join(base, im.File)
-		img, err := clip.LoadImage(path, opts.MaxPixels)
+		img, _, err := pipeline.LoadImage(path, clip.DecodeOptions{MaxPixels: opts.MaxPixels})
 		if err != nil {
 			return err
 		}
@@ -341,11 +342,12 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 					}
 				}
 				for k, cm := range gridRes.Maps {
-					sm := cm.Map
+					sm := cm.Square
 					if method == "occlusion" {
-						sm = gridRes.Canvas.ToImage(saliency.GridMap(gridRes.Canvas, gridRes.Windows, cm.Cosines, false))
+						sm = saliency.GridMap(gridRes.Canvas, gridRes.Windows, cm.Cosines, false)
 					}
-					record(method, k, sm)
+					// In image pixels, as the boxes (the centre crop too).
+					record(method, k, gridRes.Canvas.ToSource(sm))
 				}
 			case "stochastic":
 				p := params
@@ -355,7 +357,7 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 					return fmt.Errorf("%s: %w", path, err)
 				}
 				for k, cm := range res.Maps {
-					record(method, k, cm.Map)
+					record(method, k, res.Canvas.ToSource(cm.Square))
 				}
 			}
 			for _, l := range opts.Levels {

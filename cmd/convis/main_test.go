@@ -22,10 +22,22 @@ func TestMain(m *testing.M) {
 		stop()
 		os.Exit(code)
 	}
-	os.Exit(testscript.RunMain(m, map[string]func() int{
+	dir, err := os.MkdirTemp("", "convis-test-cache-")
+	if err != nil {
+		panic(err)
+	}
+	sharedCache = dir
+	code := testscript.RunMain(m, map[string]func() int{
 		"convis": func() int { return Main(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr) },
-	}))
+	})
+	os.RemoveAll(dir)
+	os.Exit(code)
 }
+
+// sharedCache is one cache folder for the tests of this package: the
+// concept index of a model is built once, not once per test. Tests of the
+// cache itself use their own.
+var sharedCache string
 
 // TestScripts runs the CLI scripts in testdata/script. $REPO is the
 // repository root (fixture model, test images); $ORTLIB the ONNX Runtime

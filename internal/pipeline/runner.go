@@ -268,13 +268,9 @@ func (r *Runner) plan(job Job) *prepared {
 		pr.err = err
 		return pr
 	}
-	img, info, err := clip.DecodeImageWith(job.Path, data, r.Settings.Decode)
+	img, info, err := Decode(job.Path, data, r.Settings.Decode)
 	if err != nil {
 		pr.err = err
-		return pr
-	}
-	if img.W < MinSide || img.H < MinSide {
-		pr.err = &clip.ImageError{Path: job.Path, Msg: fmt.Sprintf("image is %dx%d, too small to explain (the smallest side must be at least %d pixels)", img.W, img.H, MinSide)}
 		return pr
 	}
 	pr.img, pr.decode = img, info
@@ -283,6 +279,28 @@ func (r *Runner) plan(job Job) *prepared {
 		pr.err = fmt.Errorf("%s: %w", job.Path, err)
 	}
 	return pr
+}
+
+// Decode decodes an image for explaining: clip's decoding and limits, and
+// the smallest side a map can be made for.
+func Decode(path string, data []byte, o clip.DecodeOptions) (*clip.RGB, clip.DecodeInfo, error) {
+	img, info, err := clip.DecodeImageWith(path, data, o)
+	if err != nil {
+		return nil, info, err
+	}
+	if img.W < MinSide || img.H < MinSide {
+		return nil, info, &clip.ImageError{Path: path, Msg: fmt.Sprintf("image is %dx%d, too small to explain (the smallest side must be at least %d pixels)", img.W, img.H, MinSide)}
+	}
+	return img, info, nil
+}
+
+// LoadImage reads and decodes an image for explaining.
+func LoadImage(path string, o clip.DecodeOptions) (*clip.RGB, clip.DecodeInfo, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, clip.DecodeInfo{}, &clip.ImageError{Path: path, Msg: unwrapPath(err).Error()}
+	}
+	return Decode(path, data, o)
 }
 
 // outputsPresent reports whether every output a sidecar lists, and every

@@ -138,6 +138,27 @@ func (c *Canvas) ToImage(m *Map) *Map {
 	return out
 }
 
+// ToSource maps a square map onto the whole source image, in its pixels:
+// ToImage for the whole-image mode; for the reference's centre crop, the
+// crop's pixels get the map and the pixels it cut away get 0. Metrics that
+// compare maps with boxes in image pixels need this (eval --crop center
+// once compared 224-square maps with boxes in image pixels).
+func (c *Canvas) ToSource(m *Map) *Map {
+	if c.Opts.Crop != CropCenter {
+		return c.ToImage(m)
+	}
+	out := &Map{W: c.ImgW, H: c.ImgH, V: make([]float32, c.ImgW*c.ImgH), Flat: m.Flat}
+	s := float64(c.Opts.ImageSize) / float64(c.SrcW)
+	for y := c.SrcY0; y < c.SrcY0+c.SrcH; y++ {
+		v := (float64(y-c.SrcY0)+0.5)*s - 0.5
+		for x := c.SrcX0; x < c.SrcX0+c.SrcW; x++ {
+			u := (float64(x-c.SrcX0)+0.5)*s - 0.5
+			out.V[y*c.ImgW+x] = m.bilinear(u, v)
+		}
+	}
+	return out
+}
+
 func (m *Map) bilinear(u, v float64) float32 {
 	u = math.Max(0, math.Min(u, float64(m.W-1)))
 	v = math.Max(0, math.Min(v, float64(m.H-1)))

@@ -70,6 +70,7 @@ type Canvas struct {
 	// and SrcW/SrcH say which source pixels it shows.
 	ContentX0, ContentY0, ContentX1, ContentY1 float64
 	SrcX0, SrcY0, SrcW, SrcH                   int
+	ImgW, ImgH                                 int // the whole source image
 }
 
 // NewCanvas builds the canvas of an image. The random fill is drawn from a
@@ -78,7 +79,7 @@ func NewCanvas(src *clip.RGB, opts CanvasOptions) (*Canvas, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
-	c := &Canvas{Opts: opts}
+	c := &Canvas{Opts: opts, ImgW: src.W, ImgH: src.H}
 	rng := rand.New(rand.NewPCG(opts.Seed, 0x636f6e766973)) // "convis"
 	var square *clip.RGB
 	side := max(src.W, src.H)

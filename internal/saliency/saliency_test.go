@@ -273,3 +273,34 @@ func TestIndexCache(t *testing.T) {
 		t.Fatal("another model must not use this cache")
 	}
 }
+
+// Regression (issue 20.6): with the reference's centre crop, maps come
+// back in the source image's pixels for metrics: a peak at the centre of
+// the square lands at the centre of the image, and cut-away pixels are 0.
+func TestToSourceUndoesTheCentreCrop(t *testing.T) {
+	src := clip.NewRGB(448, 300)
+	opts := DefaultCanvas()
+	opts.Crop = CropCenter
+	c, err := NewCanvas(src, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sq := &Map{W: 224, H: 224, V: make([]float32, 224*224)}
+	for y := 100; y < 124; y++ {
+		for x := 100; x < 124; x++ {
+			sq.V[y*224+x] = 1
+		}
+	}
+	m := c.ToSource(sq)
+	if m.W != 448 || m.H != 300 {
+		t.Fatalf("map %dx%d, want 448x300", m.W, m.H)
+	}
+	x, y := m.Peak()
+	// The square's [100,124) is the crop's [134,166) of 300, shifted by 74.
+	if x < 74+134 || x >= 74+166 || y < 134 || y >= 166 {
+		t.Errorf("peak (%d,%d) is not on the object at x 208–240, y 134–166", x, y)
+	}
+	if m.V[10] != 0 || m.V[299*448+447] != 0 {
+		t.Error("pixels outside the crop are not 0")
+	}
+}

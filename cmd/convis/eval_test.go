@@ -1,0 +1,79 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/png"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// Regression (issue 20.6): eval --crop center compared maps on the 224
+// square with boxes in image pixels (pointing game 0.17 instead of 1.0 on
+// 448×448 scenes). On square scenes the centre crop is the whole image, so
+// both modes must score alike.
+func TestEvalCenterCropComparesInImagePixels(t *testing.T) {
+	lib := ortLibForTest(t)
+	raw, err := os.ReadFile("../../testdata/scenes/manifest.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var man Manifest
+	if err := json.Unmarshal(raw, &man); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	var big Manifest
+	for _, im := range man.Images[:6] {
+		f, err := os.Open(filepath.Join("../../testdata/scenes", im.File))
+		if err != nil {
+			t.Fatal(err)
+		}
+		src, err := png.Decode(f)
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Twice the size, nearest neighbour: the boxes double exactly.
+		b := src.Bounds()
+		dst := image.NewNRGBA(image.Rect(0, 0, 2*b.Dx(), 2*b.Dy()))
+		for y := 0; y < 2*b.Dy(); y++ {
+			for x := 0; x < 2*b.Dx(); x++ {
+				dst.Set(x, y, src.At(x/2, y/2))
+			}
+		}
+		name := filepath.Base(im.File)
+		out, _ := os.Create(filepath.Join(dir, name))
+		png.Encode(out, dst)
+		out.Close()
+		im2 := ManifestImage{File: name}
+		for _, o := range im.Objects {
+			im2.Objects = append(im2.Objects, ManifestObject{Concept: o.Concept, Box: [4]int{2 * o.Box[0], 2 * o.Box[1], 2 * o.Box[2], 2 * o.Box[3]}})
+		}
+		big.Images = append(big.Images, im2)
+	}
+	data, _ := json.Marshal(big)
+	os.WriteFile(filepath.Join(dir, "manifest.json"), data, 0o644)
+	pointing := func(crop string) float64 {
+		var stdout, stderr bytes.Buffer
+		args := []string{"eval", "localization", dir, "--crop", crop, "--json", "--ort-lib", lib, "--cache-dir", sharedCache}
+		if code := Main(t.Context(), args, nil, &stdout, &stderr); code != 0 {
+			t.Fatalf("eval --crop %s: exit %d: %s", crop, code, stderr.String())
+		}
+		var res struct {
+			Results []EvalRow `json:"results"`
+		}
+		if err := json.Unmarshal(stdout.Bytes(), &res); err != nil || len(res.Results) != 1 {
+			t.Fatalf("eval output %s: %v", stdout.String(), err)
+		}
+		return res.Results[0].Pointing.Mean
+	}
+	center, pad := pointing("center"), pointing("pad")
+	t.Logf("448×448 scenes: pointing game centre crop %.3f, pad %.3f", center, pad)
+	if center < 0.5 || center < pad-0.2 {
+		t.Errorf("centre crop pointing game %.3f against %.3f for pad: %s", center, pad, fmt.Sprint("maps and boxes in different coordinates?"))
+	}
+}

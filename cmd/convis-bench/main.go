@@ -29,15 +29,20 @@ func main() {
 	batch := flag.Int("batch", 32, "crops per encoder pass")
 	threads := flag.Int("threads", 0, "inference threads (0: ONNX Runtime's default)")
 	reps := flag.Int("reps", 2, "repetitions of each timed map (the best is kept)")
+	batchImages := flag.Int("batch-images", 100, "scenes of the batch throughput measure (0: skip the batch measures)")
+	memImages := flag.Int("batch-memory-images", 500, "scenes of the batch memory measure")
+	memStride := flag.Int("batch-memory-stride", 48, "grid stride of the batch memory measure (fewer windows, same files)")
 	indexPrompts := flag.Int("index-prompts", 0, "time the concept index on this many prompts and extrapolate to all 7,080 (0: all); the maps then use random prompt embeddings, which cost the same to score")
 	flag.Parse()
-	if err := run(*modelDir, *image, *batch, *threads, *reps, *indexPrompts); err != nil {
+	if err := run(*modelDir, *image, *batch, *threads, *reps, *indexPrompts, batchOptions{*batchImages, *memImages, *memStride}); err != nil {
 		fmt.Fprintln(os.Stderr, "convis-bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(modelDir, imagePath string, batch, threads, reps, indexPrompts int) error {
+type batchOptions struct{ images, memImages, memStride int }
+
+func run(modelDir, imagePath string, batch, threads, reps, indexPrompts int, bo batchOptions) error {
 	ctx := context.Background()
 	tmp, err := os.MkdirTemp("", "convis-bench-")
 	if err != nil {
@@ -197,6 +202,9 @@ func run(modelDir, imagePath string, batch, threads, reps, indexPrompts int) err
 	fmt.Printf("%-52s %10.2f\n", "concept index cached load (ms)", ms(loadTime))
 	fmt.Printf("%-52s %10.1f\n", "peak RSS during a grid map (MB)", float64(rssPeak)/1e6)
 	fmt.Printf("%-52s %10.1f\n", "peak RSS growth over the loaded model (MB)", float64(rssPeak-rssBefore)/1e6)
+	if bo.images > 0 {
+		return benchBatch(ctx, ex, concepts[1], hash, bo.images, bo.memImages, bo.memStride)
+	}
 	return nil
 }
 

@@ -428,3 +428,15 @@ func TestBatchShards(t *testing.T) {
 		t.Errorf("merged %d logs of %d runs, want 3", len(s2.Logs), s2.Runs)
 	}
 }
+
+// docs/batch.md shows the Slurm script and the Kubernetes manifest that
+// docs/convis-array.sbatch and docs/convis-job.yaml hold: the copies agree.
+func TestBatchDocsMatchTheirFiles(t *testing.T) {
+	doc := string(mustRead(t, "../../docs/batch.md"))
+	for _, f := range []struct{ fence, file string }{{"```bash\n", "convis-array.sbatch"}, {"```yaml\n", "convis-job.yaml"}} {
+		file := string(mustRead(t, "../../docs/"+f.file))
+		if !strings.Contains(doc, f.fence+file+"```") {
+			t.Errorf("docs/batch.md does not show docs/%s as it is", f.file)
+		}
+	}
+}

@@ -164,7 +164,7 @@ concept scores by the best rank of any synset in its subtree.`,
 	pf.StringVar(&g.Variant, "variant", "fp32", "ONNX variant of the model: fp32, fp16 or quantized")
 	pf.StringVar(&g.OrtLib, "ort-lib", "", "path to the ONNX Runtime shared library (env CONVIS_ORT_LIB)")
 	pf.IntVar(&g.Threads, "threads", 0, "inference threads (0: one per core)")
-	pf.StringVar(&g.CacheDir, "cache-dir", "", "cache directory (default: the user cache directory/convis)")
+	pf.StringVar(&g.CacheDir, "cache-dir", os.Getenv("CONVIS_CACHE_DIR"), "cache directory (default: the user cache directory/convis; env CONVIS_CACHE_DIR)")
 	pf.StringVar(&g.LogLevel, "log-level", "info", "log level: debug, info, warn, error")
 	pf.BoolP("verbose", "v", false, "verbose logging (same as --log-level debug)")
 

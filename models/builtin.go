@@ -2,6 +2,7 @@ package models
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -12,6 +13,9 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"time"
+
+	"github.com/convis/convis/internal/filelock"
 )
 
 // The built-in demo model (see convis-tiny/README.md) and its object list.
@@ -66,6 +70,17 @@ func ExtractBuiltin(store string) (dir string, fresh bool, err error) {
 	if err := os.MkdirAll(store, 0o755); err != nil {
 		return "", false, fmt.Errorf("model store %s: %w", store, err)
 	}
+	// One extractor at a time: without the lock, a process that found an
+	// incomplete copy could remove the folder another had just completed
+	// (and was loading).
+	lock, err := filelock.Acquire(context.Background(), filepath.Join(store, ".builtin.lock"), 2*time.Minute, nil)
+	if err != nil {
+		return "", false, fmt.Errorf("extract built-in model: %w", err)
+	}
+	defer lock.Release()
+	if verifyExtracted(dir) { // made while we waited
+		return dir, false, nil
+	}
 	tmp, err := os.MkdirTemp(store, ".extract-*")
 	if err != nil {
 		return "", false, fmt.Errorf("model store %s: %w", store, err)
@@ -86,11 +101,8 @@ func ExtractBuiltin(store string) (dir string, fresh bool, err error) {
 	if err := os.WriteFile(filepath.Join(tmp, "convis-model.json"), meta, 0o644); err != nil {
 		return "", false, err
 	}
-	os.RemoveAll(dir) // an incomplete earlier copy
+	os.RemoveAll(dir) // an incomplete earlier copy (under the lock: no one is making it)
 	if err := os.Rename(tmp, dir); err != nil {
-		if verifyExtracted(dir) { // another process won the race
-			return dir, false, nil
-		}
 		return "", false, fmt.Errorf("extract built-in model: %w", err)
 	}
 	return dir, true, nil

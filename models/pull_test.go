@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -136,5 +137,35 @@ func TestParseRef(t *testing.T) {
 	}
 	if _, err := ParseRef("nope"); err == nil || !strings.Contains(err.Error(), "clip-vit-base-patch32") {
 		t.Fatal(err)
+	}
+}
+
+// Regression (issue 20.13): extractions of the built-in model racing on a
+// fresh store (with an incomplete earlier copy) all end with a complete
+// folder, and none removes a folder another has returned.
+func TestExtractBuiltinConcurrently(t *testing.T) {
+	store := t.TempDir()
+	dir, _, err := ExtractBuiltin(store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(dir, "config.json")) // incomplete
+	errs := make(chan error, 8)
+	for i := 0; i < 8; i++ {
+		go func() {
+			d, _, err := ExtractBuiltin(store)
+			if err == nil && !verifyExtracted(d) {
+				err = fmt.Errorf("returned an incomplete folder")
+			}
+			errs <- err
+		}()
+	}
+	for i := 0; i < 8; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if !verifyExtracted(dir) {
+		t.Fatal("the folder is incomplete after the races")
 	}
 }

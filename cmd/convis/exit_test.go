@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 )
 
@@ -33,5 +36,21 @@ func TestExitCodes(t *testing.T) {
 	cancel() // as Ctrl-C before the first encoder pass
 	if c := run(ctx, "embed", "--ort-lib", lib, "--model", "../../testdata/fixture-model", "--text", "a dog"); c != exitInterrupted {
 		t.Errorf("interrupted: %d", c)
+	}
+}
+
+// Regression (issue 20.13): exitCode matched error text anywhere, so an
+// I/O error saying "invalid argument" (EINVAL) became a usage error.
+func TestExitCodeOfWrappedErrors(t *testing.T) {
+	bg := context.Background()
+	io := fmt.Errorf("write out/x.png: %w", syscall.EINVAL)
+	if c := exitCode(bg, io); c != exitFailure {
+		t.Errorf("%v: exit %d, want %d", io, c, exitFailure)
+	}
+	if c := exitCode(bg, &os.PathError{Op: "open", Path: "invalid argument x", Err: syscall.EINVAL}); c != exitFailure {
+		t.Errorf("path error: exit %d", c)
+	}
+	if c := exitCode(bg, errors.New(`unknown command "x" for "convis"`)); c != exitUsage {
+		t.Errorf("cobra's unknown command: exit %d", c)
 	}
 }

@@ -74,13 +74,20 @@ func loadIndex(ctx context.Context, g *globalOptions, m *clip.Model, h *wordnet.
 		}
 		dir = filepath.Join(cache, "index")
 	}
-	key := saliency.IndexKey{ModelHash: hash, Vocab: vk, Mode: opts.Prompts, Synsets: h.Len()}
+	key := saliency.IndexKey{ModelHash: hash, Vocab: vk, Mode: opts.Prompts, Synsets: h.Len(), Data: wordnet.DataVersion() + " " + clip.TokenizerVersion()}
 	ix, cached, err := saliency.LoadOrBuildIndex(ctx, dir, key, h, func() (*saliency.ConceptIndex, error) {
 		g.Log.Info("building the concept index (once per model, vocabulary and prompt mode)", "synsets", h.Len(), "prompts", opts.Prompts)
 		defer prog.Done()
 		return saliency.BuildIndex(ctx, h, saliency.PromptMode(opts.Prompts), m.EmbedTexts, 256, func(done, total int) {
 			prog.Update("concept index", done, total)
 		})
+	}, saliency.IndexCacheOptions{
+		Waiting: func() {
+			g.Log.Info("another convis process is building this concept index; waiting for it", "cache", dir)
+		},
+		Warn: func(err error) {
+			g.Log.Warn("the concept index was built but cannot be cached; it will be built again next time", "error", err)
+		},
 	})
 	if err != nil {
 		return nil, err

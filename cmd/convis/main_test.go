@@ -9,11 +9,23 @@ import (
 	"strconv"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
+
+	"github.com/convis/convis/internal/filelock"
 )
 
 func TestMain(m *testing.M) {
+	if path := os.Getenv("CONVIS_TEST_HOLD_LOCK"); path != "" {
+		// Hold a cache lock until killed (the stale-lock test).
+		if _, err := filelock.Acquire(context.Background(), path, time.Minute, nil); err != nil {
+			fmt.Println("lock:", err)
+			os.Exit(1)
+		}
+		fmt.Println("locked")
+		time.Sleep(time.Hour)
+	}
 	// The test binary runs as convis itself when a test starts it as a
 	// process (batch tests that kill, shard or stream).
 	if os.Getenv("CONVIS_TEST_AS_CONVIS") == "1" {

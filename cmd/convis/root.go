@@ -87,11 +87,16 @@ func exitCode(ctx context.Context, err error) int {
 	if errors.As(err, &u) {
 		return exitUsage
 	}
-	// cobra reports unknown commands and flags as plain errors.
-	msg := err.Error()
-	for _, p := range []string{"unknown command", "unknown flag", "unknown shorthand flag", "invalid argument", "accepts ", "requires at least", "requires exactly", "flag needs an argument", "required flag"} {
-		if strings.Contains(msg, p) {
-			return exitUsage
+	// cobra reports unknown commands and argument counts as plain errors
+	// of its own: unwrapped, and starting with these words. Errors from
+	// convis's work wrap their cause (an I/O "invalid argument" among
+	// them), so they never match.
+	if errors.Unwrap(err) == nil {
+		msg := err.Error()
+		for _, p := range []string{"unknown command ", "unknown flag: ", "unknown shorthand flag: ", "invalid argument ", "accepts ", "requires at least ", "requires at most ", "requires exactly ", "flag needs an argument: ", "required flag(s) "} {
+			if strings.HasPrefix(msg, p) {
+				return exitUsage
+			}
 		}
 	}
 	return exitFailure

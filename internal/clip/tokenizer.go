@@ -3,7 +3,9 @@ package clip
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"html"
@@ -307,4 +309,12 @@ func TokenizerForDir(dir string) (*Tokenizer, error) {
 		return LoadTokenizerJSON(p)
 	}
 	return DefaultTokenizer()
+}
+
+// TokenizerVersion names the default tokenizer (the embedded vocabulary
+// and this implementation's revision): cached text embeddings key on it. A
+// model's own tokenizer.json is covered by the model's content hash.
+func TokenizerVersion() string {
+	sum := sha256.Sum256(defaultBPE)
+	return "bpe:" + hex.EncodeToString(sum[:8]) + "/1"
 }

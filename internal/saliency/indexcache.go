@@ -8,12 +8,15 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
 	"os"
 	"path/filepath"
+	"time"
 
+	"github.com/convis/convis/internal/filelock"
 	"github.com/convis/convis/internal/wordnet"
 )
 
@@ -61,6 +64,10 @@ type IndexKey struct {
 	Vocab     string `json:"vocab"` // name, or the word list's hash for a file
 	Mode      string `json:"mode"`
 	Synsets   int    `json:"synsets"`
+	// Data names convis's own inputs to the index: the WordNet data, the
+	// default tokenizer and the prompt rules (wordnet.DataVersion,
+	// clip.TokenizerVersion); a convis that changes them misses old entries.
+	Data string `json:"data,omitempty"`
 }
 
 func (k IndexKey) file(dir string) string {
@@ -78,24 +85,68 @@ type indexHeader struct {
 	SHA256  string   `json:"sha256"`
 }
 
+// IndexCacheOptions tune LoadOrBuildIndex's sharing between processes.
+type IndexCacheOptions struct {
+	// LockTimeout bounds the wait for another process building the same
+	// index (default 30 minutes: a ViT-L index over all of WordNet).
+	LockTimeout time.Duration
+	Waiting     func()          // told once when another process holds the entry
+	Warn        func(err error) // told when the cache cannot be written (the index is still returned)
+}
+
 // LoadOrBuildIndex returns the cached index for key from dir, or builds it
 // and stores it (atomically: temporary file, then rename). A cache file
 // that fails any check (header, sizes, checksum) is rebuilt, never trusted.
-// With dir == "" the cache is bypassed.
-func LoadOrBuildIndex(ctx context.Context, dir string, key IndexKey, h *wordnet.Hierarchy, build func() (*ConceptIndex, error)) (ix *ConceptIndex, cached bool, err error) {
-	if dir != "" {
-		if ix, err := readIndex(key.file(dir), key, h); err == nil {
-			return ix, true, nil
+// With dir == "" the cache is bypassed. Processes share the work: the
+// builder holds a lock on the entry, and another process asking for the
+// same index waits, then loads what the first wrote. A cache that cannot be
+// written (read-only, full) costs only the reuse: the index built is
+// returned and Warn is told.
+func LoadOrBuildIndex(ctx context.Context, dir string, key IndexKey, h *wordnet.Hierarchy, build func() (*ConceptIndex, error), opts ...IndexCacheOptions) (ix *ConceptIndex, cached bool, err error) {
+	var o IndexCacheOptions
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	if o.LockTimeout <= 0 {
+		o.LockTimeout = 30 * time.Minute
+	}
+	warn := func(err error) {
+		if o.Warn != nil {
+			o.Warn(fmt.Errorf("concept index cache: %w", err))
 		}
+	}
+	if dir == "" {
+		ix, err := build()
+		return ix, false, err
+	}
+	path := key.file(dir)
+	if ix, err := readIndex(path, key, h); err == nil {
+		return ix, true, nil
+	}
+	var lock *filelock.Lock
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		warn(err)
+	} else if lock, err = filelock.Acquire(ctx, path+".lock", o.LockTimeout, o.Waiting); err != nil {
+		if ctx.Err() != nil {
+			return nil, false, ctx.Err()
+		}
+		var te *filelock.TimeoutError
+		if errors.As(err, &te) {
+			return nil, false, fmt.Errorf("concept index cache: %w", err)
+		}
+		warn(err) // cannot lock (read-only folder): build without sharing
+	}
+	defer lock.Release()
+	// Built by the process we waited for?
+	if ix, err := readIndex(path, key, h); err == nil {
+		return ix, true, nil
 	}
 	ix, err = build()
 	if err != nil {
 		return nil, false, err
 	}
-	if dir != "" {
-		if err := writeIndex(dir, key, ix); err != nil {
-			return ix, false, fmt.Errorf("concept index cache: %w", err)
-		}
+	if err := writeIndex(dir, key, ix); err != nil {
+		warn(err)
 	}
 	return ix, false, nil
 }

@@ -5,8 +5,10 @@ package wordnet
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
 	_ "embed"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"sort"
@@ -343,4 +345,13 @@ func (db *DB) Lemmas() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// DataVersion names the embedded WordNet graph and the paper's word list
+// by their content: caches built from definitions and hierarchies key on it.
+func DataVersion() string {
+	h := sha256.New()
+	h.Write(embeddedGraph)
+	h.Write([]byte(paperVocab))
+	return "wn30:" + hex.EncodeToString(h.Sum(nil))[:16]
 }

@@ -43,10 +43,20 @@ func (e *VersionError) Error() string {
 	return fmt.Sprintf("ONNX Runtime %s at %s is too old: convis needs %s or newer; run `make ort` or pass --ort-lib", e.Version, e.Path, MinVersion)
 }
 
-// Candidates lists where the library is looked for, in order: the flag,
-// $CONVIS_ORT_LIB, next to the executable, the project's .ort folder (from
-// the working directory or the executable upwards), then the system paths.
+// Candidates lists where the library is looked for, in order. An explicit
+// choice, the flag or else $CONVIS_ORT_LIB, is the only candidate: it is
+// used or it is an error. Otherwise: next to the executable (and its lib/),
+// the .ort folder of the source tree the executable was built in (from the
+// executable upwards to go.mod), then the system paths. Never the working
+// directory: a binary run inside an untrusted checkout must not load that
+// checkout's library.
 func Candidates(flagPath string) []string {
+	if flagPath != "" {
+		return []string{flagPath}
+	}
+	if env := os.Getenv("CONVIS_ORT_LIB"); env != "" {
+		return []string{env}
+	}
 	var out []string
 	add := func(p string) {
 		for _, q := range out {
@@ -55,12 +65,6 @@ func Candidates(flagPath string) []string {
 			}
 		}
 		out = append(out, p)
-	}
-	if flagPath != "" {
-		add(flagPath)
-	}
-	if env := os.Getenv("CONVIS_ORT_LIB"); env != "" {
-		add(env)
 	}
 	var exeDir string
 	if exe, err := os.Executable(); err == nil {
@@ -71,21 +75,14 @@ func Candidates(flagPath string) []string {
 		add(filepath.Join(exeDir, LibraryName))
 		add(filepath.Join(exeDir, "lib", LibraryName))
 	}
-	for _, start := range []string{mustGetwd(), exeDir} {
-		for dir := start; dir != "" && dir != "/" && dir != "."; dir = filepath.Dir(dir) {
-			if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-				add(filepath.Join(dir, ".ort", LibraryName))
-				break
-			}
+	for dir := exeDir; dir != "" && dir != "/" && dir != "."; dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			add(filepath.Join(dir, ".ort", LibraryName))
+			break
 		}
 	}
 	add(LibraryName) // the dynamic loader's search path
 	return out
-}
-
-func mustGetwd() string {
-	wd, _ := os.Getwd()
-	return wd
 }
 
 // Runtime is an initialised ONNX Runtime environment.
@@ -112,6 +109,7 @@ func Load(flagPath string, threads int) (*Runtime, error) {
 		return initRT, initErr
 	}
 	var tried []string
+	explicit := flagPath != "" || os.Getenv("CONVIS_ORT_LIB") != ""
 	for _, p := range Candidates(flagPath) {
 		if strings.Contains(p, "/") {
 			if _, err := os.Stat(p); err != nil {
@@ -132,7 +130,11 @@ func Load(flagPath string, threads int) (*Runtime, error) {
 		}
 		tried = append(tried, p+": "+shortLoadError(err))
 	}
-	initErr = &LibraryError{Tried: tried, Hint: "run `make ort` in the convis source folder, or pass --ort-lib /path/to/" + LibraryName + " (or set CONVIS_ORT_LIB)"}
+	hint := "run `make ort` in the convis source folder, or pass --ort-lib /path/to/" + LibraryName + " (or set CONVIS_ORT_LIB)"
+	if explicit {
+		hint = "the library named by --ort-lib or CONVIS_ORT_LIB is used or nothing is: fix the path, or unset it to search next to the executable"
+	}
+	initErr = &LibraryError{Tried: tried, Hint: hint}
 	return nil, initErr
 }
 
@@ -238,8 +240,9 @@ func (s *session) run(ctx context.Context, inputs []ortgo.Value, outputs []ortgo
 		return err
 	}
 	defer ro.Destroy()
-	done := make(chan struct{})
+	done, exited := make(chan struct{}), make(chan struct{})
 	go func() {
+		defer close(exited)
 		select {
 		case <-ctx.Done():
 			ro.Terminate()
@@ -250,6 +253,9 @@ func (s *session) run(ctx context.Context, inputs []ortgo.Value, outputs []ortgo
 	err = s.s.RunWithOptions(inputs, outputs, ro)
 	s.mu.Unlock()
 	close(done)
+	// The watcher may be calling Terminate: wait for it before the deferred
+	// Destroy frees the options (once a use after free on Ctrl-C).
+	<-exited
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}

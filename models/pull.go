@@ -15,8 +15,11 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
+	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -28,9 +31,20 @@ type PullOptions struct {
 	Token    string // $HF_TOKEN, for gated repositories
 	Offline  bool   // $HF_HUB_OFFLINE or --offline: refuse the network
 	Client   *http.Client
-	// Progress is told of each file's bytes as they arrive (done of total),
-	// and resumed bytes count as done from the start.
+	// Progress is told of each file's bytes (done of total): once when a
+	// transfer starts (done > 0 only when resuming a partial file), then as
+	// bytes arrive.
 	Progress func(file string, done, total int64)
+	// Retries is how many times a file's transfer is tried again after a
+	// dropped connection or a server error, resuming where it stopped
+	// (default 5; negative: none).
+	Retries int
+	// Backoff is the wait before the first retry, doubled after each
+	// (default 1 s, at most 30 s).
+	Backoff time.Duration
+	// IdleTimeout fails a transfer that receives nothing for this long
+	// (default 60 s), so a stalled server cannot hang a pull.
+	IdleTimeout time.Duration
 }
 
 // PullError is a failed pull; no usable model is left behind.
@@ -137,7 +151,21 @@ func Pull(ctx context.Context, ref Ref, o PullOptions) (*Installed, error) {
 	}
 	o.Endpoint = strings.TrimRight(o.Endpoint, "/")
 	if o.Client == nil {
-		o.Client = &http.Client{Timeout: 0}
+		// No overall timeout (a 600 MB file takes what it takes), but a
+		// server that never answers, or stops sending, fails.
+		o.Client = &http.Client{Transport: &http.Transport{
+			Proxy: http.ProxyFromEnvironment, ResponseHeaderTimeout: 60 * time.Second,
+			TLSHandshakeTimeout: 30 * time.Second, IdleConnTimeout: 90 * time.Second,
+		}}
+	}
+	if o.Retries == 0 {
+		o.Retries = 5
+	}
+	if o.Backoff <= 0 {
+		o.Backoff = time.Second
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = 60 * time.Second
 	}
 	info, err := fetchInfo(ctx, ref, o)
 	if err != nil {
@@ -151,7 +179,33 @@ func Pull(ctx context.Context, ref Ref, o PullOptions) (*Installed, error) {
 	if err := os.MkdirAll(partial, 0o755); err != nil {
 		return nil, fail("%v", err)
 	}
+	final := filepath.Join(o.Store, ref.Name)
+	variant := o.Variant
+	if variant == "" {
+		variant = "fp32"
+	}
+	// Variants of one revision live side by side: the installed files come
+	// along (hard links, or copies) and are verified like downloads, so
+	// pulling --variant quantized keeps fp32.
 	entries := map[string]FileEntry{}
+	variants := []string{variant}
+	if old, err := readInstalled(final); err == nil && old.Revision == info.SHA {
+		for name, e := range old.Files {
+			if safePath(name) != nil {
+				continue
+			}
+			src, dst := filepath.Join(final, filepath.FromSlash(name)), filepath.Join(partial, filepath.FromSlash(name))
+			if err := linkOrCopy(src, dst); err == nil && verify(dst, e) == nil {
+				entries[name] = e
+			}
+		}
+		for _, v := range old.AllVariants() {
+			if v != variant {
+				variants = append(variants, v)
+			}
+		}
+		sort.Strings(variants)
+	}
 	for _, f := range files {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -165,16 +219,11 @@ func Pull(ctx context.Context, ref Ref, o PullOptions) (*Installed, error) {
 		}
 		entries[f.Path] = e
 	}
-	variant := o.Variant
-	if variant == "" {
-		variant = "fp32"
-	}
-	in := &Installed{Name: ref.Name, Repo: ref.Repo, Revision: info.SHA, Variant: variant, Source: o.Endpoint, Files: entries, Pulled: time.Now().UTC()}
+	in := &Installed{Name: ref.Name, Repo: ref.Repo, Revision: info.SHA, Variant: variant, Variants: variants, Source: o.Endpoint, Files: entries, Pulled: time.Now().UTC()}
 	meta, _ := json.MarshalIndent(in, "", "  ")
 	if err := os.WriteFile(filepath.Join(partial, "convis-model.json"), meta, 0o644); err != nil {
 		return nil, fail("%v", err)
 	}
-	final := filepath.Join(o.Store, ref.Name)
 	old := final + ".old-" + strconv.FormatInt(time.Now().UnixNano(), 36)
 	if _, err := os.Stat(final); err == nil {
 		if err := os.Rename(final, old); err != nil {
@@ -238,13 +287,19 @@ func fetchInfo(ctx context.Context, ref Ref, o PullOptions) (*hubInfo, error) {
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(&info); err != nil {
 		return nil, fmt.Errorf("file list of %s: %v", ref.Repo, err)
 	}
-	if len(info.SHA) < 7 {
-		return nil, fmt.Errorf("file list of %s has no commit id", ref.Repo)
+	// The commit id names folders in the store: anything but a full git
+	// commit id ("../../victim", a short id) is refused.
+	if !commitRE.MatchString(info.SHA) {
+		return nil, fmt.Errorf("file list of %s: commit id %q is not a 40-hex git commit id: refused", ref.Repo, info.SHA)
 	}
 	return &info, nil
 }
 
-// download fetches one file into dir/<path>, resuming dir/<path>.part.
+var commitRE = regexp.MustCompile(`^[0-9a-f]{40}$`)
+
+// download fetches one file into dir/<path>, resuming dir/<path>.part, and
+// tries again after a dropped connection or a server error (Retries), each
+// time asking only for the missing bytes.
 func download(ctx context.Context, ref Ref, commit string, f hubFile, dir string, o PullOptions) (FileEntry, error) {
 	dst := filepath.Join(dir, filepath.FromSlash(f.Path))
 	size := f.Size
@@ -272,37 +327,22 @@ func download(ctx context.Context, ref Ref, commit string, f hubFile, dir string
 		}
 	}
 	if size == 0 || have < size {
-		u := fmt.Sprintf("%s/%s/resolve/%s/%s", o.Endpoint, ref.Repo, commit, f.Path)
-		hdr := map[string]string{}
-		if have > 0 {
-			hdr["Range"] = fmt.Sprintf("bytes=%d-", have)
+		var err error
+		for attempt := 0; ; attempt++ {
+			var retry bool
+			have, retry, err = transfer(ctx, ref, commit, f.Path, part, have, size, o)
+			if err == nil || !retry || attempt >= o.Retries || ctx.Err() != nil {
+				break
+			}
+			wait := min(o.Backoff<<attempt, 30*time.Second)
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
+				return entry, ctx.Err()
+			}
 		}
-		resp, err := o.get(ctx, u, hdr)
-		if err != nil {
-			return entry, fmt.Errorf("%s: %w", f.Path, err)
-		}
-		defer resp.Body.Close()
-		flags := os.O_CREATE | os.O_WRONLY
-		switch {
-		case resp.StatusCode == http.StatusPartialContent && have > 0:
-			flags |= os.O_APPEND
-		case resp.StatusCode == http.StatusOK:
-			flags |= os.O_TRUNC // the server ignored Range: start over
-			have = 0
-		default:
-			return entry, statusError(resp, f.Path)
-		}
-		out, err := os.OpenFile(part, flags, 0o644)
 		if err != nil {
 			return entry, err
-		}
-		w := &progressWriter{w: out, file: f.Path, done: have, total: size, report: o.Progress}
-		_, cerr := io.Copy(w, resp.Body)
-		if err := out.Close(); cerr == nil {
-			cerr = err
-		}
-		if cerr != nil {
-			return entry, fmt.Errorf("%s: download interrupted after %d of %d bytes (%v); run the pull again to resume", f.Path, w.done, size, cerr)
 		}
 	}
 	if err := verify(part, entry); err != nil {
@@ -312,16 +352,133 @@ func download(ctx context.Context, ref Ref, commit string, f hubFile, dir string
 	return entry, os.Rename(part, dst)
 }
 
+// transfer fetches the bytes of a file from have on, appending to part. It
+// returns the bytes now in part, and whether a failure is worth retrying
+// (dropped connection, idle server, 5xx, 429).
+func transfer(parent context.Context, ref Ref, commit, name, part string, have, size int64, o PullOptions) (int64, bool, error) {
+	ctx, cancel := context.WithCancel(parent)
+	defer cancel()
+	u := fmt.Sprintf("%s/%s/resolve/%s/%s", o.Endpoint, ref.Repo, commit, name)
+	hdr := map[string]string{}
+	if have > 0 {
+		hdr["Range"] = fmt.Sprintf("bytes=%d-", have)
+	}
+	if o.Progress != nil {
+		o.Progress(name, have, size)
+	}
+	// A server that stops sending is cut after IdleTimeout of silence.
+	var idled atomic.Bool
+	idle := time.AfterFunc(o.IdleTimeout, func() { idled.Store(true); cancel() })
+	defer idle.Stop()
+	resp, err := o.get(ctx, u, hdr)
+	if err != nil {
+		if idled.Load() {
+			err = fmt.Errorf("no answer for %s", o.IdleTimeout)
+		}
+		retry := parent.Err() == nil && !strings.Contains(err.Error(), "too many redirects")
+		return have, retry, fmt.Errorf("%s: %w", name, err)
+	}
+	defer resp.Body.Close()
+	flags := os.O_CREATE | os.O_WRONLY
+	switch {
+	case resp.StatusCode == http.StatusPartialContent && have > 0:
+		// The range must start where the part ends, or the file is garbage.
+		if !contentRangeFrom(resp.Header.Get("Content-Range"), have, size) {
+			os.Remove(part)
+			return 0, true, fmt.Errorf("%s: the server answered Range bytes=%d- with Content-Range %q; starting the file again", name, have, resp.Header.Get("Content-Range"))
+		}
+		flags |= os.O_APPEND
+	case resp.StatusCode == http.StatusOK:
+		flags |= os.O_TRUNC // the server ignored Range: start over
+		have = 0
+	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
+		return have, true, statusError(resp, name)
+	default:
+		return have, false, statusError(resp, name)
+	}
+	out, err := os.OpenFile(part, flags, 0o644)
+	if err != nil {
+		return have, false, err
+	}
+	w := &progressWriter{w: out, file: name, done: have, total: size, report: o.Progress, onWrite: func() { idle.Reset(o.IdleTimeout) }}
+	var body io.Reader = resp.Body
+	if size > 0 {
+		body = io.LimitReader(resp.Body, size-have+1) // one byte more shows an overlong answer
+	}
+	_, cerr := io.Copy(w, body)
+	if err := out.Close(); cerr == nil {
+		cerr = err
+	}
+	if cerr == nil && size > 0 && w.done > size {
+		os.Remove(part)
+		return 0, false, fmt.Errorf("%s: the server sent more than the %d bytes its file list announces", name, size)
+	}
+	if cerr != nil || (size > 0 && w.done < size) {
+		if cerr == nil {
+			cerr = io.ErrUnexpectedEOF
+		}
+		if idled.Load() {
+			cerr = fmt.Errorf("no data for %s", o.IdleTimeout)
+		}
+		return w.done, parent.Err() == nil, fmt.Errorf("%s: download interrupted after %d of %d bytes (%v); run the pull again to resume", name, w.done, size, cerr)
+	}
+	return w.done, false, nil
+}
+
+// contentRangeFrom checks "bytes START-END/TOTAL" against the request.
+func contentRangeFrom(cr string, start, size int64) bool {
+	var a, b int64
+	var total string
+	if _, err := fmt.Sscanf(cr, "bytes %d-%d/%s", &a, &b, &total); err != nil {
+		return false
+	}
+	if a != start {
+		return false
+	}
+	if size > 0 && total != "*" && total != strconv.FormatInt(size, 10) {
+		return false
+	}
+	return true
+}
+
+func linkOrCopy(src, dst string) error {
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	os.Remove(dst)
+	if err := os.Link(src, dst); err == nil {
+		return nil
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
 type progressWriter struct {
 	w           io.Writer
 	file        string
 	done, total int64
 	report      func(string, int64, int64)
+	onWrite     func()
 }
 
 func (p *progressWriter) Write(b []byte) (int, error) {
 	n, err := p.w.Write(b)
 	p.done += int64(n)
+	if p.onWrite != nil {
+		p.onWrite()
+	}
 	if p.report != nil {
 		p.report(p.file, p.done, p.total)
 	}
@@ -352,7 +509,9 @@ func verify(p string, e FileEntry) error {
 		h, want = sha1.New(), e.GitSHA
 		fmt.Fprintf(h, "blob %d\x00", fi.Size())
 	default:
-		return nil
+		// Every file is verified, as the README promises: a file the
+		// listing gives no hash for is not installed.
+		return fmt.Errorf("the file list publishes no hash for it: refused (nothing to verify it against)")
 	}
 	if _, err := io.Copy(h, f); err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/convis/convis/models/hubtest"
 )
@@ -98,29 +99,126 @@ func TestPullFailures(t *testing.T) {
 	}
 }
 
-// A connection cut mid-file fails the pull, leaves no model, and the next
-// pull asks only for the missing bytes.
+// A connection cut once in each large file does not fail the pull: each
+// file is resumed in the same pull, with exactly the missing bytes asked
+// for and sent (issue 16.1).
 func TestPullResumesAfterACut(t *testing.T) {
 	h := newHub(t)
 	store := t.TempDir()
-	const name = "onnx/vision_model.onnx"
-	total := int64(len(h.Files[name]))
-	h.CutAfter[name] = int(total / 3)
-	_, err := Pull(context.Background(), ref, PullOptions{Store: store, Endpoint: h.URL()})
-	if err == nil || !strings.Contains(err.Error(), "interrupted") {
-		t.Fatalf("got %v", err)
+	names := []string{"onnx/vision_model.onnx", "onnx/text_model.onnx"}
+	for _, name := range names {
+		h.CutAfter[name] = len(h.Files[name]) / 3
 	}
-	noModel(t, store)
-	first := h.Sent[name]
-	if _, err := Pull(context.Background(), ref, PullOptions{Store: store, Endpoint: h.URL()}); err != nil {
-		t.Fatal(err)
+	o := PullOptions{Store: store, Endpoint: h.URL(), Backoff: time.Millisecond}
+	if _, err := Pull(context.Background(), ref, o); err != nil {
+		t.Fatalf("one pull should survive one cut per file: %v", err)
 	}
-	second := h.Sent[name] - first
-	if h.Ranges[name] != "bytes="+itoa(first)+"-" || second != total-first {
-		t.Fatalf("resumed with Range %q and %d bytes; want bytes=%d- and %d", h.Ranges[name], second, first, total-first)
+	for _, name := range names {
+		total, cutAt := int64(len(h.Files[name])), int64(len(h.Files[name])/3)
+		if h.Sent[name] != total || h.Ranges[name] != "bytes="+itoa(cutAt)+"-" || h.Requests[name] != 2 {
+			t.Errorf("%s: sent %d of %d bytes in %d requests, last Range %q; want each byte once, Range bytes=%d-", name, h.Sent[name], total, h.Requests[name], h.Ranges[name], cutAt)
+		}
 	}
 	if _, err := InstalledDir(store, "hf:acme/tiny-clip"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A server that cuts every transfer fails the pull after the retries, with
+// one line, and leaves no model.
+func TestPullGivesUpAfterRetries(t *testing.T) {
+	h := newHub(t)
+	store := t.TempDir()
+	const name = "onnx/vision_model.onnx"
+	h.CutAlways[name] = 1000
+	_, err := Pull(context.Background(), ref, PullOptions{Store: store, Endpoint: h.URL(), Retries: 3, Backoff: time.Millisecond})
+	var pe *PullError
+	if !errors.As(err, &pe) || !strings.Contains(err.Error(), "interrupted") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("got %v", err)
+	}
+	if h.Requests[name] != 4 || h.Sent[name] != 4000 {
+		t.Errorf("%d requests, %d bytes; want 4 tries of 1000 new bytes each", h.Requests[name], h.Sent[name])
+	}
+	noModel(t, store)
+}
+
+// Regression (issue 20.2): the server's commit id names folders, so only a
+// full 40-hex id is taken; a stalled server, an overlong answer, a 206 that
+// starts elsewhere and a file without a published hash all fail cleanly.
+func TestPullDistrustsTheServer(t *testing.T) {
+	cases := []struct {
+		name  string
+		setup func(h *hubtest.Hub, o *PullOptions)
+		want  string
+	}{
+		{"commit escaping the store", func(h *hubtest.Hub, o *PullOptions) { h.Commit = "../../../../victim" }, "not a 40-hex git commit id"},
+		{"short commit", func(h *hubtest.Hub, o *PullOptions) { h.Commit = "0123456" }, "not a 40-hex git commit id"},
+		{"stalled server", func(h *hubtest.Hub, o *PullOptions) {
+			h.Stall["onnx/vision_model.onnx"] = true
+			o.IdleTimeout, o.Retries = 200*time.Millisecond, -1
+		}, "no data for 200ms"},
+		{"overlong answer", func(h *hubtest.Hub, o *PullOptions) { h.Extra["config.json"] = 10 }, "more than the"},
+		{"no hash", func(h *hubtest.Hub, o *PullOptions) { h.NoHash["config.json"] = true }, "publishes no hash"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := newHub(t)
+			parent := t.TempDir()
+			store := filepath.Join(parent, "store")
+			os.MkdirAll(filepath.Join(parent, "victim"), 0o755)
+			o := PullOptions{Store: store, Endpoint: h.URL(), Backoff: time.Millisecond}
+			c.setup(h, &o)
+			_, err := Pull(context.Background(), ref, o)
+			if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("got %v, want an error with %q", err, c.want)
+			}
+			noModel(t, store)
+			if _, err := os.Stat(filepath.Join(parent, "victim")); err != nil {
+				t.Fatal("a folder outside the store was moved")
+			}
+		})
+	}
+	// A 206 that starts elsewhere than asked is not appended: the file
+	// starts again, and the pull still ends verified.
+	h := newHub(t)
+	store := t.TempDir()
+	const name = "onnx/vision_model.onnx"
+	h.CutAfter[name] = 500
+	h.BadRange = true
+	if _, err := Pull(context.Background(), ref, PullOptions{Store: store, Endpoint: h.URL(), Backoff: time.Millisecond}); err != nil {
+		t.Fatalf("after a bad Content-Range: %v", err)
+	}
+}
+
+// Regression (issue 20.3): pulling another variant keeps the installed one.
+func TestPullVariantsCoexist(t *testing.T) {
+	h := newHub(t)
+	for _, base := range []string{"vision_model", "text_model"} {
+		h.Files["onnx/"+base+"_quantized.onnx"] = h.Files["onnx/"+base+".onnx"]
+	}
+	store := t.TempDir()
+	if _, err := Pull(context.Background(), ref, PullOptions{Store: store, Endpoint: h.URL()}); err != nil {
+		t.Fatal(err)
+	}
+	sent := h.Sent["onnx/vision_model.onnx"]
+	in, err := Pull(context.Background(), ref, PullOptions{Store: store, Endpoint: h.URL(), Variant: "quantized"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(in.AllVariants(), ","); got != "fp32,quantized" {
+		t.Errorf("variants %s", got)
+	}
+	for _, f := range []string{"onnx/vision_model.onnx", "onnx/text_model.onnx", "onnx/vision_model_quantized.onnx"} {
+		if _, err := os.Stat(filepath.Join(store, "acme--tiny-clip", f)); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	if h.Sent["onnx/vision_model.onnx"] != sent {
+		t.Error("the installed variant was downloaded again")
+	}
+	list, _ := List(store)
+	if len(list) != 1 || len(list[0].Files) != 6 {
+		t.Fatalf("store: %+v", list)
 	}
 }
 

@@ -71,12 +71,38 @@ type Installed struct {
 	Name     string               `json:"name"`
 	Repo     string               `json:"repo,omitempty"`
 	Revision string               `json:"revision,omitempty"` // the commit pulled
-	Variant  string               `json:"variant,omitempty"`
+	Variant  string               `json:"variant,omitempty"`  // the variant pulled last
+	Variants []string             `json:"variants,omitempty"` // every variant whose files are here
 	Source   string               `json:"source,omitempty"`
 	Files    map[string]FileEntry `json:"files,omitempty"`
 	Pulled   time.Time            `json:"pulled,omitempty"`
 	Path     string               `json:"-"`
 	Size     int64                `json:"-"`
+}
+
+// AllVariants lists the variants installed (older stores name one).
+func (in *Installed) AllVariants() []string {
+	if len(in.Variants) > 0 {
+		return in.Variants
+	}
+	if in.Variant != "" {
+		return []string{in.Variant}
+	}
+	return []string{"fp32"}
+}
+
+// readInstalled reads a model folder's convis-model.json.
+func readInstalled(dir string) (*Installed, error) {
+	data, err := os.ReadFile(filepath.Join(dir, "convis-model.json"))
+	if err != nil {
+		return nil, err
+	}
+	var in Installed
+	if err := json.Unmarshal(data, &in); err != nil {
+		return nil, err
+	}
+	in.Path = dir
+	return &in, nil
 }
 
 // FileEntry is a verified file of an installed model.

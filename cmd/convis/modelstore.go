@@ -17,6 +17,7 @@ import (
 type modelPullOptions struct {
 	Name    string
 	Offline bool
+	Retries int
 }
 
 func newModelPullCmd(g *globalOptions) *cobra.Command {
@@ -42,6 +43,7 @@ HF_HUB_OFFLINE=1 (or --offline) to refuse network access.`,
 		},
 	}
 	cmd.Flags().BoolVar(&opts.Offline, "offline", false, "refuse network access (as HF_HUB_OFFLINE=1)")
+	cmd.Flags().IntVar(&opts.Retries, "retries", 5, "tries again per file after a dropped connection or a server error, resuming where it stopped (0: none)")
 	return cmd
 }
 
@@ -73,14 +75,21 @@ func runModelPull(ctx context.Context, g *globalOptions, opts *modelPullOptions)
 	var resumedAt int64
 	in, err := models.Pull(ctx, ref, models.PullOptions{
 		Store: store, Variant: g.Variant, Endpoint: os.Getenv("HF_ENDPOINT"), Token: os.Getenv("HF_TOKEN"), Offline: offline,
+		Retries: retriesOption(opts.Retries),
 		Progress: func(file string, done, total int64) {
-			if file != lastFile {
+			// The first report of a transfer says where it starts: 0, or
+			// the bytes a partial file already holds.
+			if file != lastFile || done < resumedAt {
+				first := file != lastFile
 				lastFile, fileStart, resumedAt = file, time.Now(), done
 				if !prog.on {
-					// Not a terminal: one plain line per file, no bar.
+					// Not a terminal: one plain line per transfer, no bar.
 					how := ""
-					if done > 0 {
+					switch {
+					case done > 0 && first:
 						how = fmt.Sprintf(", resuming at %s", human(done))
+					case done > 0:
+						how = fmt.Sprintf(", retrying from %s", human(done))
 					}
 					fmt.Fprintf(g.Stderr, "convis: fetching %s (%s%s)\n", file, human(total), how)
 				}
@@ -101,9 +110,21 @@ func runModelPull(ctx context.Context, g *globalOptions, opts *modelPullOptions)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(g.Stdout, "pulled %s (%s@%s, %s) into %s in %s\n", in.Name, in.Repo, in.Revision[:12], in.Variant, in.Path, time.Since(start).Round(time.Millisecond))
-	fmt.Fprintf(g.Stdout, "use it with: convis explain IMAGE --concept dog --model %s\n", opts.Name)
+	fmt.Fprintf(g.Stdout, "pulled %s (%s@%.12s, %s; installed variants: %s) into %s in %s\n", in.Name, in.Repo, in.Revision, in.Variant, strings.Join(in.AllVariants(), ", "), in.Path, time.Since(start).Round(time.Millisecond))
+	hint := "convis explain IMAGE --concept dog --model " + opts.Name
+	if in.Variant != "fp32" {
+		hint += " --variant " + in.Variant
+	}
+	fmt.Fprintf(g.Stdout, "use it with: %s\n", hint)
 	return nil
+}
+
+// retriesOption maps the flag (0: none) to PullOptions (0: the default).
+func retriesOption(n int) int {
+	if n <= 0 {
+		return -1
+	}
+	return n
 }
 
 func human(n int64) string {
@@ -144,7 +165,7 @@ func newModelListCmd(g *globalOptions) *cobra.Command {
 				}
 				var rows []row
 				for _, in := range installed {
-					rows = append(rows, row{in.Name, in.Revision, in.Variant, in.Size, in.Path})
+					rows = append(rows, row{in.Name, in.Revision, strings.Join(in.AllVariants(), ","), in.Size, in.Path})
 				}
 				return writeJSON(g.Stdout, map[string]any{"installed": orEmptyRows(rows), "known": known})
 			}
@@ -157,7 +178,7 @@ func newModelListCmd(g *globalOptions) *cobra.Command {
 				if len(rev) > 12 {
 					rev = rev[:12]
 				}
-				fmt.Fprintf(g.Stdout, "  %-28s %-12s %-9s %9s  %s\n", in.Name, rev, in.Variant, human(in.Size), in.Path)
+				fmt.Fprintf(g.Stdout, "  %-28s %-12s %-14s %9s  %s\n", in.Name, rev, strings.Join(in.AllVariants(), ","), human(in.Size), in.Path)
 			}
 			fmt.Fprintln(g.Stdout, "known models (convis model pull NAME):")
 			var names []string

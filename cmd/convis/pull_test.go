@@ -34,8 +34,22 @@ func TestModelPullListInfoRm(t *testing.T) {
 		code := Main(context.Background(), append([]string{"--cache-dir", cache, "--ort-lib", lib}, args...), nil, &out, &errb)
 		return code, out.String(), errb.String()
 	}
+	for _, base := range []string{"vision_model", "text_model"} {
+		hub.Files["onnx/"+base+"_quantized.onnx"] = hub.Files["onnx/"+base+".onnx"]
+	}
 	if code, out, errs := run("model", "pull", "hf:acme/tiny-clip"); code != 0 || !strings.Contains(out, "pulled acme--tiny-clip") {
 		t.Fatalf("pull: %d %s %s", code, out, errs)
+	} else if strings.Contains(errs, "resuming") {
+		t.Errorf("a fresh pull says it resumes (issue 16.1): %s", errs)
+	}
+	// Regression (issue 20.3): another variant is added beside the first,
+	// and the hint names the variant.
+	code, out, errs := run("model", "pull", "hf:acme/tiny-clip", "--variant", "quantized")
+	if code != 0 || !strings.Contains(out, "--model hf:acme/tiny-clip --variant quantized") || !strings.Contains(out, "installed variants: fp32, quantized") {
+		t.Fatalf("pull --variant quantized: %d %s %s", code, out, errs)
+	}
+	if code, _, errs := run("model", "info", "--model", "hf:acme/tiny-clip", "--variant", "quantized"); code != 0 {
+		t.Fatalf("info --variant quantized: %d %s", code, errs)
 	}
 	if code, out, errs := run("model", "info", "--model", "hf:acme/tiny-clip"); code != 0 || !strings.Contains(out, "embedding:  32") {
 		t.Fatalf("info: %d %s %s", code, out, errs)

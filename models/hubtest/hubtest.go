@@ -31,6 +31,12 @@ type Hub struct {
 	Token         string            // required bearer token, if set
 	WrongSHA      map[string]bool   // publish a wrong SHA-256 for these files
 	CutAfter      map[string]int    // close the connection after N bytes, once
+	CutAlways     map[string]int    // close the connection after N more bytes, every time
+	Stall         map[string]bool   // send the headers and half the file, then nothing
+	NoHash        map[string]bool   // publish no hash for these files
+	Extra         map[string]int    // send this many bytes more than the file has
+	BadRange      bool              // answer a Range with a 206 that starts elsewhere
+	Requests      map[string]int    // transfers asked per file
 	RedirectLoop  bool              // resolve redirects to itself forever
 	ExtraSiblings []string          // more names in the file list (e.g. ../escape)
 	Sent          map[string]int64  // body bytes sent per file
@@ -40,7 +46,8 @@ type Hub struct {
 // New serves the files of dir (relative paths) as repository repo.
 func New(repo, dir string) (*Hub, error) {
 	h := &Hub{Repo: repo, Commit: "0123456789abcdef0123456789abcdef01234567", Files: map[string][]byte{},
-		WrongSHA: map[string]bool{}, CutAfter: map[string]int{}, Sent: map[string]int64{}, Ranges: map[string]string{}}
+		WrongSHA: map[string]bool{}, CutAfter: map[string]int{}, Sent: map[string]int64{}, Ranges: map[string]string{},
+		CutAlways: map[string]int{}, Stall: map[string]bool{}, NoHash: map[string]bool{}, Extra: map[string]int{}, Requests: map[string]int{}}
 	err := filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
 		if err != nil || !fi.Mode().IsRegular() {
 			return err
@@ -99,6 +106,9 @@ func (h *Hub) serve(w http.ResponseWriter, r *http.Request) {
 				g.Write(data)
 				s.BlobID = hex.EncodeToString(g.Sum(nil))
 			}
+			if h.NoHash[name] {
+				s.LFS, s.BlobID = nil, ""
+			}
 			sibs = append(sibs, s)
 		}
 		for _, name := range h.ExtraSiblings {
@@ -121,6 +131,54 @@ func (h *Hub) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.Ranges[name] = r.Header.Get("Range")
+		h.Requests[name]++
+		var from int
+		fmt.Sscanf(r.Header.Get("Range"), "bytes=%d-", &from)
+		cut := func(n int, status int) {
+			w.Header().Set("Content-Length", fmt.Sprint(len(data)-from))
+			if status == http.StatusPartialContent {
+				w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", from, len(data)-1, len(data)))
+			}
+			w.WriteHeader(status)
+			end := min(from+n, len(data))
+			w.Write(data[from:end])
+			h.Sent[name] += int64(end - from)
+			if hj, ok := w.(http.Hijacker); ok {
+				conn, buf, _ := hj.Hijack()
+				buf.Flush()
+				conn.Close()
+			}
+		}
+		status := http.StatusOK
+		if from > 0 {
+			status = http.StatusPartialContent
+		}
+		if n, ok := h.CutAlways[name]; ok {
+			cut(n, status)
+			return
+		}
+		if h.Stall[name] {
+			w.Header().Set("Content-Length", fmt.Sprint(len(data)))
+			w.WriteHeader(http.StatusOK)
+			w.Write(data[:len(data)/2])
+			w.(http.Flusher).Flush()
+			h.mu.Unlock()
+			<-r.Context().Done() // until the client gives up
+			h.mu.Lock()
+			return
+		}
+		if h.BadRange && from > 0 {
+			w.Header().Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", 0, len(data)-1, len(data)))
+			w.WriteHeader(http.StatusPartialContent)
+			w.Write(data)
+			return
+		}
+		if n, ok := h.Extra[name]; ok {
+			w.WriteHeader(http.StatusOK)
+			w.Write(data)
+			w.Write(make([]byte, n))
+			return
+		}
 		if n, ok := h.CutAfter[name]; ok {
 			delete(h.CutAfter, name)
 			w.Header().Set("Content-Length", fmt.Sprint(len(data)))

@@ -50,8 +50,24 @@ words += [rng.choice(s.lemma_names()).lower() for s in rng.sample(nouns, 120)]
 words += [w + "s" for w in rng.sample(sorted({l.lower() for s in nouns[:20000] for l in s.lemma_names()}), 60)]
 lookups = [{"word": w, "synsets": names(wn.synsets(w, pos="n"))} for w in words]
 
+# NLTK-style names that are not a synset's own: wn.synset("trumpet.n.01")
+# is sense 1 of the lemma trumpet, cornet.n.01. Datasets use such names.
+rng2 = random.Random(7)
+sense_names = ["trumpet.n.01", "dog.n.02", "dog.n.03", "horn.n.01", "cat.n.02", "car.n.02", "seal.n.09"]
+lemmas = sorted({l.name().lower() for s in nouns for l in s.lemmas()})
+while len(sense_names) < 60:
+    lemma = rng2.choice(lemmas)
+    ss = wn.synsets(lemma, pos="n")
+    ss = [s for s in wn._lemma_pos_offset_map[lemma]["n"]] if lemma in wn._lemma_pos_offset_map else []
+    for i in range(len(ss)):
+        name = "%s.n.%02d" % (lemma, i + 1)
+        if wn.synset(name).name() != name and name not in sense_names:
+            sense_names.append(name)
+            break
+sense = [{"name": n, "synset": wn.synset(n).name()} for n in sense_names]
+
 with open("internal/wordnet/testdata/nltk_facts.json", "w") as f:
     json.dump({"source": "NLTK %s WordNet 3.0 reader" % __import__("nltk").__version__,
-               "synsets": synsets, "lookups": lookups}, f, indent=1, ensure_ascii=False)
+               "synsets": synsets, "lookups": lookups, "sense_names": sense}, f, indent=1, ensure_ascii=False)
     f.write("\n")
-print(len(synsets), "synsets,", len(lookups), "lookups")
+print(len(synsets), "synsets,", len(lookups), "lookups,", len(sense), "sense names")

@@ -151,6 +151,10 @@ func runConceptsShow(ctx context.Context, g *globalOptions, opts *conceptsShowOp
 
 // noteSense tells on stderr which sense a bare word resolved to.
 func noteSense(g *globalOptions, r wordnet.Resolution) {
+	if r.Via == "sense" {
+		fmt.Fprintf(g.Stderr, "%q is not a synset's own name; as in NLTK it means sense %s of %q: %s (%s)\n", r.Query, strings.TrimLeft(r.Query[strings.LastIndex(r.Query, ".")+1:], "0"), r.Query[:strings.Index(strings.ToLower(r.Query), ".n.")], r.Synset.Name, r.Synset.Definition)
+		return
+	}
 	if r.Via != "word" || len(r.Others) == 0 {
 		return
 	}

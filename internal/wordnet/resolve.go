@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -16,7 +17,9 @@ var (
 type Resolution struct {
 	Query  string
 	Synset *Synset
-	// Via is "name", "wnid" or "word".
+	// Via is "name", "wnid", "word", or "sense" for an NLTK-style name
+	// that is not canonical (trumpet.n.01: sense 1 of the lemma trumpet,
+	// which is cornet.n.01).
 	Via string
 	// Others are the word's other noun senses, in WordNet order, when the
 	// query was a word and its first sense was chosen.
@@ -54,6 +57,13 @@ func (db *DB) Resolve(query string) (Resolution, error) {
 	if m := nameRE.FindStringSubmatch(strings.ToLower(q)); m != nil {
 		if s, ok := db.ByName(q); ok {
 			return Resolution{Query: query, Synset: s, Via: "name"}, nil
+		}
+		// As NLTK's wn.synset(): the NN-th noun sense of the lemma, the
+		// lemma taken as written (lower case, no morphology).
+		if n, err := strconv.Atoi(m[2]); err == nil && n >= 1 {
+			if senses := db.index[m[1]]; n <= len(senses) {
+				return Resolution{Query: query, Synset: &db.Synsets[senses[n-1]], Via: "sense"}, nil
+			}
 		}
 		var sugg []string
 		for _, s := range db.SynsetsOf(m[1]) {

@@ -9,6 +9,10 @@ import (
 )
 
 type nltkFacts struct {
+	SenseNames []struct {
+		Name   string `json:"name"`
+		Synset string `json:"synset"`
+	} `json:"sense_names"`
 	Synsets []struct {
 		Name              string   `json:"name"`
 		WNID              string   `json:"wnid"`
@@ -50,6 +54,25 @@ func TestAgreesWithNLTK(t *testing.T) {
 		t.Fatalf("fact file too small: %d synsets, %d lookups", len(facts.Synsets), len(facts.Lookups))
 	}
 	db := MustLoad()
+	// NLTK-style names that are not canonical (issue 16.2): wn.synset()
+	// takes the NN-th sense of the lemma.
+	nonCanonical := 0
+	for _, f := range facts.SenseNames {
+		r, err := db.Resolve(f.Name)
+		if err != nil || r.Synset.Name != f.Synset {
+			t.Errorf("%s: resolved to %v (%v), NLTK says %s", f.Name, r.Synset, err, f.Synset)
+			continue
+		}
+		if f.Name != f.Synset {
+			nonCanonical++
+			if r.Via != "sense" {
+				t.Errorf("%s: resolved via %q, want sense", f.Name, r.Via)
+			}
+		}
+	}
+	if nonCanonical < 30 {
+		t.Errorf("only %d non-canonical names in the facts", nonCanonical)
+	}
 	for _, f := range facts.Synsets {
 		s, ok := db.ByName(f.Name)
 		if !ok {

@@ -13,7 +13,7 @@ NLTK_DATA ?= /tmp/convis-nltk_data
 TINY := models/convis-tiny/train
 TORCH_ENV := OPENBLAS_NUM_THREADS=1 NLTK_DATA=$(NLTK_DATA)
 
-.PHONY: help build test ort bench demo wordnet fixture train-tiny scenes parity vitb32 python-deps clean
+.PHONY: help build test fuzz ort bench demo wordnet fixture train-tiny scenes parity vitb32 python-deps clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -41,6 +41,16 @@ test: ort ## run all tests (vet, then go test; the last line is the summary)
 	  if [ $$rc -ne 0 ]; then cat build/test.log; else grep -E '^(ok|FAIL|\?) ' build/test.log; fi; \
 	  awk '/^--- PASS/{p++} /^--- FAIL/{f++} /^--- SKIP/{s++} END{printf "%d passed, %d failed, %d skipped\n", p, f, s}' build/test.log; \
 	  exit $$rc
+
+FUZZTIME ?= 1m
+FUZZ_TARGETS := ./internal/clip:FuzzDecodeImage ./internal/clip:FuzzTokenize ./internal/wordnet:FuzzResolve \
+  ./internal/render:FuzzDecodeNPY ./internal/pipeline:FuzzReaders ./cmd/convis:FuzzManifest
+
+fuzz: ## run every fuzz target for FUZZTIME each (default 1m); make test runs their seed corpora
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
+	  echo "== $$fn ($$pkg, $(FUZZTIME))"; \
+	  $(GO) test $$pkg -run '^$$' -fuzz "^$$fn\$$" -fuzztime $(FUZZTIME) -parallel $${FUZZ_PARALLEL:-2} || exit 1; \
+	done
 
 bench: build ## performance ratios on this machine (built-in model; ViT-B/32-sized with BENCH_VITB32=1)
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./internal/...

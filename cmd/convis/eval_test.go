@@ -77,3 +77,33 @@ func TestEvalCenterCropComparesInImagePixels(t *testing.T) {
 		t.Errorf("centre crop pointing game %.3f against %.3f for pad: %s", center, pad, fmt.Sprint("maps and boxes in different coordinates?"))
 	}
 }
+
+// FuzzManifest: eval's dataset manifests of any content load or give an
+// error naming the file, never a panic.
+func FuzzManifest(f *testing.F) {
+	f.Add([]byte(`{"images": [{"file": "a.png", "objects": [{"concept": "dog.n.01", "box": [1, 2, 3, 4]}]}]}`))
+	f.Add([]byte(`{"images": [{"file": "", "objects": []}]}`))
+	f.Add([]byte(`{"images": [{"file": "a.png", "objects": [{"concept": "dog.n.01", "box": [1, 2, 0, -4]}]}]}`))
+	f.Add([]byte(`[]`))
+	dir := f.TempDir()
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := filepath.Join(dir, "manifest.json")
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		m, _, err := loadManifest(p)
+		if err != nil {
+			return
+		}
+		for _, im := range m.Images {
+			if im.File == "" {
+				t.Fatal("an image without a file was accepted")
+			}
+			for _, o := range im.Objects {
+				if o.Box[2] <= 0 || o.Box[3] <= 0 {
+					t.Fatal("a box without area was accepted")
+				}
+			}
+		}
+	})
+}

@@ -54,7 +54,7 @@ func runClassify(ctx context.Context, g *globalOptions, opts *classifyOptions) e
 	if err != nil {
 		return err
 	}
-	db, h, err := loadHierarchy(opts.Index.Vocab)
+	db, h, err := loadHierarchy(g, opts.Index.Vocab)
 	if err != nil {
 		return err
 	}

@@ -25,8 +25,9 @@ takes the word's first sense. None of these commands needs a model.`,
 }
 
 type conceptsSearchOptions struct {
-	Word string
-	JSON bool
+	Word  string
+	Vocab string
+	JSON  bool
 }
 
 func newConceptsSearchCmd(g *globalOptions) *cobra.Command {
@@ -41,35 +42,55 @@ func newConceptsSearchCmd(g *globalOptions) *cobra.Command {
 		},
 	}
 	cmd.Flags().BoolVar(&opts.JSON, "json", false, "print JSON")
+	cmd.Flags().StringVar(&opts.Vocab, "vocab", wordnet.VocabPaper, "concept hierarchy whose senses are marked: paper, wordnet or a word-list file")
 	return cmd
 }
 
 func runConceptsSearch(ctx context.Context, g *globalOptions, opts *conceptsSearchOptions) error {
-	db, err := wordnet.Load()
+	db, h, err := loadHierarchy(g, opts.Vocab)
 	if err != nil {
 		return err
 	}
-	var found []*wordnet.Synset
-	if r, err := db.Resolve(opts.Word); err == nil && r.Via == "word" {
-		found = append([]*wordnet.Synset{r.Synset}, r.Others...)
-	} else if err == nil {
-		found = []*wordnet.Synset{r.Synset}
-	} else {
-		return err
+	r, err := db.ResolveIn(opts.Word, h.Contains)
+	if err != nil {
+		return usageError{err}
+	}
+	found := []*wordnet.Synset{r.Synset}
+	if r.Via == "word" {
+		// Every sense in WordNet order, the chosen one among them.
+		found = nil
+		for _, form := range []string{opts.Word, strings.Join(strings.Fields(opts.Word), "_")} {
+			if ss := db.SynsetsOf(form); len(ss) > 0 {
+				found = ss
+				break
+			}
+		}
+	}
+	type entry struct {
+		Name       string `json:"name"`
+		WNID       string `json:"wnid"`
+		Definition string `json:"definition"`
+		InVocab    bool   `json:"in_vocab"`
+		Chosen     bool   `json:"chosen"` // what the bare word (or name) resolves to
+	}
+	out := make([]entry, len(found))
+	for i, s := range found {
+		out[i] = entry{s.Name, s.WNID(), s.Definition, h.Contains(s.Index), s == r.Synset}
 	}
 	if opts.JSON {
-		type entry struct {
-			Name       string `json:"name"`
-			Definition string `json:"definition"`
-		}
-		out := make([]entry, len(found))
-		for i, s := range found {
-			out[i] = entry{s.Name, s.Definition}
-		}
 		return writeJSON(g.Stdout, out)
 	}
-	for _, s := range found {
-		fmt.Fprintf(g.Stdout, "%-28s %s  %s\n", s.Name, s.WNID(), s.Definition)
+	fmt.Fprintf(g.Stdout, "   %-28s %-9s  %s  (* %q resolves to it; T: in the %s vocabulary)\n", "sense", "id", "definition", opts.Word, h.Vocab)
+	for _, e := range out {
+		mark := "  "
+		if e.Chosen {
+			mark = "* "
+		}
+		t := " "
+		if e.InVocab {
+			t = "T"
+		}
+		fmt.Fprintf(g.Stdout, "%s%s %-28s %s  %s\n", mark, t, e.Name, e.WNID, e.Definition)
 	}
 	return nil
 }
@@ -115,7 +136,7 @@ func runConceptsShow(ctx context.Context, g *globalOptions, opts *conceptsShowOp
 	}
 	r, err := db.Resolve(opts.Concept)
 	if err != nil {
-		return err
+		return usageError{err}
 	}
 	s := r.Synset
 	rec := synsetJSON{
@@ -152,7 +173,7 @@ func runConceptsShow(ctx context.Context, g *globalOptions, opts *conceptsShowOp
 // noteSense tells on stderr which sense a bare word resolved to.
 func noteSense(g *globalOptions, r wordnet.Resolution) {
 	if r.Via == "sense" {
-		fmt.Fprintf(g.Stderr, "%q is not a synset's own name; as in NLTK it means sense %s of %q: %s (%s)\n", r.Query, strings.TrimLeft(r.Query[strings.LastIndex(r.Query, ".")+1:], "0"), r.Query[:strings.Index(strings.ToLower(r.Query), ".n.")], r.Synset.Name, r.Synset.Definition)
+		g.note("%q is not a synset's own name; as in NLTK it means sense %s of %q: %s (%s)", r.Query, strings.TrimLeft(r.Query[strings.LastIndex(r.Query, ".")+1:], "0"), r.Query[:strings.Index(strings.ToLower(r.Query), ".n.")], r.Synset.Name, r.Synset.Definition)
 		return
 	}
 	if r.Via != "word" || len(r.Others) == 0 {
@@ -162,7 +183,11 @@ func noteSense(g *globalOptions, r wordnet.Resolution) {
 	if len(others) > 4 {
 		others = append(others[:4], fmt.Sprintf("… (%d more)", len(r.Others)-4))
 	}
-	fmt.Fprintf(g.Stderr, "%q means %s (%s); other senses: %s\n", r.Query, r.Synset.Name, r.Synset.Definition, strings.Join(others, ", "))
+	why := ""
+	if r.Preferred {
+		why = ", its first sense that is a physical thing, not a person, and in the vocabulary"
+	}
+	g.note("%q means %s (%s)%s; other senses: %s", r.Query, r.Synset.Name, r.Synset.Definition, why, strings.Join(others, ", "))
 }
 
 type conceptsTreeOptions struct {
@@ -197,11 +222,7 @@ func runConceptsTree(ctx context.Context, g *globalOptions, opts *conceptsTreeOp
 	if opts.Depth < 0 {
 		return usageErrorf("--depth must be 0 or more")
 	}
-	db, err := wordnet.Load()
-	if err != nil {
-		return err
-	}
-	h, err := db.LoadHierarchy(opts.Vocab)
+	db, h, err := loadHierarchy(g, opts.Vocab)
 	if err != nil {
 		return err
 	}

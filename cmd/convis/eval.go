@@ -198,7 +198,7 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 	if err != nil {
 		return err
 	}
-	db, h, err := loadHierarchy(opts.Index.Vocab)
+	db, h, err := loadHierarchy(g, opts.Index.Vocab)
 	if err != nil {
 		return err
 	}

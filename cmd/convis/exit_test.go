@@ -25,8 +25,12 @@ func TestExitCodes(t *testing.T) {
 	if c := run(bg, "concepts", "tree", "dog", "--depth", "x"); c != exitUsage {
 		t.Errorf("bad flag value: %d", c)
 	}
-	if c := run(bg, "concepts", "show", "elefant"); c != exitFailure {
-		t.Errorf("unknown concept: %d", c)
+	// Regression (issue 20.16): what the user typed wrong is a usage error.
+	for _, args := range [][]string{{"concepts", "show", "elefant"}, {"model", "ls"}, {"concepts", "shwo", "dog"}, {"completion", "tcsh"},
+		{"concepts", "tree", "dog", "--vocab", "/nonexistent/words.txt"}, {"--variant", "int8", "model", "info"}} {
+		if c := run(bg, args...); c != exitUsage {
+			t.Errorf("%v: exit %d, want %d", args, c, exitUsage)
+		}
 	}
 	lib, _ := filepath.Abs("../../.ort/libonnxruntime.so.1")
 	if _, err := os.Stat(lib); err != nil {

@@ -307,7 +307,7 @@ func runExplain(ctx context.Context, g *globalOptions, opts *explainOptions) err
 	if err != nil {
 		return err
 	}
-	db, h, err := loadHierarchy(opts.Index.Vocab)
+	db, h, err := loadHierarchy(g, opts.Index.Vocab)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/spf13/pflag"
 
@@ -22,13 +23,20 @@ type indexOptions struct {
 	NoCache bool
 }
 
-// loadHierarchy loads WordNet and the concept hierarchy T of a vocabulary.
-func loadHierarchy(vocab string) (*wordnet.DB, *wordnet.Hierarchy, error) {
+// loadHierarchy loads WordNet and the concept hierarchy T of a vocabulary;
+// a word list's words that are no WordNet noun are named in a warning.
+func loadHierarchy(g *globalOptions, vocab string) (*wordnet.DB, *wordnet.Hierarchy, error) {
 	db, err := wordnet.Load()
 	if err != nil {
 		return nil, nil, err
 	}
 	h, err := db.LoadHierarchy(vocab)
+	if err != nil {
+		return nil, nil, usageError{err} // a vocabulary is an argument: a bad one is a usage error
+	}
+	if len(h.Unknown) > 0 && g != nil && g.Log != nil {
+		g.Log.Warn(fmt.Sprintf("vocabulary %s: %d words are no WordNet noun and add nothing: %s", vocab, len(h.Unknown), joinMax(h.Unknown, 8)))
+	}
 	return db, h, err
 }
 
@@ -103,11 +111,11 @@ func loadIndex(ctx context.Context, g *globalOptions, m *clip.Model, h *wordnet.
 // on the first one that is unknown, ambiguous or outside T.
 func resolveConcepts(g *globalOptions, db *wordnet.DB, h *wordnet.Hierarchy, queries []string) ([]wordnet.Resolution, error) {
 	var out []wordnet.Resolution
-	seen := map[string]bool{}
-	for _, q := range queries {
-		r, err := db.Resolve(q)
+	seen := map[string]string{}
+	for _, q := range splitConcepts(queries) {
+		r, err := db.ResolveIn(q, h.Contains)
 		if err != nil {
-			return nil, err
+			return nil, usageError{err}
 		}
 		if r.Via == "word" && !h.Contains(r.Synset.Index) {
 			// The first sense is not in T: if other senses are, the word is
@@ -119,20 +127,35 @@ func resolveConcepts(g *globalOptions, db *wordnet.DB, h *wordnet.Hierarchy, que
 				}
 			}
 			if len(inT) > 0 {
-				return nil, fmt.Errorf("concept %q is ambiguous: its first sense %s is not in the %q hierarchy, but these are: %s; name one of them", q, r.Synset.Name, h.Vocab, joinMax(inT, 4))
+				return nil, usageErrorf("concept %q is ambiguous: its first sense %s is not in the %q hierarchy, but these are: %s; name one of them", q, r.Synset.Name, h.Vocab, joinMax(inT, 4))
 			}
 		}
 		if err := h.Check(r.Synset); err != nil {
-			return nil, err
+			return nil, usageError{err}
 		}
-		if seen[r.Synset.Name] {
+		if first, ok := seen[r.Synset.Name]; ok {
+			g.note("%q and %q both mean %s: explained once", first, q, r.Synset.Name)
 			continue
 		}
-		seen[r.Synset.Name] = true
+		seen[r.Synset.Name] = q
 		noteSense(g, r)
 		out = append(out, r)
 	}
 	return out, nil
+}
+
+// splitConcepts splits --concept values on commas (-c dog,cat), as
+// --format is split; WordNet names hold no commas.
+func splitConcepts(values []string) []string {
+	var out []string
+	for _, v := range values {
+		for _, part := range strings.Split(v, ",") {
+			if part = strings.TrimSpace(part); part != "" {
+				out = append(out, part)
+			}
+		}
+	}
+	return out
 }
 
 func joinMax(s []string, n int) string {

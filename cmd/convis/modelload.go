@@ -37,7 +37,7 @@ func resolveModelDir(g *globalOptions) (string, error) {
 		}
 		if !g.builtinNoted {
 			g.builtinNoted = true
-			fmt.Fprintf(g.Stderr, "convis: using the built-in demo model %s, which knows only %d emoji objects; for real images pass --model with a CLIP ONNX folder or run `convis model pull clip-vit-base-patch32`\n", models.BuiltinName, models.BuiltinObjects())
+			g.note("convis: using the built-in demo model %s, which knows only %d emoji objects; for real images pass --model with a CLIP ONNX folder or run `convis model pull clip-vit-base-patch32`", models.BuiltinName, models.BuiltinObjects())
 		}
 		if fresh {
 			g.Log.Debug("extracted built-in model", "dir", dir)

@@ -11,6 +11,9 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/convis/convis/internal/wordnet"
 )
 
 // Exit codes, mapped from errors in one place (exitCode).
@@ -66,7 +69,11 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	code := exitCode(ctx, err)
 	if err != nil && code != exitOK {
 		var silent silentError
-		if !errors.As(err, &silent) {
+		switch {
+		case errors.As(err, &silent):
+		case code == exitInterrupted:
+			fmt.Fprintln(stderr, "convis: interrupted")
+		default:
 			fmt.Fprintln(stderr, "convis: "+oneLine(err.Error()))
 		}
 		if code == exitUsage {
@@ -156,14 +163,19 @@ concept scores by the best rank of any synset in its subtree.`,
 			if v, _ := cmd.Flags().GetBool("verbose"); v {
 				level = slog.LevelDebug
 			}
-			g.Log = slog.New(slog.NewTextHandler(g.Stderr, &slog.HandlerOptions{Level: level}))
+			g.Log = newPlainLogger(g.Stderr, level)
 			if g.Threads < 0 {
 				return usageErrorf("--threads must be 0 (automatic) or more, got %d", g.Threads)
+			}
+			switch g.Variant {
+			case "fp32", "fp16", "quantized":
+			default:
+				return usageErrorf("--variant %q: want fp32, fp16 or quantized", g.Variant)
 			}
 			return nil
 		},
 	}
-	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError{friendlyFlagError(err)} })
+	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error { return usageError{suggestFlag(cmd, friendlyFlagError(err))} })
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.Model, "model", os.Getenv("CONVIS_MODEL"), "model directory or installed model name (default: the built-in demo model; env CONVIS_MODEL)")
 	pf.StringVar(&g.Variant, "variant", "fp32", "ONNX variant of the model: fp32, fp16 or quantized")
@@ -184,5 +196,63 @@ concept scores by the best rank of any synset in its subtree.`,
 		newEvalCmd(g),
 		newRunsCmd(g),
 	)
+	root.InitDefaultCompletionCmd()
+	var groups func(c *cobra.Command)
+	groups = func(c *cobra.Command) {
+		if c.HasSubCommands() && c.Run == nil && c.RunE == nil {
+			c.Args = cobra.ArbitraryArgs
+			c.RunE = groupRunE
+		}
+		for _, sub := range c.Commands() {
+			groups(sub)
+		}
+	}
+	for _, c := range root.Commands() {
+		groups(c)
+	}
 	return root
+}
+
+// groupRunE runs a command group (model, concepts, eval, runs,
+// completion): its help without arguments; a usage error naming the
+// nearest subcommands for a mistyped one (cobra printed help and exit 0).
+func groupRunE(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return cmd.Help()
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+	var names, near []string
+	for _, c := range cmd.Commands() {
+		if c.IsAvailableCommand() {
+			names = append(names, c.Name())
+			if wordnet.EditDistance(args[0], c.Name(), 2) <= 2 || strings.HasPrefix(c.Name(), args[0]) {
+				near = append(near, c.Name())
+			}
+		}
+	}
+	if len(near) > 0 {
+		msg += "; did you mean " + strings.Join(near, ", ") + "?"
+	} else {
+		msg += "; its commands: " + strings.Join(names, ", ")
+	}
+	return usageErrorf("%s", msg)
+}
+
+// suggestFlag adds the nearest flag names to an unknown flag error.
+func suggestFlag(cmd *cobra.Command, err error) error {
+	msg := err.Error()
+	name, ok := strings.CutPrefix(msg, "unknown flag: --")
+	if !ok {
+		return err
+	}
+	var near []string
+	cmd.Flags().VisitAll(func(f *pflag.Flag) {
+		if !f.Hidden && wordnet.EditDistance(name, f.Name, 2) <= 2 {
+			near = append(near, "--"+f.Name)
+		}
+	})
+	if len(near) == 0 {
+		return err
+	}
+	return fmt.Errorf("%s; did you mean %s?", msg, strings.Join(near, ", "))
 }

@@ -29,7 +29,10 @@ type Hierarchy struct {
 	Vocab string
 	// Nodes lists the synsets of T in data.noun order. Positions in this
 	// slice are the rows of prompt embedding matrices.
-	Nodes    []int32
+	Nodes []int32
+	// Unknown lists the words of a word-list vocabulary that are no
+	// WordNet noun (they add nothing to T).
+	Unknown  []string
 	position map[int32]int
 	children [][]int32
 	edges    int
@@ -76,8 +79,18 @@ func (db *DB) LoadHierarchy(vocab string) (*Hierarchy, error) {
 		if err != nil {
 			return nil, fmt.Errorf("vocabulary %s: %w (use paper, wordnet or a file with one word per line)", vocab, err)
 		}
-		words := splitWords(string(data))
+		// A byte-order mark (files saved by Windows editors) is not part
+		// of the first word; "ice cream" is WordNet's ice_cream.
+		words := splitWords(strings.TrimPrefix(string(data), "\ufeff"))
+		for i, w := range words {
+			words[i] = strings.Join(strings.Fields(w), "_")
+		}
 		h = db.HierarchyFromWords(words, vocab)
+		for _, w := range words {
+			if len(db.SynsetsOf(w)) == 0 {
+				h.Unknown = append(h.Unknown, w)
+			}
+		}
 		if len(h.Nodes) == 0 {
 			return nil, fmt.Errorf("vocabulary %s: none of its %d words is a WordNet noun", vocab, len(words))
 		}

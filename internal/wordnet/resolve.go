@@ -22,8 +22,12 @@ type Resolution struct {
 	// which is cornet.n.01).
 	Via string
 	// Others are the word's other noun senses, in WordNet order, when the
-	// query was a word and its first sense was chosen.
+	// query was a word.
 	Others []*Synset
+	// Preferred is set when a word's first sense was passed over for the
+	// first one that is a physical thing and not a person (tiger: the cat,
+	// not "a fierce or audacious person").
+	Preferred bool
 }
 
 // UnknownConceptError is returned when a query names no noun synset.
@@ -42,8 +46,15 @@ func (e *UnknownConceptError) Error() string {
 
 // Resolve understands a concept as users type it: an NLTK name (dog.n.01), an
 // ImageNet id (n02084071), or a word (dog, Dogs, ice cream, tow-truck), which
-// takes its first noun sense.
-func (db *DB) Resolve(query string) (Resolution, error) {
+// takes its first noun sense that can be seen (ResolveIn).
+func (db *DB) Resolve(query string) (Resolution, error) { return db.ResolveIn(query, nil) }
+
+// ResolveIn is Resolve for a vocabulary: a word takes, in WordNet order,
+// the first sense that is a physical thing, not a person, and in the
+// vocabulary (inT; nil: any); failing that the first physical non-person
+// sense; failing that its first sense. Images show tigers, not "fierce or
+// audacious persons", and kites, not fraudulent bank checks.
+func (db *DB) ResolveIn(query string, inT func(int32) bool) (Resolution, error) {
 	q := strings.TrimSpace(query)
 	if q == "" {
 		return Resolution{}, &UnknownConceptError{Query: query}
@@ -76,10 +87,90 @@ func (db *DB) Resolve(query string) (Resolution, error) {
 	}
 	for _, form := range wordForms(q) {
 		if ss := db.SynsetsOf(form); len(ss) > 0 {
-			return Resolution{Query: query, Synset: ss[0], Via: "word", Others: ss[1:]}, nil
+			pick := db.pickSense(ss, inT)
+			var others []*Synset
+			for i, s := range ss {
+				if i != pick {
+					others = append(others, s)
+				}
+			}
+			return Resolution{Query: query, Synset: ss[pick], Via: "word", Others: others, Preferred: pick != 0}, nil
 		}
 	}
 	return Resolution{}, &UnknownConceptError{Query: query, Suggestions: db.suggest(wordForms(q)[0])}
+}
+
+// pickSense chooses a word's sense (see ResolveIn).
+func (db *DB) pickSense(ss []*Synset, inT func(int32) bool) int {
+	visible := func(s *Synset) bool { return db.IsPhysical(s.Index) && !db.IsPerson(s.Index) }
+	if inT != nil {
+		for i, s := range ss {
+			if visible(s) && inT(s.Index) {
+				return i
+			}
+		}
+	}
+	for i, s := range ss {
+		if visible(s) {
+			return i
+		}
+	}
+	return 0
+}
+
+// IsPhysical reports whether a synset is a physical entity (a hyponym or
+// instance of physical_entity.n.01).
+func (db *DB) IsPhysical(i int32) bool { return db.descendsFrom(i, "physical_entity.n.01") }
+
+// IsPerson reports whether a synset is a person (under person.n.01).
+func (db *DB) IsPerson(i int32) bool { return db.descendsFrom(i, "person.n.01") }
+
+func (db *DB) descendsFrom(i int32, ancestor string) bool {
+	a, ok := db.byName[ancestor]
+	if !ok {
+		return false
+	}
+	seen := map[int32]bool{}
+	stack := []int32{i}
+	for len(stack) > 0 {
+		c := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if c == a {
+			return true
+		}
+		if seen[c] {
+			continue
+		}
+		seen[c] = true
+		stack = append(stack, db.Synsets[c].Hypernyms...)
+		stack = append(stack, db.Synsets[c].InstanceHypernyms...)
+	}
+	return false
+}
+
+// offensiveDomains are WordNet's usage labels whose terms are never
+// suggested: a typo must not be answered with a slur.
+var offensiveDomains = []string{"ethnic_slur.n.01", "obscenity.n.02", "disparagement.n.01"}
+
+// Offensive reports whether any noun sense of a lemma carries one of
+// WordNet's offensive usage labels.
+func (db *DB) Offensive(lemma string) bool {
+	var bad []int32
+	for _, n := range offensiveDomains {
+		if i, ok := db.byName[n]; ok {
+			bad = append(bad, i)
+		}
+	}
+	for _, i := range db.index[lemma] {
+		for _, d := range db.Synsets[i].UsageDomains {
+			for _, b := range bad {
+				if d == b {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // wordForms are the spellings tried for a word: WordNet joins multiword
@@ -99,7 +190,10 @@ func limit(s []string, n int) []string {
 	return s
 }
 
-// suggest returns up to 5 lemmas within a small edit distance of word.
+// suggest returns up to 5 lemmas within a small edit distance of word
+// (transpositions count one edit: dgo → dog), nearest first, then the most
+// frequent in WordNet's tagged corpus; never a term WordNet labels as a
+// slur or an obscenity.
 func (db *DB) suggest(word string) []string {
 	word = strings.ToLower(word)
 	maxDist := 1
@@ -107,21 +201,24 @@ func (db *DB) suggest(word string) []string {
 		maxDist = 2
 	}
 	type cand struct {
-		lemma string
-		dist  int
+		lemma      string
+		dist, freq int
 	}
 	var cands []cand
 	for lemma := range db.index {
 		if d := abs(len(lemma) - len(word)); d > maxDist {
 			continue
 		}
-		if d := editDistance(word, lemma, maxDist); d <= maxDist {
-			cands = append(cands, cand{lemma, d})
+		if d := EditDistance(word, lemma, maxDist); d <= maxDist && !db.Offensive(lemma) {
+			cands = append(cands, cand{lemma, d, db.tagged[lemma]})
 		}
 	}
 	sort.Slice(cands, func(a, b int) bool {
 		if cands[a].dist != cands[b].dist {
 			return cands[a].dist < cands[b].dist
+		}
+		if cands[a].freq != cands[b].freq {
+			return cands[a].freq > cands[b].freq
 		}
 		return cands[a].lemma < cands[b].lemma
 	})
@@ -139,9 +236,11 @@ func abs(x int) int {
 	return x
 }
 
-// editDistance is Levenshtein distance over bytes, giving up (returning
-// max+1) once every cell of a row exceeds max.
-func editDistance(a, b string, max int) int {
+// EditDistance is the optimal string alignment distance over bytes
+// (Levenshtein plus adjacent transpositions), giving up (returning max+1)
+// once every cell of a row exceeds max.
+func EditDistance(a, b string, max int) int {
+	prev2 := make([]int, len(b)+1)
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {
@@ -156,12 +255,15 @@ func editDistance(a, b string, max int) int {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
 			rowMin = min(rowMin, cur[j])
 		}
 		if rowMin > max {
 			return max + 1
 		}
-		prev, cur = cur, prev
+		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(b)]
 }

@@ -33,6 +33,7 @@ type Synset struct {
 	InstanceHypernyms []int32
 	Hyponyms          []int32
 	InstanceHyponyms  []int32
+	UsageDomains      []int32 // WordNet's usage labels: ethnic slur, obscenity, slang, trademark…
 }
 
 // WNID is the ImageNet-style id, "n" and the 8-digit offset.
@@ -45,7 +46,12 @@ type DB struct {
 	byOffset   map[int]int32
 	index      map[string][]int32 // lemma (lower case) → synsets in sense order
 	exceptions map[string][]string
+	tagged     map[string]int // lemma → times its noun senses were tagged in SemCor (cntlist.rev)
 }
+
+// Tagged is how often a lemma's noun senses occur in WordNet's tagged
+// corpus: a frequency for ranking suggestions.
+func (db *DB) Tagged(lemma string) int { return db.tagged[strings.ToLower(lemma)] }
 
 var (
 	loadOnce sync.Once
@@ -107,6 +113,7 @@ func Parse(raw []byte) (*DB, error) {
 		byOffset:   make(map[int]int32, 82115),
 		index:      make(map[string][]int32, 117798),
 		exceptions: make(map[string][]string, 2054),
+		tagged:     make(map[string]int, 9000),
 	}
 	// All relation ids live in one backing array; each synset slices it.
 	ids := make([]int32, 0, 400000)
@@ -169,7 +176,7 @@ func Parse(raw []byte) (*DB, error) {
 			db.byName[s.Name] = i
 			db.byOffset[off] = i
 		case "I":
-			if len(f) != 3 {
+			if len(f) != 4 {
 				return nil, bad(fmt.Errorf("bad index record"))
 			}
 			l, err := parseIDs(f[2])
@@ -177,6 +184,24 @@ func Parse(raw []byte) (*DB, error) {
 				return nil, bad(err)
 			}
 			db.index[f[1]] = l
+			if f[3] != "0" {
+				n, err := strconv.Atoi(f[3])
+				if err != nil {
+					return nil, bad(err)
+				}
+				db.tagged[f[1]] = n
+			}
+		case "U":
+			if len(f) != 3 {
+				return nil, bad(fmt.Errorf("bad usage record"))
+			}
+			i, err := strconv.Atoi(f[1])
+			if err != nil || i < 0 || i >= len(db.Synsets) {
+				return nil, bad(fmt.Errorf("bad synset %q", f[1]))
+			}
+			if db.Synsets[i].UsageDomains, err = parseIDs(f[2]); err != nil {
+				return nil, bad(err)
+			}
 		case "E":
 			if len(f) != 3 {
 				return nil, bad(fmt.Errorf("bad exception record"))

@@ -3,8 +3,10 @@ package wordnet
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -152,5 +154,45 @@ func TestEmbeddedGraphMatchesGenerator(t *testing.T) {
 	}
 	if !bytes.Equal(got, want) {
 		t.Fatal("internal/wordnet/data/wn30-noun.txt.gz is stale: run `make wordnet`")
+	}
+}
+
+// Regression (issue 20.14): a plain word takes its first sense that is a
+// physical thing and not a person.
+func TestWordsTakeAVisibleSense(t *testing.T) {
+	db := MustLoad()
+	for word, want := range map[string]string{"tiger": "tiger.n.02", "hot dog": "hotdog.n.02", "kite": "kite.n.03", "dog": "dog.n.01", "mouse": "mouse.n.01"} {
+		r, err := db.Resolve(word)
+		if err != nil || r.Synset.Name != want {
+			t.Errorf("%q → %v (%v), want %s", word, r.Synset, err, want)
+		}
+	}
+	if r, _ := db.Resolve("tiger"); !r.Preferred || len(r.Others) != 1 || r.Others[0].Name != "tiger.n.01" {
+		t.Errorf("tiger: preferred %v, others %v", r.Preferred, Names(r.Others))
+	}
+}
+
+// Regression (issue 20.15): typos are answered by nearness with
+// transpositions, then by frequency, and never with a slur.
+func TestSuggestions(t *testing.T) {
+	db := MustLoad()
+	for typo, first := range map[string]string{"dgo": "dog", "cta": "cat", "vehicel": "vehicle", "elefant": "element"} {
+		_, err := db.Resolve(typo)
+		var u *UnknownConceptError
+		if !errors.As(err, &u) || len(u.Suggestions) == 0 || u.Suggestions[0] != first {
+			t.Errorf("%q: suggestions %v, want %q first", typo, u, first)
+			continue
+		}
+		for _, s := range u.Suggestions {
+			if db.Offensive(strings.ReplaceAll(s, " ", "_")) {
+				t.Errorf("%q: suggested %q, which WordNet labels offensive", typo, s)
+			}
+		}
+	}
+	if !db.Offensive("dago") || db.Offensive("dog") {
+		t.Error("usage labels not read")
+	}
+	if d := EditDistance("dgo", "dog", 2); d != 1 {
+		t.Errorf("a transposition costs %d", d)
 	}
 }

@@ -17,7 +17,14 @@ const fixture = "../../../testdata/fixture-model"
 // CONVIS_ORT_LIB) a missing library fails the test instead of skipping it.
 func runtimeForTest(t *testing.T) *Runtime {
 	t.Helper()
-	rt, err := Load("", 1)
+	// The library make ort fetched, unless CONVIS_ORT_LIB names one: the
+	// test binary runs from a temporary folder, far from the executable
+	// search of Candidates.
+	lib := ""
+	if os.Getenv("CONVIS_ORT_LIB") == "" {
+		lib, _ = filepath.Abs("../../../.ort/" + LibraryName)
+	}
+	rt, err := Load(lib, 1)
 	if err != nil {
 		if os.Getenv("CI") != "" || os.Getenv("CONVIS_ORT_LIB") != "" {
 			t.Fatal(err)

@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
+	"strings"
 )
 
 // BuiltinName names the embedded demo model.
@@ -18,7 +20,16 @@ var nameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 type NotInstalledError struct{ Name string }
 
 func (e *NotInstalledError) Error() string {
-	return fmt.Sprintf("model %q is not installed and is not a directory; run `convis model pull %s` or pass a model folder", e.Name, e.Name)
+	if _, err := ParseRef(e.Name); err == nil {
+		return fmt.Sprintf("model %q is not installed and is not a directory; run `convis model pull %s` or pass a model folder", e.Name, e.Name)
+	}
+	// Not a name pull understands either: say what is.
+	var names []string
+	for n := range KnownModels() {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return fmt.Sprintf("model %q is not installed, not a directory and not a model convis can pull; pull one of %s or hf:OWNER/REPO, or pass a model folder (`convis model list` shows what is installed)", e.Name, strings.Join(names, ", "))
 }
 
 // InstalledDir is the folder of an installed model under store.

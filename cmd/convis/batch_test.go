@@ -3,8 +3,10 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"image"
 	"image/png"
 	"io/fs"
 	"os"
@@ -19,10 +21,16 @@ import (
 	"github.com/convis/convis/internal/pipeline"
 )
 
-// convisCmd starts this test binary as convis (see TestMain).
+// convisCmd starts this test binary as convis (see TestMain). A process
+// still running after 4 minutes is sent SIGQUIT (its goroutines go to its
+// stderr) and then killed, so a hang fails the test instead of CI.
 func convisCmd(t *testing.T, env []string, args ...string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
+	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
+	t.Cleanup(cancel)
+	cmd := exec.CommandContext(ctx, os.Args[0], args...)
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGQUIT) }
+	cmd.WaitDelay = 10 * time.Second
 	cmd.Env = append(append(os.Environ(), "CONVIS_TEST_AS_CONVIS=1"), env...)
 	return cmd
 }
@@ -438,5 +446,79 @@ func TestBatchDocsMatchTheirFiles(t *testing.T) {
 		if !strings.Contains(doc, f.fence+file+"```") {
 			t.Errorf("docs/batch.md does not show docs/%s as it is", f.file)
 		}
+	}
+}
+
+// Regression (issue 20.1): a 200000×16 PNG (3.2 MP, under --max-pixels)
+// once took the batch down with an out-of-memory error. Now it is reported
+// in one line and the other image is explained; the process's peak memory
+// stays that of a normal run.
+func TestBatchSurvivesAThinImage(t *testing.T) {
+	lib := ortLibForTest(t)
+	dir := t.TempDir()
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, image.NewGray(image.Rect(0, 0, 200000, 16))); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "thin.png"), buf.Bytes())
+	writeFile(t, filepath.Join(dir, "scene.png"), mustRead(t, "../../testdata/images/gray.png"))
+	out := filepath.Join(t.TempDir(), "out")
+	var stdout, stderr bytes.Buffer
+	cmd := convisCmd(t, nil, "explain", "--model", "../../testdata/fixture-model", "--ort-lib", lib, "--cache-dir", sharedCache,
+		"-c", "dog", "--stride", "48", "-o", out, filepath.Join(dir, "thin.png"), filepath.Join(dir, "scene.png"))
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Fatalf("want exit 1, got %v: %s", err, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	thin := 0
+	for _, l := range lines {
+		if strings.Contains(l, "thin.png") && strings.Contains(l, "too elongated") {
+			thin++
+		}
+	}
+	if thin != 1 {
+		t.Errorf("want one line about thin.png, stderr:\n%s", stderr.String())
+	}
+	if _, err := os.Stat(filepath.Join(out, "scene.dog.n.01.json")); err != nil {
+		t.Errorf("the normal image was not explained: %v", err)
+	}
+	rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss * 1024
+	t.Logf("peak RSS with the thin image in the batch: %.0f MB", float64(rss)/1e6)
+	if rss > 1<<30 {
+		t.Errorf("peak RSS %.0f MB: the thin image is not bounded", float64(rss)/1e6)
+	}
+}
+
+// Ctrl-C (SIGINT) stops a batch after the files being written, leaves every
+// file whole, ends the run log with "interrupted", and exits 130.
+func TestBatchInterrupt(t *testing.T) {
+	lib := ortLibForTest(t)
+	warmIndex(t, lib, sharedCache)
+	root, _ := batchTree(t, 12)
+	out := filepath.Join(t.TempDir(), "out")
+	cmd := convisCmd(t, nil, batchArgs(lib, sharedCache, out, root, "-r", "--jsonl")...)
+	stdout, _ := cmd.StdoutPipe()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bufio.NewReader(stdout).ReadBytes('\n'); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Process.Signal(os.Interrupt)
+	err := cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 130 {
+		t.Fatalf("want exit 130, got %v: %s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "interrupted after") {
+		t.Errorf("stderr: %s", stderr.String())
+	}
+	checkParses(t, out)
+	entries, err := pipeline.ReadRunLog(filepath.Join(out, "convis-run.jsonl"))
+	if err != nil || len(entries) == 0 || entries[len(entries)-1].Footer == nil || entries[len(entries)-1].Footer.Stopped != "interrupted" {
+		t.Errorf("run log does not end with an interrupted footer: %v", err)
 	}
 }

@@ -93,13 +93,14 @@ func runClassify(ctx context.Context, g *globalOptions, opts *classifyOptions) e
 	})
 	out = out[:min(opts.Top, len(out))]
 	for i := range out {
-		out[i].Rank = i
+		out[i].Rank = i + 1 // the closest is rank 1
 	}
 	if opts.JSON {
 		return writeJSON(g.Stdout, out)
 	}
+	fmt.Fprintf(g.Stdout, "%4s  %-6s  %-28s %s\n", "rank", "cosine", "synset", "definition")
 	for _, e := range out {
-		fmt.Fprintf(g.Stdout, "%3d  %.4f  %-28s %s\n", e.Rank, e.Similarity, e.Synset, truncate(e.Definition, 70))
+		fmt.Fprintf(g.Stdout, "%4d  %.4f  %-28s %s\n", e.Rank, e.Similarity, e.Synset, truncate(e.Definition, 70))
 	}
 	return nil
 }

@@ -56,8 +56,9 @@ DATASET is a JSON manifest or a directory holding manifest.json:
 File paths are relative to the manifest; boxes are in pixels of the image.
 
 --concept-level object explains each object's own synset; parent its first
-hypernym in T; ancestor:N the N-th; hypernym levels count only objects whose
-concept covers exactly one object of the scene. Methods sharing windows
+hypernym in T; ancestor:N the N-th. At every level, objects whose concept
+covers more than one object of the scene are left out (two dogs, or a dog
+and a cat for "animal"): one box cannot be the answer for them. Methods sharing windows
 (grid, occlusion) share the encoder passes.`,
 		Example: `  convis eval localization testdata/scenes --limit 50
   convis eval localization testdata/scenes --method grid,occlusion,stochastic,center --concept-level object,parent --json`,

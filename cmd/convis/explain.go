@@ -16,6 +16,7 @@ import (
 	"github.com/convis/convis/internal/pipeline"
 	"github.com/convis/convis/internal/render"
 	"github.com/convis/convis/internal/saliency"
+	"github.com/convis/convis/models"
 )
 
 type explainOptions struct {
@@ -350,7 +351,7 @@ func runExplain(ctx context.Context, g *globalOptions, opts *explainOptions) err
 	runner := &pipeline.Runner{
 		Explainer: &saliency.Explainer{Encoder: m.Image, Pre: m.Pre, Index: ix},
 		Concepts:  concepts,
-		Model:     pipeline.ModelInfo{Path: m.Dir.Path, SHA256: hash, Variant: m.Dir.Variant},
+		Model:     pipeline.ModelInfo{Name: modelName(g), Path: m.Dir.Path, SHA256: hash, Variant: m.Dir.Variant},
 		Vocab:     h.Vocab, VocabSize: h.Len(), Prompts: opts.Index.Prompts, Version: Version(),
 		Settings: settings, OutDir: opts.OutDir, Prefetch: opts.Prefetch, Force: opts.Force, FailFast: opts.FailFast,
 	}
@@ -447,6 +448,14 @@ func firstOutput(o map[string]string) string {
 		}
 	}
 	return "(no output)"
+}
+
+// modelName is how the user named the model: --model, or the built-in's name.
+func modelName(g *globalOptions) string {
+	if g.Model == "" {
+		return models.BuiltinName
+	}
+	return strings.TrimSuffix(g.Model, "/")
 }
 
 func hostname() string {

@@ -167,8 +167,10 @@ func newModelListCmd(g *globalOptions) *cobra.Command {
 				for _, in := range installed {
 					rows = append(rows, row{in.Name, in.Revision, strings.Join(in.AllVariants(), ","), in.Size, in.Path})
 				}
-				return writeJSON(g.Stdout, map[string]any{"installed": orEmptyRows(rows), "known": known})
+				return writeJSON(g.Stdout, map[string]any{"installed": orEmptyRows(rows), "known": known,
+					"builtin": map[string]any{"name": models.BuiltinName, "objects": models.BuiltinObjects(), "about": "the default without --model: a small CLIP trained by this project on emoji scenes"}})
 			}
+			fmt.Fprintf(g.Stdout, "built in (the default without --model):\n  %-28s a small CLIP trained on %d emoji objects, for trying convis out and tests\n", models.BuiltinName, models.BuiltinObjects())
 			fmt.Fprintf(g.Stdout, "installed in %s:\n", store)
 			if len(installed) == 0 {
 				fmt.Fprintln(g.Stdout, "  (none)")

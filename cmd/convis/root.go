@@ -146,6 +146,7 @@ encoder and ranked against the text embeddings of WordNet definitions, and a
 concept scores by the best rank of any synset in its subtree.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       Version(),
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			var level slog.Level
 			switch strings.ToLower(g.LogLevel) {
@@ -197,6 +198,7 @@ concept scores by the best rank of any synset in its subtree.`,
 		newRunsCmd(g),
 	)
 	root.InitDefaultCompletionCmd()
+	registerCompletions(root, g)
 	var groups func(c *cobra.Command)
 	groups = func(c *cobra.Command) {
 		if c.HasSubCommands() && c.Run == nil && c.RunE == nil {

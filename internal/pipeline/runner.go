@@ -500,7 +500,17 @@ func (r *Runner) writePair(pr *prepared, p pair, cm saliency.ConceptMap, res *sa
 		if err != nil {
 			return fail(err)
 		}
-		ov := render.Overlay(img, mp.V, render.OverlayOptions{Style: render.Style(s.Style), Colormap: cmap, Alpha: s.Alpha, Exponent: s.Exponent, Box: rect, Label: ConceptLabel(c)})
+		ov := render.Overlay(img, mp.V, render.OverlayOptions{Style: render.Style(s.Style), Colormap: cmap, Alpha: s.Alpha, Exponent: s.Exponent})
+		note := ""
+		switch {
+		case mp.Flat:
+			note = "the map is flat (every window ranked the concept alike)"
+		case rect == nil:
+			note = fmt.Sprintf("no region reaches the threshold %g", s.Threshold)
+		}
+		ov = render.Annotate(ov, render.Annotation{Label: ConceptLabel(c), Box: rect, NoBox: note,
+			Footer: fmt.Sprintf("ConVis %s · %s · seed %d", s.Params.Method, r.Model.display(), s.Params.Canvas.Seed),
+			Style:  render.Style(s.Style), Colormap: cmap, Alpha: s.Alpha, Exponent: s.Exponent})
 		path := p.prefix + ".overlay.png"
 		if err := r.write(path, func(w io.Writer) error { return png.Encode(w, ov) }); err != nil {
 			return fail(err)
@@ -551,6 +561,13 @@ func (r *Runner) writePair(pr *prepared, p pair, cm saliency.ConceptMap, res *sa
 	}
 	rec.Outputs = names
 	return rec, nil
+}
+
+func (m ModelInfo) display() string {
+	if m.Name != "" {
+		return m.Name
+	}
+	return filepath.Base(m.Path)
 }
 
 // ConceptLabel is the overlay's caption: the query, with the synset when

@@ -34,6 +34,7 @@ type InputInfo struct {
 
 // ModelInfo names the model of a run.
 type ModelInfo struct {
+	Name    string `json:"name,omitempty"` // as the user named it (convis-tiny for the built-in model)
 	Path    string `json:"path"`
 	SHA256  string `json:"sha256"`
 	Variant string `json:"variant"`

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/fogleman/gg"
+
 	"github.com/convis/convis/internal/clip"
 )
 
@@ -103,4 +105,53 @@ func TestColormapsTakeNaN(t *testing.T) {
 			t.Errorf("%s(NaN) = %v, want %v (as 0)", name, got, want)
 		}
 	}
+}
+
+// Regression (issue 20.17): overlays carry a colour scale and the concept,
+// small pictures are enlarged so the label is whole, and a missing box says
+// why.
+func TestAnnotate(t *testing.T) {
+	ov := Overlay(clip.NewRGB(40, 30), make([]float32, 40*30), OverlayOptions{Style: StyleHeatmap, Colormap: Colormaps["viridis"], Alpha: 1})
+	box := image.Rect(5, 5, 30, 25)
+	a := Annotate(ov, Annotation{Label: "dog (dog.n.01)", Box: &box, Footer: "ConVis grid", Style: StyleHeatmap, Colormap: Colormaps["viridis"]})
+	if k := (MinAnnotatedSide + 29) / 30; a.Rect.Dx() != 40*k || a.Rect.Dy() <= 30*k {
+		t.Fatalf("40x30 annotated as %v, want enlarged by a whole factor to 320 or more, with a legend band", a.Rect)
+	}
+	// The legend's colour scale runs from the map's low to its high colour.
+	low, high := Colormaps["viridis"](0), Colormaps["viridis"](1)
+	near := func(want color.NRGBA) bool {
+		for y := 30 * 11; y < a.Rect.Dy(); y++ {
+			for x := 0; x < a.Rect.Dx(); x++ {
+				c := a.NRGBAAt(x, y)
+				d := max(absDiff(c.R, want.R), absDiff(c.G, want.G), absDiff(c.B, want.B))
+				if d <= 8 {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	if !near(low) || !near(high) {
+		t.Error("no colour scale in the legend")
+	}
+	// The label fits: the band's text is not cut.
+	dc := gg.NewContext(10, 10)
+	dc.SetFontFace(face(12))
+	if got := fit(dc, "dog (dog.n.01)", 1000); got != "dog (dog.n.01)" {
+		t.Errorf("fit cut a short label: %q", got)
+	}
+	if got := fit(dc, "a very long concept label that cannot fit", 60); !strings.HasSuffix(got, "…") {
+		t.Errorf("fit did not shorten: %q", got)
+	}
+	big := Annotate(Overlay(clip.NewRGB(1024, 1024), make([]float32, 1024*1024), OverlayOptions{Style: StyleFade, Exponent: 10}), Annotation{Label: "dog", NoBox: "the map is flat", Style: StyleFade, Exponent: 10})
+	if big.Rect.Dx() != 1024 {
+		t.Errorf("a large picture was rescaled to %v", big.Rect)
+	}
+}
+
+func absDiff(a, b uint8) uint8 {
+	if a > b {
+		return a - b
+	}
+	return b - a
 }

@@ -101,6 +101,14 @@ func finish(c *Canvas, acc []float64, invert bool) *Map {
 			lo, hi = math.Min(lo, v), math.Max(hi, v)
 		}
 	}
+	if math.IsInf(hi, 0) || math.IsInf(lo, 0) || math.IsNaN(hi) || math.IsNaN(lo) {
+		// The scores overflowed: say so (Finite) rather than pass a flat
+		// or half-NaN map off as a result.
+		for i := range m.V {
+			m.V[i] = float32(math.NaN())
+		}
+		return m
+	}
 	if hi-lo <= 1e-12*math.Max(1, math.Abs(hi)) {
 		m.Flat = true
 		return m

@@ -330,3 +330,23 @@ func TestToSourceUndoesTheCentreCrop(t *testing.T) {
 		t.Error("pixels outside the crop are not 0")
 	}
 }
+
+// Regression (issue 20.8): parameters that overflow the stochastic score
+// (γ < 0 makes it grow with the rank) give a map that Finite flags, and
+// Explain refuses such a map instead of writing NaNs.
+func TestNonFiniteMapsAreFlagged(t *testing.T) {
+	c, err := NewCanvas(clip.NewRGB(64, 64), DefaultCanvas())
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := DefaultStochastic()
+	sp.Gamma, sp.Epsilon, sp.Samples = -300, 1, 4
+	boxes := []Box{{X: 128, Y: 128, W: 128, H: 128}, {X: 140, Y: 140, W: 128, H: 128}, {X: 150, Y: 150, W: 128, H: 128}, {X: 160, Y: 160, W: 64, H: 64}}
+	m := StochasticMap(c, boxes, []int{90, 90, 90, 90}, sp)
+	if m.Finite() {
+		t.Fatal("an overflowing map passed Finite")
+	}
+	if !GridMap(c, boxes, []float64{1, 2, 3, 4}, true).Finite() {
+		t.Fatal("a normal map failed Finite")
+	}
+}

@@ -380,3 +380,15 @@ func DataVersion() string {
 	h.Write([]byte(paperVocab))
 	return "wn30:" + hex.EncodeToString(h.Sum(nil))[:16]
 }
+
+// LemmasWithPrefix lists the noun lemmas that start with prefix, sorted.
+func (db *DB) LemmasWithPrefix(prefix string) []string {
+	var out []string
+	for l := range db.index {
+		if strings.HasPrefix(l, prefix) {
+			out = append(out, l)
+		}
+	}
+	sort.Strings(out)
+	return out
+}

@@ -1,0 +1,185 @@
+package render
+
+import (
+	"fmt"
+	"image"
+	"image/color"
+	"math"
+	"sync"
+
+	"github.com/fogleman/gg"
+	"github.com/golang/freetype/truetype"
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/gofont/gomedium"
+)
+
+// Annotation is what an overlay tells besides the map: the concept, the
+// box, how the map was made, and why there is no box when there is none.
+type Annotation struct {
+	Label    string           // the concept ("dog (dog.n.01)")
+	Box      *image.Rectangle // in image pixels
+	NoBox    string           // why there is no box ("the map is flat")
+	Footer   string           // method and model ("grid · convis-tiny")
+	Style    Style
+	Colormap Colormap
+	Alpha    float64
+	Exponent float64
+}
+
+// MinAnnotatedSide is the smallest side an annotated overlay is drawn at:
+// smaller images are enlarged by a whole factor (nearest neighbour, so no
+// pixel is invented) until their label and legend are readable.
+const MinAnnotatedSide = 320
+
+var (
+	fontOnce sync.Once
+	fontTTF  *truetype.Font
+)
+
+// face is Go Medium (BSD licence, in golang.org/x/image) at px pixels:
+// a scalable font, so labels grow with the picture.
+func face(px float64) font.Face {
+	fontOnce.Do(func() { fontTTF, _ = truetype.Parse(gomedium.TTF) })
+	return truetype.NewFace(fontTTF, &truetype.Options{Size: px, DPI: 72, Hinting: font.HintingFull})
+}
+
+// Annotate draws the box and its label on an overlay (scaled with the
+// picture, outlined to stand out on any colours) and adds a legend band
+// below it: the concept, the colour scale from low to high salience, and
+// how the map was made.
+func Annotate(ov *image.NRGBA, a Annotation) *image.NRGBA {
+	w, h := ov.Rect.Dx(), ov.Rect.Dy()
+	k := 1
+	if s := min(w, h); s < MinAnnotatedSide {
+		k = min(int(math.Ceil(float64(MinAnnotatedSide)/float64(s))), 16)
+	}
+	W, H := w*k, h*k
+	unit := math.Max(12, math.Min(float64(W), float64(H)*1.5)/28) // font size in pixels
+	band := int(math.Ceil(unit * 2.6))
+	dc := gg.NewContext(W, H+band)
+	dc.SetColor(color.White)
+	dc.Clear()
+	img := ov
+	if k > 1 {
+		img = enlarge(ov, k)
+	}
+	dc.DrawImage(img, 0, 0)
+
+	dc.SetFontFace(face(unit))
+	if a.Box != nil {
+		r := image.Rect(a.Box.Min.X*k, a.Box.Min.Y*k, a.Box.Max.X*k, a.Box.Max.Y*k)
+		lw := math.Max(2, unit/6)
+		x0, y0 := float64(r.Min.X)+lw, float64(r.Min.Y)+lw
+		bw, bh := float64(r.Dx())-2*lw, float64(r.Dy())-2*lw
+		// A white line with a black edge on both sides shows on dark maps,
+		// bright maps and busy photographs alike.
+		dc.SetLineWidth(lw * 2)
+		dc.SetColor(color.Black)
+		dc.DrawRectangle(x0, y0, bw, bh)
+		dc.Stroke()
+		dc.SetLineWidth(lw)
+		dc.SetColor(color.White)
+		dc.DrawRectangle(x0, y0, bw, bh)
+		dc.Stroke()
+		if a.Label != "" {
+			label := fit(dc, a.Label, float64(W)-8)
+			tw, th := dc.MeasureString(label)
+			pad := unit / 4
+			x := math.Max(0, math.Min(float64(r.Min.X), float64(W)-tw-2*pad))
+			y := float64(r.Min.Y) - th - 2*pad - lw
+			if y < 0 {
+				y = float64(r.Min.Y) + 2*lw // inside the box when it touches the top
+			}
+			dc.SetColor(color.NRGBA{0, 0, 0, 210})
+			dc.DrawRectangle(x, y, tw+2*pad, th+2*pad)
+			dc.Fill()
+			dc.SetColor(color.White)
+			dc.DrawStringAnchored(label, x+pad, y+pad, 0, 0.8)
+		}
+	}
+	legend(dc, a, W, H, band, unit)
+	out := image.NewNRGBA(image.Rect(0, 0, W, H+band))
+	src := dc.Image().(*image.RGBA)
+	for i := 0; i < len(out.Pix); i += 4 {
+		// Everything drawn is opaque: RGBA and NRGBA agree.
+		out.Pix[i], out.Pix[i+1], out.Pix[i+2], out.Pix[i+3] = src.Pix[i], src.Pix[i+1], src.Pix[i+2], 255
+	}
+	return out
+}
+
+// legend draws the band under the picture: the concept (or why there is
+// no box) on the left, the colour scale with its ends named, the method
+// and model under it.
+func legend(dc *gg.Context, a Annotation, W, H, band int, unit float64) {
+	y0 := float64(H)
+	dc.SetColor(color.NRGBA{245, 245, 245, 255})
+	dc.DrawRectangle(0, y0, float64(W), float64(band))
+	dc.Fill()
+	small := face(unit * 0.8)
+	dc.SetFontFace(small)
+	scaleW := math.Min(float64(W)*0.4, unit*14)
+	text := a.Label
+	if a.Box == nil && a.NoBox != "" {
+		text = fmt.Sprintf("%s: no box, %s", a.Label, a.NoBox)
+	}
+	dc.SetColor(color.NRGBA{20, 20, 20, 255})
+	dc.DrawStringAnchored(fit(dc, text, float64(W)-scaleW-unit*1.5), unit*0.4, y0+float64(band)*0.33, 0, 0.5)
+	if a.Footer != "" {
+		dc.SetColor(color.NRGBA{90, 90, 90, 255})
+		dc.DrawStringAnchored(fit(dc, a.Footer, float64(W)-scaleW-unit*1.5), unit*0.4, y0+float64(band)*0.72, 0, 0.5)
+	}
+	// The colour scale: what the map's values look like, low to high.
+	x0 := float64(W) - scaleW - unit*0.4
+	by, bh := y0+float64(band)*0.15, float64(band)*0.35
+	steps := int(scaleW)
+	for i := 0; i < steps; i++ {
+		v := float64(i) / float64(max(steps-1, 1))
+		var c color.Color
+		switch a.Style {
+		case StyleFade:
+			s := math.Pow(v, a.Exponent)
+			g := uint8(math.Round((1-s)*255 + s*96)) // fading towards a mid grey stands for "the picture"
+			c = color.NRGBA{g, g, g, 255}
+		default:
+			c = a.Colormap(v)
+		}
+		dc.SetColor(c)
+		dc.DrawRectangle(x0+float64(i), by, 1.5, bh)
+		dc.Fill()
+	}
+	dc.SetColor(color.NRGBA{60, 60, 60, 255})
+	dc.SetLineWidth(1)
+	dc.DrawRectangle(x0, by, scaleW, bh)
+	dc.Stroke()
+	dc.SetColor(color.NRGBA{20, 20, 20, 255})
+	ty := by + bh + float64(band)*0.25
+	dc.DrawStringAnchored("low", x0, ty, 0, 0.5)
+	dc.DrawStringAnchored("salience", x0+scaleW/2, ty, 0.5, 0.5)
+	dc.DrawStringAnchored("high", x0+scaleW, ty, 1, 0.5)
+}
+
+// fit shortens s with an ellipsis until it is at most width wide.
+func fit(dc *gg.Context, s string, width float64) string {
+	if w, _ := dc.MeasureString(s); w <= width {
+		return s
+	}
+	r := []rune(s)
+	for len(r) > 1 {
+		r = r[:len(r)-1]
+		if w, _ := dc.MeasureString(string(r) + "…"); w <= width {
+			return string(r) + "…"
+		}
+	}
+	return "…"
+}
+
+func enlarge(im *image.NRGBA, k int) *image.NRGBA {
+	w, h := im.Rect.Dx(), im.Rect.Dy()
+	out := image.NewNRGBA(image.Rect(0, 0, w*k, h*k))
+	for y := 0; y < h*k; y++ {
+		for x := 0; x < w*k; x++ {
+			copy(out.Pix[out.PixOffset(x, y):out.PixOffset(x, y)+4], im.Pix[im.PixOffset(x/k, y/k):im.PixOffset(x/k, y/k)+4])
+		}
+	}
+	return out
+}

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/convis/convis/internal/compare"
 	"github.com/convis/convis/internal/wordnet"
 )
 
@@ -92,6 +93,11 @@ func exitCode(ctx context.Context, err error) int {
 	}
 	var u usageError
 	if errors.As(err, &u) {
+		return exitUsage
+	}
+	// An input compare cannot read is a broken pipeline, not a moved map.
+	var in *compare.InputError
+	if errors.As(err, &in) {
 		return exitUsage
 	}
 	// cobra reports unknown commands and argument counts as plain errors
@@ -196,6 +202,8 @@ concept scores by the best rank of any synset in its subtree.`,
 		newClassifyCmd(g),
 		newEvalCmd(g),
 		newRunsCmd(g),
+		newCompareCmd(g),
+		newCheckCmd(g),
 	)
 	root.InitDefaultCompletionCmd()
 	registerCompletions(root, g)

@@ -103,6 +103,11 @@ func (s *Sidecar) OutputPath(sidecarPath, format string) (string, bool) {
 	return filepath.Join(filepath.Dir(sidecarPath), filepath.FromSlash(name)), true
 }
 
+// SettingsDiff lists what differs between the settings of two sidecars
+// (model, concept, vocabulary, prompts, method, parameters, seed): empty
+// when a map made with one would equal the other's.
+func SettingsDiff(old, cur *Sidecar) []string { return settingsDiff(old, cur) }
+
 // settingsDiff lists what differs between the settings of two sidecars
 // (model, concept, vocabulary, prompts, method, parameters, seed), empty
 // when a map made with one would equal the other's.

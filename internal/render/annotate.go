@@ -183,3 +183,27 @@ func enlarge(im *image.NRGBA, k int) *image.NRGBA {
 	}
 	return out
 }
+
+// Captioned puts names over the equal-width panels of a side-by-side
+// picture and a caption under it.
+func Captioned(im *image.NRGBA, panels []string, caption string) *image.NRGBA {
+	W, H := im.Rect.Dx(), im.Rect.Dy()
+	unit := math.Max(12, float64(W)/60)
+	top, bottom := int(unit*1.6), int(unit*1.8)
+	dc := gg.NewContext(W, H+top+bottom)
+	dc.SetColor(color.White)
+	dc.Clear()
+	dc.DrawImage(im, 0, top)
+	dc.SetFontFace(face(unit))
+	dc.SetColor(color.NRGBA{20, 20, 20, 255})
+	pw := float64(W) / float64(max(len(panels), 1))
+	for i, name := range panels {
+		dc.DrawStringAnchored(name, pw*(float64(i)+0.5), float64(top)/2, 0.5, 0.5)
+	}
+	dc.SetFontFace(face(unit * 0.9))
+	dc.DrawStringAnchored(fit(dc, caption, float64(W)-unit), unit/2, float64(top+H)+float64(bottom)/2, 0, 0.5)
+	src := dc.Image().(*image.RGBA)
+	out := image.NewNRGBA(src.Rect)
+	copy(out.Pix, src.Pix) // opaque: RGBA and NRGBA agree
+	return out
+}

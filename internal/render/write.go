@@ -100,3 +100,11 @@ func Gray16(v []float32, w, h int) *image.Gray16 {
 	}
 	return im
 }
+
+// WriteAtomicMkdir is WriteAtomic after making the file's folder.
+func WriteAtomicMkdir(path string, write func(io.Writer) error) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return WriteAtomic(path, write)
+}

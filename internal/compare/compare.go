@@ -1,0 +1,331 @@
+package compare
+
+import (
+	"encoding/json"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/convis/convis/internal/pipeline"
+	"github.com/convis/convis/internal/render"
+)
+
+// InputError is an input that cannot be read (exit status 2: a broken
+// pipeline, not a moved map).
+type InputError struct {
+	Path string
+	Msg  string
+}
+
+func (e *InputError) Error() string { return e.Path + ": " + e.Msg }
+
+// Entry is one map of one side: its .npy file and, when there is one, its
+// sidecar.
+type Entry struct {
+	Key     string
+	Rel     string
+	Concept string
+	Method  string
+	NPY     string
+	Sidecar string
+	sc      *pipeline.Sidecar
+}
+
+// Collect reads one side: an explain output folder (every sidecar below
+// it), one sidecar, or one .npy file.
+func Collect(path string) (map[string]*Entry, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, &InputError{path, unwrap(err).Error()}
+	}
+	out := map[string]*Entry{}
+	add := func(p string, explicit bool) error {
+		switch {
+		case strings.HasSuffix(p, ".npy"):
+			e := &Entry{Key: filepath.Base(p), Rel: filepath.Base(p), NPY: p}
+			out[e.Key] = e
+			return nil
+		case strings.HasSuffix(p, ".json"):
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return &InputError{p, unwrap(err).Error()}
+			}
+			if !json.Valid(data) {
+				return &InputError{p, "not JSON (a truncated or damaged sidecar?)"}
+			}
+			var probe struct {
+				Schema  int `json:"schema"`
+				Concept any `json:"concept"`
+			}
+			if json.Unmarshal(data, &probe) != nil || probe.Schema == 0 || probe.Concept == nil {
+				if explicit {
+					return &InputError{p, "not a convis sidecar (no schema or concept)"}
+				}
+				return nil // some other JSON in the folder
+			}
+			sc, err := pipeline.ReadSidecar(p)
+			if err != nil {
+				return &InputError{p, err.Error()}
+			}
+			npy, ok := sc.OutputPath(p, "npy")
+			if !ok {
+				return &InputError{p, "the sidecar lists no .npy map: explain with --format npy (or the default formats)"}
+			}
+			rel := sc.Rel
+			if rel == "" {
+				rel = filepath.Base(sc.Image)
+			}
+			e := &Entry{Key: rel + " " + sc.Concept.Synset + " " + sc.Method, Rel: rel, Concept: sc.Concept.Synset, Method: sc.Method, NPY: npy, Sidecar: p, sc: sc}
+			if prev, dup := out[e.Key]; dup {
+				return &InputError{p, "maps the same image, concept and method as " + prev.Sidecar}
+			}
+			out[e.Key] = e
+			return nil
+		}
+		if explicit {
+			return &InputError{p, "want an explain output folder, a sidecar (.json) or a map (.npy)"}
+		}
+		return nil
+	}
+	if !st.IsDir() {
+		if err := add(path, true); err != nil {
+			return nil, err
+		}
+		return out, nil
+	}
+	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return &InputError{p, unwrap(err).Error()}
+		}
+		if d.IsDir() || strings.HasPrefix(d.Name(), ".") || !strings.HasSuffix(p, ".json") {
+			return nil
+		}
+		return add(p, false)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, &InputError{path, "no convis sidecars in this folder"}
+	}
+	return out, nil
+}
+
+func unwrap(err error) error {
+	if pe, ok := err.(*fs.PathError); ok {
+		return pe.Err
+	}
+	return err
+}
+
+// Metrics of one pair, all at the baseline's size.
+type Metrics struct {
+	Pearson     float64 `json:"pearson"`
+	Spearman    float64 `json:"spearman"`
+	PeakShiftPx float64 `json:"peak_shift_px"`
+	PeakShift   float64 `json:"peak_shift"` // of the image diagonal
+	BoxIoU      float64 `json:"box_iou"`
+	TopIoU      float64 `json:"top_iou"`
+	MAD         float64 `json:"mean_abs_diff"`
+}
+
+// Pair is one compared map.
+type Pair struct {
+	Key      string   `json:"key"`
+	Rel      string   `json:"relative_path"`
+	Concept  string   `json:"concept,omitempty"`
+	Method   string   `json:"method,omitempty"`
+	Baseline string   `json:"baseline,omitempty"` // sidecar or .npy
+	Current  string   `json:"current,omitempty"`
+	Missing  string   `json:"missing,omitempty"` // "baseline" or "current"
+	Metrics  *Metrics `json:"metrics,omitempty"`
+	Failures []string `json:"failures,omitempty"` // tolerances broken
+	Settings []string `json:"settings_differ,omitempty"`
+	Size     [2]int   `json:"size,omitempty"`
+	baseMap  Map
+	curMap   Map
+}
+
+// Failed reports whether the pair breaks a tolerance or is missing.
+func (p *Pair) Failed() bool { return len(p.Failures) > 0 }
+
+// Result is a whole comparison.
+type Result struct {
+	Baseline   string     `json:"baseline"`
+	Current    string     `json:"current"`
+	Tolerances Tolerances `json:"tolerances"`
+	Pairs      []*Pair    `json:"pairs"` // worst first
+	Failed     int        `json:"failed"`
+	Missing    int        `json:"missing"`
+	// Settings lists what differs between the two sides' settings (model,
+	// parameters, seed), over all pairs: the comparison is informed.
+	Settings []string `json:"settings_differ,omitempty"`
+}
+
+// Options of Run.
+type Options struct {
+	Tolerances   Tolerances
+	PerConcept   map[string]Tolerances // by synset, over Tolerances
+	AllowMissing bool
+	KeepMaps     bool // keep the maps in the pairs (for pictures)
+}
+
+// Run compares two sides.
+func Run(baseline, current string, o Options) (*Result, error) {
+	a, err := Collect(baseline)
+	if err != nil {
+		return nil, err
+	}
+	b, err := Collect(current)
+	if err != nil {
+		return nil, err
+	}
+	// Two single files are one pair, whatever their names.
+	if len(a) == 1 && len(b) == 1 {
+		if sa, _ := os.Stat(baseline); sa != nil && !sa.IsDir() {
+			for _, eb := range b {
+				for ka := range a {
+					eb.Key = ka
+				}
+				b = map[string]*Entry{eb.Key: eb}
+			}
+		}
+	}
+	res := &Result{Baseline: baseline, Current: current, Tolerances: o.Tolerances}
+	keys := map[string]bool{}
+	for k := range a {
+		keys[k] = true
+	}
+	for k := range b {
+		keys[k] = true
+	}
+	settings := map[string]bool{}
+	for k := range keys {
+		ea, eb := a[k], b[k]
+		p := &Pair{Key: k}
+		switch {
+		case eb == nil:
+			p.Rel, p.Concept, p.Method, p.Baseline, p.Missing = ea.Rel, ea.Concept, ea.Method, path(ea), "current"
+		case ea == nil:
+			p.Rel, p.Concept, p.Method, p.Current, p.Missing = eb.Rel, eb.Concept, eb.Method, path(eb), "baseline"
+		}
+		if p.Missing != "" {
+			res.Missing++
+			if !o.AllowMissing {
+				p.Failures = []string{"no map in the " + p.Missing + " run"}
+			}
+			res.Pairs = append(res.Pairs, p)
+			continue
+		}
+		p.Rel, p.Concept, p.Method, p.Baseline, p.Current = ea.Rel, ea.Concept, ea.Method, path(ea), path(eb)
+		if ea.sc != nil && eb.sc != nil {
+			p.Settings = pipeline.SettingsDiff(ea.sc, eb.sc)
+			for _, s := range p.Settings {
+				settings[s] = true
+			}
+		}
+		tol := o.Tolerances
+		if t, ok := o.PerConcept[p.Concept]; ok {
+			tol = t
+		}
+		if err := measure(p, ea, eb, tol.TopK); err != nil {
+			return nil, err
+		}
+		p.Failures = tol.Check(p.Metrics)
+		if !o.KeepMaps {
+			p.baseMap, p.curMap = Map{}, Map{}
+		}
+		res.Pairs = append(res.Pairs, p)
+	}
+	for s := range settings {
+		res.Settings = append(res.Settings, s)
+	}
+	sort.Strings(res.Settings)
+	sort.SliceStable(res.Pairs, func(i, j int) bool { return worse(res.Pairs[i], res.Pairs[j]) })
+	for _, p := range res.Pairs {
+		if p.Failed() {
+			res.Failed++
+		}
+	}
+	return res, nil
+}
+
+func path(e *Entry) string {
+	if e.Sidecar != "" {
+		return e.Sidecar
+	}
+	return e.NPY
+}
+
+// worse orders pairs worst first: failing, then missing, then by Pearson.
+func worse(a, b *Pair) bool {
+	if a.Failed() != b.Failed() {
+		return a.Failed()
+	}
+	if (a.Metrics == nil) != (b.Metrics == nil) {
+		return a.Metrics == nil
+	}
+	if a.Metrics != nil && a.Metrics.Pearson != b.Metrics.Pearson {
+		return a.Metrics.Pearson < b.Metrics.Pearson
+	}
+	return a.Key < b.Key
+}
+
+// spearmanSide bounds the maps' long side for the rank correlation: maps
+// made of overlapping windows are smooth, and ranking 50,000 values per map
+// would dominate a comparison of a thousand maps.
+const spearmanSide = 128
+
+func measure(p *Pair, ea, eb *Entry, topK float64) error {
+	va, wa, ha, err := render.ReadNPY(ea.NPY)
+	if err != nil {
+		return &InputError{ea.NPY, npyMsg(err)}
+	}
+	vb, wb, hb, err := render.ReadNPY(eb.NPY)
+	if err != nil {
+		return &InputError{eb.NPY, npyMsg(err)}
+	}
+	ma := Map{W: wa, H: ha, V: va}
+	mb := Map{W: wb, H: hb, V: vb}.Resample(wa, ha)
+	p.baseMap, p.curMap, p.Size = ma, mb, [2]int{wa, ha}
+	m := &Metrics{Pearson: Pearson(ma.V, mb.V), MAD: meanAbsDiff(ma.V, mb.V), TopIoU: TopIoU(ma.V, mb.V, topK)}
+	sw, sh := wa, ha
+	if long := max(wa, ha); long > spearmanSide {
+		sw, sh = max(1, wa*spearmanSide/long), max(1, ha*spearmanSide/long)
+	}
+	m.Spearman = Spearman(ma.Resample(sw, sh).V, mb.Resample(sw, sh).V)
+	ax, ay := ma.Peak()
+	bx, by := mb.Peak()
+	m.PeakShiftPx = math.Hypot(float64(ax-bx), float64(ay-by))
+	m.PeakShift = m.PeakShiftPx / math.Hypot(float64(wa), float64(ha))
+	m.BoxIoU = BoxIoU(boxOf(ea, wa, ha), boxOf(eb, wa, ha))
+	p.Metrics = m
+	return nil
+}
+
+func npyMsg(err error) string {
+	if e, ok := err.(*render.NPYError); ok {
+		return e.Msg
+	}
+	return unwrap(err).Error()
+}
+
+// boxOf is a sidecar's box in a w×h frame (maps of another size scale).
+func boxOf(e *Entry, w, h int) *Box {
+	if e.sc == nil || e.sc.Box == nil {
+		return nil
+	}
+	sx, sy := 1.0, 1.0
+	if e.sc.MapSize[0] > 0 && e.sc.MapSize[1] > 0 {
+		sx, sy = float64(w)/float64(e.sc.MapSize[0]), float64(h)/float64(e.sc.MapSize[1])
+	}
+	b := e.sc.Box
+	return &Box{float64(b.X) * sx, float64(b.Y) * sy, float64(b.W) * sx, float64(b.H) * sy}
+}
+
+// Maps returns the pair's maps (with Options.KeepMaps), the current at
+// the baseline's size.
+func (p *Pair) Maps() (baseline, current Map) { return p.baseMap, p.curMap }

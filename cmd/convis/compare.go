@@ -154,7 +154,6 @@ func writeMarkdown(path string, res *compare.Result, limit int) error {
 	return appendFile(path, func(w io.Writer) error { return res.Markdown(w, limit) })
 }
 
-
 func appendFile(path string, write func(io.Writer) error) error {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {

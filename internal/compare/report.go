@@ -187,5 +187,3 @@ func (r *Result) WriteDiffImages(dir string) ([]string, error) {
 	}
 	return files, nil
 }
-
-

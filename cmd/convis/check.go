@@ -197,6 +197,8 @@ func runCheck(ctx context.Context, g *globalOptions, opts *checkOptions, cmd *co
 		return fmt.Errorf("suite %s: %w", opts.Suite, err)
 	}
 	if opts.Update {
+		// Goldens are the maps; the run log (hosts, times) is not.
+		os.Remove(filepath.Join(out, "convis-run.jsonl"))
 		old := golden + ".old"
 		os.RemoveAll(old)
 		if _, err := os.Stat(golden); err == nil {

@@ -6,8 +6,10 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/convis/convis/internal/pipeline"
 	"github.com/convis/convis/internal/render"
@@ -203,6 +205,13 @@ func Run(baseline, current string, o Options) (*Result, error) {
 		keys[k] = true
 	}
 	settings := map[string]bool{}
+	type job struct {
+		p      *Pair
+		ea, eb *Entry
+		topK   float64
+		tol    Tolerances
+	}
+	var jobs []job
 	for k := range keys {
 		ea, eb := a[k], b[k]
 		p := &Pair{Key: k}
@@ -212,12 +221,12 @@ func Run(baseline, current string, o Options) (*Result, error) {
 		case ea == nil:
 			p.Rel, p.Concept, p.Method, p.Current, p.Missing = eb.Rel, eb.Concept, eb.Method, path(eb), "baseline"
 		}
+		res.Pairs = append(res.Pairs, p)
 		if p.Missing != "" {
 			res.Missing++
 			if !o.AllowMissing {
 				p.Failures = []string{"no map in the " + p.Missing + " run"}
 			}
-			res.Pairs = append(res.Pairs, p)
 			continue
 		}
 		p.Rel, p.Concept, p.Method, p.Baseline, p.Current = ea.Rel, ea.Concept, ea.Method, path(ea), path(eb)
@@ -231,14 +240,36 @@ func Run(baseline, current string, o Options) (*Result, error) {
 		if t, ok := o.PerConcept[p.Concept]; ok {
 			tol = t
 		}
-		if err := measure(p, ea, eb, tol.TopK); err != nil {
+		jobs = append(jobs, job{p, ea, eb, tol.TopK, tol})
+	}
+	// Pairs are independent: measure them on every core.
+	errs := make([]error, len(jobs))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				j := jobs[i]
+				if errs[i] = measure(j.p, j.ea, j.eb, j.topK); errs[i] == nil {
+					j.p.Failures = j.tol.Check(j.p.Metrics)
+					if !o.KeepMaps {
+						j.p.baseMap, j.p.curMap = Map{}, Map{}
+					}
+				}
+			}
+		}()
+	}
+	for i := range jobs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
 			return nil, err
 		}
-		p.Failures = tol.Check(p.Metrics)
-		if !o.KeepMaps {
-			p.baseMap, p.curMap = Map{}, Map{}
-		}
-		res.Pairs = append(res.Pairs, p)
 	}
 	for s := range settings {
 		res.Settings = append(res.Settings, s)

@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -208,4 +209,24 @@ func BenchmarkCompare1000Pairs(b *testing.B) {
 
 func itoa(i int) string {
 	return string(rune('0'+i/100%10)) + string(rune('0'+i/10%10)) + string(rune('0'+i%10))
+}
+
+func TestKthLargest(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 3))
+	for trial := 0; trial < 200; trial++ {
+		n := 1 + r.IntN(300)
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(r.IntN(20)) // many ties
+		}
+		sorted := slices.Clone(v)
+		slices.Sort(sorted)
+		k := 1 + r.IntN(n)
+		if got := kthLargest(slices.Clone(v), k); got != sorted[n-k] {
+			t.Fatalf("n %d k %d: got %v want %v", n, k, got, sorted[n-k])
+		}
+	}
+	if r := ranks([]float32{-1, 2, -3, 2}); r[0] != 1 || r[2] != 0 || r[1] != 2.5 || r[3] != 2.5 {
+		t.Fatalf("ranks with negatives and ties: %v", r)
+	}
 }

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"bytes"
+	"encoding/xml"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// convis's own saliency regression suite: the built-in model on ten
+// held-out scenes and two concepts must stay within the suite's tolerances
+// of the committed goldens (testdata/suite/golden, regenerated with
+// `convis check testdata/suite/suite.yaml --update`).
+func TestSaliencySuite(t *testing.T) {
+	lib := ortLibForTest(t)
+	var stdout, stderr bytes.Buffer
+	junit := filepath.Join(t.TempDir(), "suite.xml")
+	args := []string{"check", "../../testdata/suite/suite.yaml", "--ort-lib", lib, "--cache-dir", sharedCache, "--junit", junit}
+	if code := Main(t.Context(), args, nil, &stdout, &stderr); code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout.String(), stderr.String())
+	}
+	t.Log(strings.SplitN(stdout.String(), "\n", 2)[0])
+	var suite struct {
+		Tests    int `xml:"tests,attr"`
+		Failures int `xml:"failures,attr"`
+	}
+	if err := xml.Unmarshal(mustRead(t, junit), &suite); err != nil || suite.Tests != 20 || suite.Failures != 0 {
+		t.Fatalf("junit: %+v %v", suite, err)
+	}
+}
+
+// check --update writes goldens a later check passes; the same model with
+// other threads and batch size passes at the default tolerances; another
+// model fails with exit 1, and the JUnit file, the Markdown and the
+// pictures name the failing pairs; a truncated golden map exits 2 naming it.
+func TestCheckAndCompareCLI(t *testing.T) {
+	lib := ortLibForTest(t)
+	dir := t.TempDir()
+	for _, name := range []string{"0000.png", "0001.png", "0002.png"} {
+		writeFile(t, filepath.Join(dir, "img", name), mustRead(t, "../../testdata/scenes/single/"+name))
+	}
+	fixture, _ := filepath.Abs("../../testdata/fixture-model")
+	suite := filepath.Join(dir, "suite.yaml")
+	os.WriteFile(suite, []byte("model: "+fixture+"\nimages: [img]\nconcepts: [animal, food]\nargs: [--stride, \"48\"]\ngolden: golden\n"), 0o644)
+	run := func(args ...string) (int, string, string) {
+		var out, errb bytes.Buffer
+		code := Main(t.Context(), append(args, "--ort-lib", lib, "--cache-dir", sharedCache), nil, &out, &errb)
+		return code, out.String(), errb.String()
+	}
+	if code, out, errs := run("check", suite); code != 2 || !strings.Contains(errs, "no golden folder") {
+		t.Fatalf("check without goldens: %d %s %s", code, out, errs)
+	}
+	if code, out, errs := run("check", suite, "--update"); code != 0 || !strings.Contains(out, "updated the goldens") {
+		t.Fatalf("update: %d %s %s", code, out, errs)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "golden", "0000.animal.n.01.overlay.png")); err != nil {
+		t.Fatal("goldens are not reviewable pictures:", err)
+	}
+	if code, out, errs := run("check", suite, "--threads", "1"); code != 0 {
+		t.Fatalf("check, one thread: %d %s %s", code, out, errs)
+	}
+	cur := filepath.Join(dir, "cur")
+	if code, _, errs := run("explain", filepath.Join(dir, "img"), "-c", "animal", "-c", "food", "--stride", "48", "--batch", "1", "--model", fixture, "--format", "npy,json", "-o", cur); code != 0 {
+		t.Fatal(errs)
+	}
+	if code, out, errs := run("compare", filepath.Join(dir, "golden"), cur); code != 0 {
+		t.Fatalf("same model, batch 1: %d %s %s", code, out, errs)
+	}
+	// Another model: the built-in one.
+	other := filepath.Join(dir, "other")
+	if code, _, errs := run("explain", filepath.Join(dir, "img"), "-c", "animal", "-c", "food", "--stride", "48", "--format", "npy,json", "-o", other); code != 0 {
+		t.Fatal(errs)
+	}
+	junit, md, diffs := filepath.Join(dir, "c.xml"), filepath.Join(dir, "c.md"), filepath.Join(dir, "diffs")
+	code, out, errs := run("compare", filepath.Join(dir, "golden"), other, "--junit", junit, "--markdown", md, "--diff-dir", diffs)
+	if code != 1 || !strings.Contains(errs, "outside tolerance") || !strings.Contains(errs, "differ in settings: model") {
+		t.Fatalf("another model: %d\n%s\n%s", code, out, errs)
+	}
+	if x := string(mustRead(t, junit)); !strings.Contains(x, `<failure message="pearson`) || !strings.Contains(x, `name="0000.png animal.n.01"`) {
+		t.Errorf("junit:\n%s", x)
+	}
+	if m := string(mustRead(t, md)); !strings.Contains(m, "❌") || !strings.Contains(m, "`0001.png`") {
+		t.Errorf("markdown:\n%s", m)
+	}
+	if pics, _ := filepath.Glob(filepath.Join(diffs, "*.diff.png")); len(pics) == 0 {
+		t.Error("no difference pictures")
+	}
+	// A broken golden map is a broken pipeline: exit 2, one line naming it.
+	npy := filepath.Join(dir, "golden", "0001.food.n.01.map.npy")
+	data := mustRead(t, npy)
+	os.WriteFile(npy, data[:len(data)/2], 0o644)
+	code, _, errs = run("compare", filepath.Join(dir, "golden"), cur)
+	if lines := strings.Split(strings.TrimSpace(errs), "\n"); code != 2 || !strings.Contains(lines[0], "0001.food.n.01.map.npy: truncated") {
+		t.Errorf("truncated map: exit %d, %q", code, errs)
+	}
+}

@@ -140,6 +140,8 @@ func TestParseShard(t *testing.T) {
 		{"auto", env("SLURM_ARRAY_TASK_ID", "5", "SLURM_ARRAY_TASK_MIN", "1", "SLURM_ARRAY_TASK_MAX", "8"), Shard{4, 8}, ""},
 		{"auto", env("SLURM_ARRAY_TASK_ID", "5", "SLURM_ARRAY_TASK_MIN", "1", "SLURM_ARRAY_TASK_COUNT", "8"), Shard{4, 8}, ""},
 		{"auto", env("SLURM_ARRAY_TASK_ID", "3"), Shard{}, "neither SLURM_ARRAY_TASK_COUNT"},
+		// A task resubmitted alone (--array=2) keeps its part with CONVIS_SHARDS.
+		{"auto", env("SLURM_ARRAY_TASK_ID", "2", "SLURM_ARRAY_TASK_COUNT", "1", "SLURM_ARRAY_TASK_MIN", "2", "CONVIS_SHARDS", "3"), Shard{2, 3}, ""},
 		{"auto", env("JOB_COMPLETION_INDEX", "1", "CONVIS_SHARDS", "3"), Shard{1, 3}, ""},
 		{"auto", env("JOB_COMPLETION_INDEX", "1"), Shard{}, "CONVIS_SHARDS is not"},
 		{"auto", env("JOB_COMPLETION_INDEX", "4", "CONVIS_SHARDS", "3"), Shard{}, "outside"},

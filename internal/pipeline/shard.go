@@ -90,6 +90,17 @@ func autoShard(getenv func(string) string) (Shard, error) {
 	if id, ok, err := num("SLURM_ARRAY_TASK_ID"); err != nil {
 		return Shard{}, err
 	} else if ok {
+		// CONVIS_SHARDS names N outright: the task id is then K, so one
+		// task of an array 0..N-1 can be resubmitted alone (--array=K),
+		// which Slurm would otherwise number as an array of one.
+		if n, okN, err := num("CONVIS_SHARDS"); err != nil {
+			return Shard{}, err
+		} else if okN {
+			if n < 1 || id < 0 || id >= n {
+				return Shard{}, &ShardError{fmt.Sprintf("auto: SLURM_ARRAY_TASK_ID=%d is outside CONVIS_SHARDS=%d", id, n)}
+			}
+			return Shard{id, n}, nil
+		}
 		lo, okMin, err := num("SLURM_ARRAY_TASK_MIN")
 		if err != nil {
 			return Shard{}, err

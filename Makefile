@@ -13,7 +13,7 @@ NLTK_DATA ?= /tmp/convis-nltk_data
 TINY := models/convis-tiny/train
 TORCH_ENV := OPENBLAS_NUM_THREADS=1 NLTK_DATA=$(NLTK_DATA)
 
-.PHONY: help build test fuzz ort bench demo wordnet fixture train-tiny scenes parity vitb32 python-deps clean
+.PHONY: help build test test-cluster fuzz ort bench demo wordnet fixture train-tiny scenes parity vitb32 python-deps clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -40,6 +40,13 @@ test: ort ## run all tests (vet, then go test; the last line is the summary)
 	@$(GO) test -v -count=1 ./... > build/test.log 2>&1; rc=$$?; \
 	  if [ $$rc -ne 0 ]; then cat build/test.log; else grep -E '^(ok|FAIL|\?) ' build/test.log; fi; \
 	  awk '/^--- PASS/{p++} /^--- FAIL/{f++} /^--- SKIP/{s++} END{printf "%d passed, %d failed, %d skipped\n", p, f, s}' build/test.log; \
+	  exit $$rc
+
+test-cluster: ort ## submit docs/convis-array.sbatch to a real one-node Slurm (needs slurmctld slurmd slurm-client munge)
+	@mkdir -p build
+	@CONVIS_CLUSTER_TEST=1 $(GO) test -v -count=1 -run '^TestSlurmArray$$' ./cmd/convis > build/test-cluster.log 2>&1; rc=$$?; \
+	  grep -E '^(=== RUN|--- |\s+cluster_test|ok|FAIL)' build/test-cluster.log; [ $$rc -eq 0 ] || cat build/test-cluster.log; \
+	  awk '/^--- PASS/{p++} /^--- FAIL/{f++} /^--- SKIP/{s++} END{printf "%d passed, %d failed, %d skipped\n", p, f, s}' build/test-cluster.log; \
 	  exit $$rc
 
 FUZZTIME ?= 1m

@@ -56,6 +56,7 @@ missing pair, 2 an unreadable input or a usage error.`,
 	f.StringVar(&opts.JUnit, "junit", "", "write JUnit XML (one testcase per pair) to this file")
 	f.StringVar(&opts.Markdown, "markdown", "", "write a Markdown summary (worst pairs) to this file, e.g. $GITHUB_STEP_SUMMARY")
 	f.StringVar(&opts.DiffDir, "diff-dir", "", "write baseline | current | difference pictures of failing pairs to this folder")
+	f.StringVar(&opts.HTML, "html", "", "write an offline HTML page of every pair (baseline | current | difference, metrics), worst first")
 	f.IntVar(&opts.Limit, "limit", 30, "rows in the table and the Markdown summary (0: all)")
 	return cmd
 }
@@ -118,6 +119,11 @@ func reportComparison(g *globalOptions, res *compare.Result, opts *compareOption
 	}
 	if opts.Markdown != "" {
 		if err := writeMarkdown(opts.Markdown, res, opts.Limit); err != nil {
+			return err
+		}
+	}
+	if opts.HTML != "" {
+		if err := writeComparisonHTML(opts.HTML, res); err != nil {
 			return err
 		}
 	}

@@ -204,6 +204,7 @@ concept scores by the best rank of any synset in its subtree.`,
 		newRunsCmd(g),
 		newCompareCmd(g),
 		newCheckCmd(g),
+		newReportCmd(g),
 	)
 	root.InitDefaultCompletionCmd()
 	registerCompletions(root, g)

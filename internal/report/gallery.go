@@ -1,0 +1,261 @@
+package report
+
+import (
+	"fmt"
+	"image"
+	"image/png"
+	"math"
+	"os"
+	"sort"
+	"strings"
+
+	"github.com/convis/convis/internal/compare"
+	"github.com/convis/convis/internal/pipeline"
+	"github.com/convis/convis/internal/render"
+)
+
+// Progress is told of cells done out of the total.
+type Progress func(done, total int)
+
+// Gallery builds the page of explain output folders: a row per image, a
+// column per concept (and method, when a folder holds several), each cell
+// the overlay's thumbnail; the raw map in its colour scale and the
+// original image open on a click.
+func Gallery(dirs []string, w *Writer, progress Progress) (*Page, error) {
+	type item struct {
+		rel, column string
+		e           *compare.Entry
+	}
+	var items []item
+	methods := map[string]bool{}
+	p := &Page{Title: "convis report", Header: map[string]string{}}
+	var first *pipeline.Sidecar
+	for _, d := range dirs {
+		entries, err := compare.Collect(d)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range entries {
+			methods[e.Method] = true
+			items = append(items, item{rel: e.Rel, e: e})
+		}
+		if s, err := pipeline.Summarize([]string{d}); err == nil {
+			for _, f := range s.Failures {
+				p.Failures = append(p.Failures, Failure{Name: f.Rel + " " + f.Concept, Error: f.Error})
+			}
+		}
+	}
+	if len(items) == 0 {
+		return nil, fmt.Errorf("no maps in %s", strings.Join(dirs, ", "))
+	}
+	rows := map[string]*Row{}
+	columns := map[string]bool{}
+	for i := range items {
+		it := &items[i]
+		sc, err := pipeline.ReadSidecar(it.e.Sidecar)
+		if err != nil {
+			return nil, err
+		}
+		if first == nil {
+			first = sc
+		}
+		it.column = sc.Concept.Synset
+		if len(methods) > 1 {
+			it.column += " · " + sc.Method
+		}
+		cell, err := galleryCell(w, it.e, sc, it.column)
+		if err != nil {
+			return nil, err
+		}
+		columns[it.column] = true
+		r, ok := rows[it.rel]
+		if !ok {
+			r = &Row{Name: it.rel}
+			rows[it.rel] = r
+		}
+		r.Cells = append(r.Cells, cell)
+		if progress != nil {
+			progress(i+1, len(items))
+		}
+	}
+	for _, r := range rows {
+		p.Rows = append(p.Rows, *r)
+	}
+	for c := range columns {
+		p.Columns = append(p.Columns, c)
+	}
+	sort.Strings(p.Columns)
+	cmapName := "turbo"
+	if c, ok := first.Params["colormap"].(string); ok {
+		cmapName = c
+	}
+	cmap, err := render.LookupColormap(cmapName)
+	if err != nil {
+		cmap = render.Colormaps["turbo"]
+	}
+	p.Colormap = ColormapCSS(cmap)
+	h := p.Header
+	h["model"] = fmt.Sprintf("%s (%.12s, %s)", nameOr(first.Model.Name, first.Model.Path), first.Model.SHA256, first.Model.Variant)
+	var ms []string
+	for m := range methods {
+		ms = append(ms, m)
+	}
+	sort.Strings(ms)
+	h["method"] = strings.Join(ms, ", ")
+	h["prompts"] = first.Prompts + " over " + first.Vocab
+	h["parameters"] = params(first.Params)
+	h["seed"] = fmt.Sprint(first.Seed)
+	h["images"] = fmt.Sprint(len(p.Rows))
+	h["failures"] = fmt.Sprint(len(p.Failures))
+	h["folders"] = strings.Join(dirs, ", ")
+	return p, nil
+}
+
+func nameOr(name, path string) string {
+	if name != "" {
+		return name
+	}
+	return path
+}
+
+func params(m map[string]any) string {
+	var keys []string
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s=%v", k, m[k]))
+	}
+	return strings.Join(parts, " ")
+}
+
+func galleryCell(w *Writer, e *compare.Entry, sc *pipeline.Sidecar, column string) (Cell, error) {
+	c := Cell{Column: column, Title: fmt.Sprintf("%s (%s): %s", sc.Concept.Query, sc.Concept.Synset, sc.Concept.Definition)}
+	if sc.Box != nil {
+		c.Box = fmt.Sprintf("box %d,%d %d×%d", sc.Box.X, sc.Box.Y, sc.Box.W, sc.Box.H)
+	} else {
+		c.Note = "no box"
+	}
+	if ov, ok := sc.OutputPath(e.Sidecar, "overlay"); ok {
+		im, err := readPNG(ov)
+		if err != nil {
+			return c, err
+		}
+		if c.Thumb, err = w.Image(Thumb(im, ThumbWidth), e.Rel+"."+column+".thumb"); err != nil {
+			return c, err
+		}
+		c.Full = w.Link(ov)
+		if w.Embed || c.Full == "" {
+			c.Full = c.Thumb
+		}
+	}
+	if npy, ok := sc.OutputPath(e.Sidecar, "npy"); ok {
+		v, mw, mh, err := render.ReadNPY(npy)
+		if err != nil {
+			return c, err
+		}
+		cm, err := render.LookupColormap(fmt.Sprint(sc.Params["colormap"]))
+		if err != nil {
+			cm = render.Colormaps["turbo"]
+		}
+		mapIm := MapImage(v, mw, mh, cm)
+		if c.Map, err = w.Image(Thumb(mapIm, 440), e.Rel+"."+column+".map"); err != nil {
+			return c, err
+		}
+		if c.Thumb == "" {
+			c.Thumb, c.Full = c.Map, c.Map
+		}
+	}
+	if c.Thumb == "" {
+		return c, fmt.Errorf("%s: the sidecar lists neither an overlay nor a map", e.Sidecar)
+	}
+	c.Original = w.Link(sc.Image)
+	return c, nil
+}
+
+// MapImage draws a map's values in a colormap.
+func MapImage(v []float32, w, h int, cm render.Colormap) *image.NRGBA {
+	im := image.NewNRGBA(image.Rect(0, 0, w, h))
+	for i, x := range v {
+		if math.IsNaN(float64(x)) {
+			continue
+		}
+		c := cm(float64(x))
+		im.Pix[4*i], im.Pix[4*i+1], im.Pix[4*i+2], im.Pix[4*i+3] = c.R, c.G, c.B, 255
+	}
+	return im
+}
+
+func readPNG(path string) (image.Image, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	im, err := png.Decode(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return im, nil
+}
+
+// Comparison builds the page of a comparison (compare --html): a row per
+// pair, worst first, with baseline | current | difference and the metrics.
+func Comparison(res *compare.Result, w *Writer) (*Page, error) {
+	p := &Page{Title: "convis compare: " + res.Baseline + " → " + res.Current, Compare: true, Sort: "name",
+		Columns: []string{"baseline", "current", "difference"}, Header: map[string]string{}}
+	turbo, inferno := render.Colormaps["turbo"], render.Colormaps["inferno"]
+	p.Colormap = ColormapCSS(turbo)
+	for i, pr := range res.Pairs {
+		name := fmt.Sprintf("%04d %s %s", i+1, pr.Rel, pr.Concept) // worst first, kept by the name order
+		row := Row{Name: name, Bad: pr.Failed(), Facts: map[string]string{}}
+		if pr.Metrics == nil {
+			row.Facts["missing in"] = pr.Missing
+			p.Rows = append(p.Rows, row)
+			continue
+		}
+		m := pr.Metrics
+		row.Facts["pearson"] = fmt.Sprintf("%.4f", m.Pearson)
+		row.Facts["spearman"] = fmt.Sprintf("%.4f", m.Spearman)
+		row.Facts["peak shift"] = fmt.Sprintf("%.1f%% (%.0f px)", 100*m.PeakShift, m.PeakShiftPx)
+		row.Facts["top-k IoU"] = fmt.Sprintf("%.3f", m.TopIoU)
+		row.Facts["box IoU"] = fmt.Sprintf("%.3f", m.BoxIoU)
+		row.Facts["mean abs diff"] = fmt.Sprintf("%.4f", m.MAD)
+		if len(pr.Failures) > 0 {
+			row.Facts["broken"] = strings.Join(pr.Failures, "; ")
+		}
+		a, b := pr.Maps()
+		diff := make([]float32, len(a.V))
+		for k := range diff {
+			diff[k] = float32(math.Abs(float64(a.V[k] - b.V[k])))
+		}
+		for _, part := range []struct {
+			col string
+			v   []float32
+			cm  render.Colormap
+		}{{"baseline", a.V, turbo}, {"current", b.V, turbo}, {"difference", diff, inferno}} {
+			im := MapImage(part.v, a.W, a.H, part.cm)
+			full, err := w.Image(Thumb(im, 440), name+"."+part.col)
+			if err != nil {
+				return nil, err
+			}
+			thumb, err := w.Image(Thumb(im, ThumbWidth), name+"."+part.col+".thumb")
+			if err != nil {
+				return nil, err
+			}
+			row.Cells = append(row.Cells, Cell{Column: part.col, Title: pr.Key, Thumb: thumb, Full: full, Map: full, Bad: pr.Failed() && part.col == "difference"})
+		}
+		p.Rows = append(p.Rows, row)
+	}
+	p.Header["pairs"] = fmt.Sprint(len(res.Pairs))
+	p.Header["outside tolerance"] = fmt.Sprint(res.Failed)
+	p.Header["missing"] = fmt.Sprint(res.Missing)
+	t := res.Tolerances
+	p.Header["tolerances"] = fmt.Sprintf("pearson ≥ %.3g, peak shift ≤ %.3g, top-%g%% IoU ≥ %.3g", t.MinPearson, t.MaxPeakShift, t.TopK*100, t.MinTopIoU)
+	if len(res.Settings) > 0 {
+		p.Header["settings differ"] = strings.Join(res.Settings, "; ")
+	}
+	return p, nil
+}

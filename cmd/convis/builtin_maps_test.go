@@ -20,14 +20,7 @@ func TestBuiltinModelMapsLandOnObjects(t *testing.T) {
 		t.Skip("computes 16 grid maps")
 	}
 	lib := ortLibForTest(t)
-	raw, err := os.ReadFile("../../testdata/scenes/manifest.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var man Manifest
-	if err := json.Unmarshal(raw, &man); err != nil {
-		t.Fatal(err)
-	}
+	man := benchmarkManifest(t)
 	// The first 8 single-object and the first 8 multi-object scenes.
 	dir := t.TempDir()
 	scenes, _ := filepath.Abs("../../testdata/scenes")
@@ -78,3 +71,17 @@ func TestBuiltinModelMapsLandOnObjects(t *testing.T) {
 }
 
 const minBuiltinPointing = 0.8
+
+// benchmarkManifest is testdata/scenes/manifest.json.
+func benchmarkManifest(t *testing.T) Manifest {
+	t.Helper()
+	raw, err := os.ReadFile("../../testdata/scenes/manifest.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var man Manifest
+	if err := json.Unmarshal(raw, &man); err != nil {
+		t.Fatal(err)
+	}
+	return man
+}

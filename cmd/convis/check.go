@@ -133,38 +133,20 @@ func runCheck(ctx context.Context, g *globalOptions, opts *checkOptions, cmd *co
 		return err
 	}
 	// The suite's bounds, then the flags the user set, over the defaults.
-	tol := compare.DefaultTolerances()
-	if len(s.Tolerances) > 0 {
-		f, err := os.CreateTemp("", "convis-tolerances-*.yaml")
-		if err != nil {
-			return err
-		}
-		data, _ := yaml.Marshal(map[string]any{"default": s.Tolerances})
-		f.Write(data)
-		f.Close()
-		defer os.Remove(f.Name())
-		if tol, _, err = compare.LoadTolerances(f.Name(), tol); err != nil {
-			return &compare.InputError{Path: opts.Suite, Msg: "tolerances: " + err.(*compare.InputError).Msg}
-		}
+	tol, err := compare.Apply(compare.DefaultTolerances(), s.Tolerances, "tolerances")
+	if err != nil {
+		return &compare.InputError{Path: opts.Suite, Msg: err.Error()}
 	}
+	set := map[string]float64{}
 	cmd.Flags().Visit(func(fl *pflag.Flag) {
-		switch fl.Name {
-		case "min-pearson":
-			tol.MinPearson = opts.Tol.MinPearson
-		case "min-spearman":
-			tol.MinSpearman = opts.Tol.MinSpearman
-		case "max-peak-shift":
-			tol.MaxPeakShift = opts.Tol.MaxPeakShift
-		case "min-top-iou":
-			tol.MinTopIoU = opts.Tol.MinTopIoU
-		case "top-k":
-			tol.TopK = opts.Tol.TopK
-		case "min-box-iou":
-			tol.MinBoxIoU = opts.Tol.MinBoxIoU
-		case "max-mean-abs-diff":
-			tol.MaxMAD = opts.Tol.MaxMAD
+		// Tolerance flags are the file's bound names with dashes.
+		if v, err := strconv.ParseFloat(fl.Value.String(), 64); err == nil && fl.Value.Type() == "float64" {
+			set[strings.ReplaceAll(fl.Name, "-", "_")] = v
 		}
 	})
+	if tol, err = compare.Apply(tol, set, "flags"); err != nil {
+		return usageError{err}
+	}
 	golden := s.path(s.Golden)
 	out := opts.Keep
 	if opts.Update {

@@ -17,14 +17,7 @@ import (
 // both modes must score alike.
 func TestEvalCenterCropComparesInImagePixels(t *testing.T) {
 	lib := ortLibForTest(t)
-	raw, err := os.ReadFile("../../testdata/scenes/manifest.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var man Manifest
-	if err := json.Unmarshal(raw, &man); err != nil {
-		t.Fatal(err)
-	}
+	man := benchmarkManifest(t)
 	dir := t.TempDir()
 	var big Manifest
 	for _, im := range man.Images[:6] {

@@ -85,7 +85,10 @@ type toleranceFile struct {
 	Concepts map[string]map[string]float64 `yaml:"concepts"`
 }
 
-// apply sets the bounds a file names over t.
+// Apply sets bounds named as in a tolerance file (min_pearson, top_k…)
+// over t; where names their source in errors.
+func Apply(t Tolerances, m map[string]float64, where string) (Tolerances, error) { return apply(t, m, where) }
+
 func apply(t Tolerances, m map[string]float64, where string) (Tolerances, error) {
 	fields := map[string]*float64{"min_pearson": &t.MinPearson, "min_spearman": &t.MinSpearman, "max_peak_shift": &t.MaxPeakShift,
 		"min_top_iou": &t.MinTopIoU, "min_box_iou": &t.MinBoxIoU, "max_mean_abs_diff": &t.MaxMAD, "top_k": &t.TopK}

@@ -87,7 +87,9 @@ type toleranceFile struct {
 
 // Apply sets bounds named as in a tolerance file (min_pearson, top_k…)
 // over t; where names their source in errors.
-func Apply(t Tolerances, m map[string]float64, where string) (Tolerances, error) { return apply(t, m, where) }
+func Apply(t Tolerances, m map[string]float64, where string) (Tolerances, error) {
+	return apply(t, m, where)
+}
 
 func apply(t Tolerances, m map[string]float64, where string) (Tolerances, error) {
 	fields := map[string]*float64{"min_pearson": &t.MinPearson, "min_spearman": &t.MinSpearman, "max_peak_shift": &t.MaxPeakShift,

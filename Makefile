@@ -13,7 +13,7 @@ NLTK_DATA ?= /tmp/convis-nltk_data
 TINY := models/convis-tiny/train
 TORCH_ENV := OPENBLAS_NUM_THREADS=1 NLTK_DATA=$(NLTK_DATA)
 
-.PHONY: help build test test-cluster fuzz ort bench demo wordnet fixture train-tiny scenes parity vitb32 python-deps clean
+.PHONY: help build test test-cluster fuzz ood ort bench demo wordnet fixture train-tiny scenes parity vitb32 python-deps clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -48,6 +48,18 @@ test-cluster: ort ## submit docs/convis-array.sbatch to a real one-node Slurm (n
 	  grep -E '^(=== RUN|--- |\s+cluster_test|ok|FAIL)' build/test-cluster.log; [ $$rc -eq 0 ] || cat build/test-cluster.log; \
 	  awk '/^--- PASS/{p++} /^--- FAIL/{f++} /^--- SKIP/{s++} END{printf "%d passed, %d failed, %d skipped\n", p, f, s}' build/test-cluster.log; \
 	  exit $$rc
+
+OOD_PAIRS := fruit-instrument:edible_fruit.n.01 garment-furniture:garment.n.01 bird-mammal:bird.n.01 building-vehicle:building.n.01
+
+ood: build ## the out-of-distribution experiment on generated scenes: build/ood, results in docs/ood/*.json (docs/ood.md)
+	@dpkg -s python3-pil python3-numpy python3-nltk wordnet-base >/dev/null 2>&1 || \
+	  (apt-get update -qq && apt-get install -y -qq python3-pil python3-numpy python3-nltk wordnet-base)
+	@[ -f $(NLTK_DATA)/corpora/wordnet/lexnames ] || scripts/nltk_wordnet_dir.sh $(NLTK_DATA) >/dev/null
+	NLTK_DATA=$(NLTK_DATA) $(PY) -W ignore scripts/make_ood_scenes.py build/ood 40
+	@mkdir -p docs/ood
+	@for p in $(OOD_PAIRS); do n=$${p%%:*}; c=$${p##*:}; \
+	  bin/convis eval ood --in build/ood/$$n/in --ood build/ood/$$n/ood --concept $$c --log-level error --json > docs/ood/$$n.json || exit 1; \
+	  bin/convis eval ood --in build/ood/$$n/in --ood build/ood/$$n/ood --concept $$c --log-level error; done
 
 FUZZTIME ?= 1m
 FUZZ_TARGETS := ./internal/clip:FuzzDecodeImage ./internal/clip:FuzzTokenize ./internal/wordnet:FuzzResolve \

@@ -522,3 +522,61 @@ func TestBatchInterrupt(t *testing.T) {
 		t.Errorf("run log does not end with an interrupted footer: %v", err)
 	}
 }
+
+// convis score streams one JSON line per (image, concept), the first while
+// the run goes on; bad images are reported and the others scored.
+func TestScoreStreams(t *testing.T) {
+	lib := ortLibForTest(t)
+	warmIndex(t, lib, sharedCache)
+	dir := t.TempDir()
+	data := mustRead(t, "../../testdata/images/gray.png")
+	for i := 0; i < 300; i++ {
+		writeFile(t, filepath.Join(dir, fmt.Sprintf("d%d/%03d.png", i%3, i)), data)
+	}
+	writeFile(t, filepath.Join(dir, "d1/bad.png"), []byte("not a png"))
+	cmd := convisCmd(t, nil, "score", dir, "-r", "-c", "animal,food", "--jsonl", "--model", "../../testdata/fixture-model", "--ort-lib", lib, "--cache-dir", sharedCache)
+	stdout, _ := cmd.StdoutPipe()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(stdout)
+	first, err := r.ReadBytes('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Process.Signal(syscall.Signal(0)); err != nil {
+		t.Fatalf("the run had ended before its first line was read: %v", err)
+	}
+	rest := new(bytes.Buffer)
+	rest.ReadFrom(r)
+	err = cmd.Wait()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Fatalf("want exit 1 (one bad image), got %v", err)
+	}
+	lines := bytes.Split(bytes.TrimSpace(append(first, rest.Bytes()...)), []byte("\n"))
+	ok, bad := 0, 0
+	for _, l := range lines {
+		var rec struct {
+			Status  string   `json:"status"`
+			Concept string   `json:"concept"`
+			Score   *float64 `json:"score"`
+			Rank    *int     `json:"rank"`
+		}
+		if err := json.Unmarshal(l, &rec); err != nil {
+			t.Fatal(err)
+		}
+		switch {
+		case rec.Status == "ok" && rec.Score != nil && rec.Rank != nil && float64(-*rec.Rank) == *rec.Score:
+			ok++
+		case rec.Status == "error":
+			bad++
+		default:
+			t.Errorf("record %s", l)
+		}
+	}
+	if ok != 600 || bad != 1 || !strings.Contains(stderr.String(), "bad.png") {
+		t.Errorf("%d scores, %d errors (want 600 and 1); stderr %s", ok, bad, stderr.String())
+	}
+}

@@ -21,7 +21,7 @@ import (
 
 func newEvalCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{Use: "eval", Short: "Measure saliency maps against ground truth"}
-	cmd.AddCommand(newEvalLocalizationCmd(g))
+	cmd.AddCommand(newEvalLocalizationCmd(g), newEvalOODCmd(g))
 	return cmd
 }
 

@@ -435,8 +435,11 @@ func recordLine(r pipeline.Record) string {
 		box = fmt.Sprintf("box %d,%d %dx%d", r.Box.X, r.Box.Y, r.Box.W, r.Box.H)
 	}
 	note := ""
+	if r.Presence != nil && r.Presence.LooksAbsent {
+		note += fmt.Sprintf("  (looks absent: whole-image rank %d, best window rank %d)", r.Presence.WholeImageRank, r.Presence.BestWindowRank)
+	}
 	if r.Status == pipeline.StatusSkipped {
-		note = "  (up to date)"
+		note += "  (up to date)"
 	}
 	return fmt.Sprintf("%s  %s  %s  → %s%s", r.Image, r.Concept, box, firstOutput(r.Outputs), note)
 }

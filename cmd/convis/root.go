@@ -205,6 +205,7 @@ concept scores by the best rank of any synset in its subtree.`,
 		newCompareCmd(g),
 		newCheckCmd(g),
 		newReportCmd(g),
+		newScoreCmd(g),
 	)
 	root.InitDefaultCompletionCmd()
 	registerCompletions(root, g)

@@ -92,8 +92,9 @@ type Record struct {
 	Peak    *[2]int            `json:"peak,omitempty"` // [x, y]
 	Outputs map[string]string  `json:"outputs,omitempty"`
 	Error   string             `json:"error,omitempty"`
-	Passes  int                `json:"forward_passes"`
-	Timings map[string]float64 `json:"timings_ms,omitempty"`
+	Passes   int                `json:"forward_passes"`
+	Presence *saliency.Presence `json:"presence,omitempty"`
+	Timings  map[string]float64 `json:"timings_ms,omitempty"`
 }
 
 // Event is progress: images finished of the total, and the encoder's
@@ -250,7 +251,7 @@ func (r *Runner) plan(job Job) *prepared {
 			same = old.Input.SHA256 == pr.input.SHA256
 		}
 		if same && r.outputsPresent(old, p.sidecar) {
-			rec := Record{Type: "record", Status: StatusSkipped, Image: job.Path, Rel: job.Rel, Concept: c.Synset.Name, Query: c.Query, Method: old.Method, Box: old.Box, Outputs: map[string]string{}}
+			rec := Record{Type: "record", Status: StatusSkipped, Image: job.Path, Rel: job.Rel, Concept: c.Synset.Name, Query: c.Query, Method: old.Method, Box: old.Box, Presence: old.Presence, Outputs: map[string]string{}}
 			peak := old.Peak
 			rec.Peak = &peak
 			for k := range old.Outputs {
@@ -433,6 +434,14 @@ func (r *Runner) process(ctx context.Context, pr *prepared, idx, total int, tot 
 		}
 		return out, err
 	}
+	// One more pass, of the whole image: how present each concept looks.
+	whole, err := r.Explainer.WholeImage(ctx, pr.img)
+	if err != nil {
+		if ctx.Err() != nil {
+			return out, ctx.Err()
+		}
+		return out, fmt.Errorf("%s: %w", job.Path, err)
+	}
 	explainTime := time.Since(t0)
 	// The picture the overlay is drawn on: the input, or the reference's crop.
 	img := pr.img
@@ -458,7 +467,7 @@ func (r *Runner) process(ctx context.Context, pr *prepared, idx, total int, tot 
 	for k, cm := range res.Maps {
 		p := pr.todo[k]
 		t := time.Now()
-		rec, err := r.writePair(pr, p, cm, res, img, canvasFile)
+		rec, err := r.writePair(pr, p, cm, res, img, canvasFile, saliency.NewPresence(whole.Rank(cm.Concept), cm.BestRank))
 		rec.Timings = map[string]float64{
 			"prepare": ms(pr.elapsed) / float64(share), "explain": ms(explainTime) / float64(share),
 			"encode": ms(res.Stats.EncodeTime) / float64(share), "write": ms(time.Since(t)),
@@ -476,7 +485,7 @@ func (r *Runner) process(ctx context.Context, pr *prepared, idx, total int, tot 
 
 // writePair renders and writes one concept's outputs, the sidecar last: a
 // sidecar on disk means its outputs are complete.
-func (r *Runner) writePair(pr *prepared, p pair, cm saliency.ConceptMap, res *saliency.Explanation, img *clip.RGB, canvasFile string) (Record, error) {
+func (r *Runner) writePair(pr *prepared, p pair, cm saliency.ConceptMap, res *saliency.Explanation, img *clip.RGB, canvasFile string, presence *saliency.Presence) (Record, error) {
 	s := r.Settings
 	c := cm.Concept
 	rec := Record{Type: "record", Status: StatusOK, Image: pr.job.Path, Rel: pr.job.Rel, Concept: c.Synset.Name, Query: c.Query, Method: string(s.Params.Method), Outputs: map[string]string{}}
@@ -489,7 +498,7 @@ func (r *Runner) writePair(pr *prepared, p pair, cm saliency.ConceptMap, res *sa
 		rect = &rr
 	}
 	px, py := mp.Peak()
-	rec.Box, rec.Peak = box, &[2]int{px, py}
+	rec.Box, rec.Peak, rec.Presence = box, &[2]int{px, py}, presence
 	fail := func(err error) (Record, error) {
 		rec.Status, rec.Error = StatusError, oneLine(err.Error())
 		return rec, err
@@ -538,7 +547,7 @@ func (r *Runner) writePair(pr *prepared, p pair, cm saliency.ConceptMap, res *sa
 		sc := *p.template
 		sc.Input, sc.Size, sc.Decode = pr.input, [2]int{pr.img.W, pr.img.H}, pr.decode
 		sc.Box, sc.Peak, sc.Flat, sc.MapSize = box, [2]int{px, py}, mp.Flat, [2]int{mp.W, mp.H}
-		sc.Windows, sc.Passes, sc.Batches = len(res.Windows), res.Stats.Passes, len(res.Stats.Batches)
+		sc.Windows, sc.Passes, sc.Batches, sc.Presence = len(res.Windows), res.Stats.Passes, len(res.Stats.Batches), presence
 		sc.Outputs = map[string]string{}
 		dir := filepath.Dir(p.sidecar)
 		for k, v := range names {

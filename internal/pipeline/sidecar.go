@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/convis/convis/internal/clip"
+	"github.com/convis/convis/internal/saliency"
 )
 
 // SidecarSchema is the version of the sidecar format. 2: outputs relative
@@ -75,7 +76,10 @@ type Sidecar struct {
 	Windows int               `json:"windows"`
 	Passes  int               `json:"forward_passes"`
 	Batches int               `json:"encoder_batches"`
-	Outputs map[string]string `json:"outputs"` // format → file name in the sidecar's folder
+	// Presence: the concept's whole-image and best-window ranks and
+	// whether it looks absent (the map is drawn all the same).
+	Presence *saliency.Presence `json:"presence,omitempty"`
+	Outputs  map[string]string  `json:"outputs"` // format → file name in the sidecar's folder
 }
 
 // ReadSidecar reads and checks a sidecar file.

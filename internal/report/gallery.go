@@ -74,6 +74,7 @@ func Gallery(dirs []string, w *Writer, progress Progress) (*Page, error) {
 			rows[it.rel] = r
 		}
 		r.Cells = append(r.Cells, cell)
+		p.HasPresence = p.HasPresence || sc.Presence != nil
 		if progress != nil {
 			progress(i+1, len(items))
 		}
@@ -133,9 +134,16 @@ func params(m map[string]any) string {
 
 func galleryCell(w *Writer, e *compare.Entry, sc *pipeline.Sidecar, column string) (Cell, error) {
 	c := Cell{Column: column, Title: fmt.Sprintf("%s (%s): %s", sc.Concept.Query, sc.Concept.Synset, sc.Concept.Definition)}
+	if pr := sc.Presence; pr != nil {
+		c.Presence = pr.Score
+		c.Title += fmt.Sprintf(" · whole-image rank %d, best window rank %d", pr.WholeImageRank, pr.BestWindowRank)
+		if pr.LooksAbsent {
+			c.Note = "looks absent"
+		}
+	}
 	if sc.Box != nil {
 		c.Box = fmt.Sprintf("box %d,%d %d×%d", sc.Box.X, sc.Box.Y, sc.Box.W, sc.Box.H)
-	} else {
+	} else if c.Note == "" {
 		c.Note = "no box"
 	}
 	if ov, ok := sc.OutputPath(e.Sidecar, "overlay"); ok {

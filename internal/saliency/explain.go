@@ -3,6 +3,7 @@ package saliency
 import (
 	"context"
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/convis/convis/internal/clip"
@@ -57,6 +58,9 @@ type ConceptMap struct {
 	Cosines []float64 // per window: cosine with the concept's own prompt
 	Square  *Map      // over the image square on the canvas
 	Map     *Map      // over the input image
+	// BestRank is the best rank of the concept's subtree over the windows
+	// that were encoded.
+	BestRank int
 }
 
 // Explanation is the result for one image and any number of concepts: the
@@ -172,7 +176,10 @@ func (e *Explainer) ExplainPrepared(ctx context.Context, pr *Prepared, concepts 
 	}
 	ex.ScoreTime = scoreTime
 	for k, cc := range concepts {
-		cm := ConceptMap{Concept: cc, Ranks: ranks[k], Cosines: cosines[k]}
+		cm := ConceptMap{Concept: cc, Ranks: ranks[k], Cosines: cosines[k], BestRank: math.MaxInt}
+		for _, i := range encode {
+			cm.BestRank = min(cm.BestRank, int(ranks[k][i]))
+		}
 		cm.Scores = ranks[k]
 		if p.Method == MethodOcclusion {
 			cm.Scores = cosines[k]

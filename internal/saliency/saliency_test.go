@@ -2,6 +2,7 @@ package saliency
 
 import (
 	"context"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -348,5 +349,37 @@ func TestNonFiniteMapsAreFlagged(t *testing.T) {
 	}
 	if !GridMap(c, boxes, []float64{1, 2, 3, 4}, true).Finite() {
 		t.Fatal("a normal map failed Finite")
+	}
+}
+
+func TestPresenceRule(t *testing.T) {
+	for _, c := range []struct {
+		whole, window int
+		absent        bool
+	}{{0, 0, false}, {500, 0, false}, {3, 40, false}, {AbsentWholeRank + 1, AbsentWindowRank + 1, true}} {
+		p := NewPresence(c.whole, c.window)
+		if p.LooksAbsent != c.absent || p.Score != float64(-c.whole) || p.Rule != AbsenceRule {
+			t.Errorf("ranks %d/%d: %+v", c.whole, c.window, p)
+		}
+	}
+	// The best window rank only counts windows that were encoded.
+	ex, _, concepts := fixture(t)
+	img := clip.NewRGB(64, 48)
+	res, err := ex.Explain(context.Background(), img, concepts[:1], DefaultParams(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	best := math.MaxInt
+	for i, r := range res.Maps[0].Ranks {
+		if res.Windows[i].Overlaps(res.Canvas.ImageRect()) {
+			best = min(best, int(r))
+		}
+	}
+	if res.Maps[0].BestRank != best {
+		t.Errorf("best window rank %d, want %d", res.Maps[0].BestRank, best)
+	}
+	w, err := ex.WholeImage(context.Background(), img)
+	if err != nil || w.Rank(concepts[0]) < 0 {
+		t.Fatalf("whole image: %v", err)
 	}
 }

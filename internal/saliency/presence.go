@@ -1,0 +1,116 @@
+package saliency
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/convis/convis/internal/clip"
+)
+
+// ScoreMethod is how a whole image scores for a concept (convis score,
+// eval ood, presence in explain).
+type ScoreMethod string
+
+const (
+	// ScoreNaive is the cosine with the concept's own definition.
+	ScoreNaive ScoreMethod = "naive"
+	// ScoreHierarchy is the best cosine over the definitions of the
+	// concept's subtree in T (the reference takes the subtree's leaves;
+	// convis takes every synset of it, the concept included).
+	ScoreHierarchy ScoreMethod = "hierarchy"
+	// ScoreLemmas is the best cosine over the lemmas of the subtree.
+	ScoreLemmas ScoreMethod = "lemmas"
+	// ScoreRank is ConVis's patch score applied to the whole image: the
+	// best rank of the subtree among all of T's prompts, as −rank.
+	ScoreRank ScoreMethod = "rank"
+)
+
+// ScoreMethods lists them in the order reports show them.
+var ScoreMethods = []ScoreMethod{ScoreNaive, ScoreHierarchy, ScoreLemmas, ScoreRank}
+
+// ParseScoreMethod checks a method name.
+func ParseScoreMethod(s string) (ScoreMethod, error) {
+	for _, m := range ScoreMethods {
+		if string(m) == s {
+			return m, nil
+		}
+	}
+	return "", fmt.Errorf("unknown score method %q (want naive, hierarchy, lemmas or rank)", s)
+}
+
+// WholeImage holds a unit image embedding's similarities to every prompt of
+// an index, so that any number of concepts score from one product.
+type WholeImage struct {
+	ix   *ConceptIndex
+	sims []float32
+}
+
+// NewWholeImage scores a unit image embedding against an index.
+func NewWholeImage(ix *ConceptIndex, emb []float32) *WholeImage {
+	w := &WholeImage{ix: ix, sims: make([]float32, ix.Len())}
+	ix.Similarities(emb, w.sims)
+	return w
+}
+
+// Naive is the cosine with the concept's own prompts (the best of them).
+func (w *WholeImage) Naive(c Concept) float64 { return float64(OwnSimilarity(w.sims, c.Own)) }
+
+// Best is the best cosine over the concept's subtree.
+func (w *WholeImage) Best(c Concept) float64 {
+	best := math.Inf(-1)
+	for _, p := range c.Set {
+		best = math.Max(best, float64(w.sims[p]))
+	}
+	return best
+}
+
+// Rank is the best rank (0 = first) of the concept's subtree among all
+// prompts.
+func (w *WholeImage) Rank(c Concept) int { return BestRank(w.sims, c.Set) }
+
+// Presence says how present a concept looks in an image, for readers of a
+// map: a map is always drawn, and a concept that is not in the image gets
+// a confident-looking one all the same.
+type Presence struct {
+	Method         string  `json:"method"`           // "rank"
+	WholeImageRank int     `json:"whole_image_rank"` // best rank of the subtree for the whole image (0 = first)
+	BestWindowRank int     `json:"best_window_rank"` // the same over the map's windows
+	Score          float64 `json:"score"`            // −whole_image_rank: higher is more present
+	LooksAbsent    bool    `json:"looks_absent"`
+	Rule           string  `json:"rule"`
+}
+
+// The absence rule, chosen from measurements on held-out benchmark scenes
+// with the built-in model (docs/ood.md): a concept looks absent when the
+// whole image ranks its subtree below the first AbsentWholeRank+1 prompts
+// of T and no window ranks it better than AbsentWindowRank (0: first).
+// Every object in the measured scenes had a window ranking it first.
+const (
+	AbsentWholeRank  = 10
+	AbsentWindowRank = 0
+)
+
+// AbsenceRule describes the rule in words, for sidecars.
+var AbsenceRule = fmt.Sprintf("looks absent when whole_image_rank > %d and best_window_rank > %d", AbsentWholeRank, AbsentWindowRank)
+
+// NewPresence applies the rule.
+func NewPresence(wholeRank, windowRank int) *Presence {
+	return &Presence{Method: string(ScoreRank), WholeImageRank: wholeRank, BestWindowRank: windowRank, Score: float64(-wholeRank),
+		LooksAbsent: wholeRank > AbsentWholeRank && windowRank > AbsentWindowRank, Rule: AbsenceRule}
+}
+
+// WholeImage embeds the whole image with the model's own preprocessing
+// (one encoder pass) and scores it against the explainer's index.
+func (e *Explainer) WholeImage(ctx context.Context, img *clip.RGB) (*WholeImage, error) {
+	S := e.Pre.Config.InputSize()
+	px := make([]float32, 3*S*S)
+	if err := e.Pre.Into(px, img); err != nil {
+		return nil, err
+	}
+	emb, err := e.Encoder.EncodeImages(ctx, px, 1)
+	if err != nil {
+		return nil, err
+	}
+	return NewWholeImage(e.Index, clip.Normalize(emb)), nil
+}

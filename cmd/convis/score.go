@@ -266,4 +266,3 @@ func runScore(ctx context.Context, g *globalOptions, opts *scoreOptions) error {
 	}
 	return nil
 }
-

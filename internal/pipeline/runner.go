@@ -81,17 +81,17 @@ const (
 // Record is the result of one (image, concept), or of an image that
 // failed before any concept (Concept empty).
 type Record struct {
-	Type    string             `json:"type"` // "record"
-	Status  string             `json:"status"`
-	Image   string             `json:"image"`
-	Rel     string             `json:"relative_path"`
-	Concept string             `json:"concept,omitempty"`
-	Query   string             `json:"query,omitempty"`
-	Method  string             `json:"method,omitempty"`
-	Box     *Box               `json:"box"`
-	Peak    *[2]int            `json:"peak,omitempty"` // [x, y]
-	Outputs map[string]string  `json:"outputs,omitempty"`
-	Error   string             `json:"error,omitempty"`
+	Type     string             `json:"type"` // "record"
+	Status   string             `json:"status"`
+	Image    string             `json:"image"`
+	Rel      string             `json:"relative_path"`
+	Concept  string             `json:"concept,omitempty"`
+	Query    string             `json:"query,omitempty"`
+	Method   string             `json:"method,omitempty"`
+	Box      *Box               `json:"box"`
+	Peak     *[2]int            `json:"peak,omitempty"` // [x, y]
+	Outputs  map[string]string  `json:"outputs,omitempty"`
+	Error    string             `json:"error,omitempty"`
 	Passes   int                `json:"forward_passes"`
 	Presence *saliency.Presence `json:"presence,omitempty"`
 	Timings  map[string]float64 `json:"timings_ms,omitempty"`

@@ -54,28 +54,28 @@ type ConceptInfo struct {
 // Sidecar is the JSON written next to each map: everything needed to
 // reproduce the map and to compare it. Readers never recompute what it says.
 type Sidecar struct {
-	Schema  int               `json:"schema"`
-	Version string            `json:"convis_version"`
-	Image   string            `json:"image"`         // the input as named in the run
-	Rel     string            `json:"relative_path"` // the input relative to the run's root
-	Input   InputInfo         `json:"input"`
-	Size    [2]int            `json:"image_size"` // width, height
-	Decode  clip.DecodeInfo   `json:"decode"`
-	Model   ModelInfo         `json:"model"`
-	Concept ConceptInfo       `json:"concept"`
-	Vocab   string            `json:"vocab"`
-	TSize   int               `json:"vocab_synsets"`
-	Prompts string            `json:"prompts"`
-	Method  string            `json:"method"`
-	Params  map[string]any    `json:"params"`
-	Seed    uint64            `json:"seed"`
-	Box     *Box              `json:"box"`
-	Peak    [2]int            `json:"peak"` // [x, y] of the map's maximum, in image pixels
-	Flat    bool              `json:"flat"`
-	MapSize [2]int            `json:"map_size"` // width, height
-	Windows int               `json:"windows"`
-	Passes  int               `json:"forward_passes"`
-	Batches int               `json:"encoder_batches"`
+	Schema  int             `json:"schema"`
+	Version string          `json:"convis_version"`
+	Image   string          `json:"image"`         // the input as named in the run
+	Rel     string          `json:"relative_path"` // the input relative to the run's root
+	Input   InputInfo       `json:"input"`
+	Size    [2]int          `json:"image_size"` // width, height
+	Decode  clip.DecodeInfo `json:"decode"`
+	Model   ModelInfo       `json:"model"`
+	Concept ConceptInfo     `json:"concept"`
+	Vocab   string          `json:"vocab"`
+	TSize   int             `json:"vocab_synsets"`
+	Prompts string          `json:"prompts"`
+	Method  string          `json:"method"`
+	Params  map[string]any  `json:"params"`
+	Seed    uint64          `json:"seed"`
+	Box     *Box            `json:"box"`
+	Peak    [2]int          `json:"peak"` // [x, y] of the map's maximum, in image pixels
+	Flat    bool            `json:"flat"`
+	MapSize [2]int          `json:"map_size"` // width, height
+	Windows int             `json:"windows"`
+	Passes  int             `json:"forward_passes"`
+	Batches int             `json:"encoder_batches"`
 	// Presence: the concept's whole-image and best-window ranks and
 	// whether it looks absent (the map is drawn all the same).
 	Presence *saliency.Presence `json:"presence,omitempty"`

@@ -88,7 +88,7 @@ func TestREADMEExamplesRun(t *testing.T) {
 	copyTo("../../testdata/images/portrait.jpg", "photo.jpg")
 	copyTo("../../testdata/images/landscape.png", "img.png")
 	copyTo("../../testdata/images/gray.png", "xray.png")
-	for _, d := range []string{"scans/a/", "scans/b/", "data/", "data/sub/"} {
+	for _, d := range []string{"scans/a/", "scans/b/", "data/", "data/sub/", "photos/", "fruit/", "instruments/"} {
 		copyTo("../../testdata/images/gray.png", d+"one.png")
 	}
 	hub, err := hubtest.New("Xenova/clip-vit-base-patch32", "../../testdata/fixture-model")
@@ -117,10 +117,26 @@ func TestREADMEExamplesRun(t *testing.T) {
 			}
 			stdin, line = string(out), strings.TrimSpace(after)
 		}
+		redirect := ""
+		if before, after, ok := strings.Cut(line, " > "); ok {
+			line, redirect = before, strings.TrimSpace(after)
+		}
 		args := shellWords(line)[1:]
 		cmd := convisCmd(t, env, args...)
 		cmd.Dir, cmd.Stdin = work, strings.NewReader(stdin)
-		out, err := cmd.CombinedOutput()
+		var out []byte
+		var err error
+		if redirect != "" {
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			out, err = cmd.Output()
+			if err == nil {
+				err = os.WriteFile(filepath.Join(work, redirect), out, 0o644)
+			}
+			out = stderr.Bytes()
+		} else {
+			out, err = cmd.CombinedOutput()
+		}
 		if err != nil {
 			t.Errorf("README example %q failed: %v\n%s", ex, err, out)
 		}

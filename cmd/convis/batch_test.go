@@ -144,32 +144,11 @@ func TestBatchRecursiveJSONLStreams(t *testing.T) {
 	warmIndex(t, lib, cache)
 	root, rels := batchTree(t, 42)
 	out := filepath.Join(t.TempDir(), "out")
-	cmd := convisCmd(t, nil, batchArgs(lib, cache, out, root, "--recursive", "--jsonl")...)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
+	all, stderr, code := streamed(t, convisCmd(t, nil, batchArgs(lib, cache, out, root, "--recursive", "--jsonl")...))
+	if code != 1 {
+		t.Fatalf("want exit 1 (two bad images), got %d; stderr: %s", code, stderr)
 	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	r := bufio.NewReader(stdout)
-	first, err := r.ReadBytes('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
-	// The process must still be running when the first line arrives.
-	if err := cmd.Process.Signal(syscall.Signal(0)); err != nil {
-		t.Fatalf("the run had ended before its first line was read: %v", err)
-	}
-	rest := new(bytes.Buffer)
-	rest.ReadFrom(r)
-	err = cmd.Wait()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
-		t.Fatalf("want exit 1 (two bad images), got %v; stderr: %s", err, stderr.String())
-	}
-	recs := readRecords(t, append(first, rest.Bytes()...))
+	recs := readRecords(t, all)
 	if want := 42*2 + 2; len(recs) != want {
 		t.Fatalf("%d records, want %d (42 images × 2 concepts + 2 bad files)", len(recs), want)
 	}
@@ -203,7 +182,7 @@ func TestBatchRecursiveJSONLStreams(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(out, "a/.hidden.animal.n.01.json")); err == nil {
 		t.Error("a hidden file was explained")
 	}
-	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	lines := strings.Split(strings.TrimSpace(stderr), "\n")
 	if last := lines[len(lines)-1]; !strings.Contains(last, "2 of 44 images failed") || !strings.Contains(last, "convis-run.jsonl") {
 		t.Errorf("last stderr line %q", last)
 	}
@@ -534,28 +513,11 @@ func TestScoreStreams(t *testing.T) {
 		writeFile(t, filepath.Join(dir, fmt.Sprintf("d%d/%03d.png", i%3, i)), data)
 	}
 	writeFile(t, filepath.Join(dir, "d1/bad.png"), []byte("not a png"))
-	cmd := convisCmd(t, nil, "score", dir, "-r", "-c", "animal,food", "--jsonl", "--model", "../../testdata/fixture-model", "--ort-lib", lib, "--cache-dir", sharedCache)
-	stdout, _ := cmd.StdoutPipe()
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	all, stderr, code := streamed(t, convisCmd(t, nil, "score", dir, "-r", "-c", "animal,food", "--jsonl", "--model", "../../testdata/fixture-model", "--ort-lib", lib, "--cache-dir", sharedCache))
+	if code != 1 {
+		t.Fatalf("want exit 1 (one bad image), got %d", code)
 	}
-	r := bufio.NewReader(stdout)
-	first, err := r.ReadBytes('\n')
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Process.Signal(syscall.Signal(0)); err != nil {
-		t.Fatalf("the run had ended before its first line was read: %v", err)
-	}
-	rest := new(bytes.Buffer)
-	rest.ReadFrom(r)
-	err = cmd.Wait()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
-		t.Fatalf("want exit 1 (one bad image), got %v", err)
-	}
-	lines := bytes.Split(bytes.TrimSpace(append(first, rest.Bytes()...)), []byte("\n"))
+	lines := bytes.Split(bytes.TrimSpace(all), []byte("\n"))
 	ok, bad := 0, 0
 	for _, l := range lines {
 		var rec struct {
@@ -576,7 +538,43 @@ func TestScoreStreams(t *testing.T) {
 			t.Errorf("record %s", l)
 		}
 	}
-	if ok != 600 || bad != 1 || !strings.Contains(stderr.String(), "bad.png") {
-		t.Errorf("%d scores, %d errors (want 600 and 1); stderr %s", ok, bad, stderr.String())
+	if ok != 600 || bad != 1 || !strings.Contains(stderr, "bad.png") {
+		t.Errorf("%d scores, %d errors (want 600 and 1); stderr %s", ok, bad, stderr)
 	}
+}
+
+// streamed runs a command that streams lines on stdout and checks that its
+// first line arrives while it still runs; it returns all of stdout, stderr
+// and the exit status.
+func streamed(t *testing.T, cmd *exec.Cmd) ([]byte, string, int) {
+	t.Helper()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(stdout)
+	first, err := r.ReadBytes('\n')
+	if err != nil {
+		t.Fatalf("no first line: %v; stderr: %s", err, stderr.String())
+	}
+	// The process must still be running when the first line arrives.
+	if err := cmd.Process.Signal(syscall.Signal(0)); err != nil {
+		t.Fatalf("the run had ended before its first line was read: %v", err)
+	}
+	rest := new(bytes.Buffer)
+	rest.ReadFrom(r)
+	code := 0
+	if err := cmd.Wait(); err != nil {
+		ee, ok := err.(*exec.ExitError)
+		if !ok {
+			t.Fatal(err)
+		}
+		code = ee.ExitCode()
+	}
+	return append(first, rest.Bytes()...), stderr.String(), code
 }

@@ -8,19 +8,17 @@ package ood
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sort"
 )
 
-// AUROC is the Mann–Whitney statistic: the probability that a random
-// positive scores above a random negative, ties counting one half.
-func AUROC(pos, neg []float64) float64 {
-	if len(pos) == 0 || len(neg) == 0 {
-		return math.NaN()
-	}
-	type item struct {
-		v   float64
-		pos bool
-	}
+type item struct {
+	v   float64
+	pos bool
+}
+
+// merged is both sets, labelled, sorted by score (ascending).
+func merged(pos, neg []float64) []item {
 	all := make([]item, 0, len(pos)+len(neg))
 	for _, v := range pos {
 		all = append(all, item{v, true})
@@ -29,6 +27,16 @@ func AUROC(pos, neg []float64) float64 {
 		all = append(all, item{v, false})
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].v < all[j].v })
+	return all
+}
+
+// AUROC is the Mann–Whitney statistic: the probability that a random
+// positive scores above a random negative, ties counting one half.
+func AUROC(pos, neg []float64) float64 {
+	if len(pos) == 0 || len(neg) == 0 {
+		return math.NaN()
+	}
+	all := merged(pos, neg)
 	// Sum of the positives' ranks (1-based, ties share their mean rank).
 	var rankSum float64
 	for i := 0; i < len(all); {
@@ -51,18 +59,8 @@ func AUROC(pos, neg []float64) float64 {
 // thresholds lists the distinct scores, highest first, with the counts of
 // positives and negatives at or above each (the points of the curves).
 func thresholds(pos, neg []float64) (tp, fp []float64) {
-	type item struct {
-		v   float64
-		pos bool
-	}
-	all := make([]item, 0, len(pos)+len(neg))
-	for _, v := range pos {
-		all = append(all, item{v, true})
-	}
-	for _, v := range neg {
-		all = append(all, item{v, false})
-	}
-	sort.Slice(all, func(i, j int) bool { return all[i].v > all[j].v })
+	all := merged(pos, neg)
+	slices.Reverse(all) // highest first
 	var t, f float64
 	for i := 0; i < len(all); {
 		j := i

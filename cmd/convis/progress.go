@@ -65,11 +65,12 @@ type batchProgress struct {
 	total   int
 	start   time.Time
 	lastLog time.Time
+	every   time.Duration // between plain lines (10 s)
 	ev      pipeline.Event
 }
 
 func newBatchProgress(g *globalOptions, total int) *batchProgress {
-	b := &batchProgress{line: newProgress(g.Stderr), w: g.Stderr, total: total, start: time.Now()}
+	b := &batchProgress{line: newProgress(g.Stderr), w: g.Stderr, total: total, start: time.Now(), every: 10 * time.Second}
 	b.plain = !b.line.on && g.Log.Enabled(context.Background(), slog.LevelDebug)
 	b.lastLog = b.start
 	return b
@@ -98,7 +99,7 @@ func (b *batchProgress) Update(ev pipeline.Event) {
 		b.line.Update(label, done, n)
 		return
 	}
-	if b.plain && time.Since(b.lastLog) >= 10*time.Second {
+	if b.plain && time.Since(b.lastLog) >= b.every {
 		b.lastLog = time.Now()
 		fmt.Fprintln(b.w, "convis: "+status)
 	}

@@ -13,7 +13,7 @@ NLTK_DATA ?= /tmp/convis-nltk_data
 TINY := models/convis-tiny/train
 TORCH_ENV := OPENBLAS_NUM_THREADS=1 NLTK_DATA=$(NLTK_DATA)
 
-.PHONY: help build test test-cluster fuzz ood ort bench demo wordnet fixture train-tiny scenes parity vitb32 python-deps clean
+.PHONY: help build test test-cluster fuzz ood peers ort bench demo wordnet fixture train-tiny scenes parity vitb32 python-deps clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -60,6 +60,19 @@ ood: build ## the out-of-distribution experiment on generated scenes: build/ood,
 	@for p in $(OOD_PAIRS); do n=$${p%%:*}; c=$${p##*:}; \
 	  bin/convis eval ood --in build/ood/$$n/in --ood build/ood/$$n/ood --concept $$c --log-level error --json > docs/ood/$$n.json || exit 1; \
 	  bin/convis eval ood --in build/ood/$$n/in --ood build/ood/$$n/ood --concept $$c --log-level error; done
+
+PEERS_SCENES ?= 100
+PEER_SRC ?= build/peer-src
+
+peers: build ## ConVis against pytorch-grad-cam's methods on convis-tiny (needs PyTorch and pytorch-grad-cam; docs/peers.md)
+	@dpkg -s python3-torch python3-torchvision python3-opencv python3-sklearn python3-scipy python3-matplotlib python3-tqdm python3-nltk wordnet-base libopenblas0-pthread >/dev/null 2>&1 || \
+	  (apt-get update -qq && apt-get install -y -qq python3-torch python3-torchvision python3-opencv python3-sklearn python3-scipy python3-matplotlib python3-tqdm python3-nltk wordnet-base libopenblas0-pthread)
+	@[ -f $(NLTK_DATA)/corpora/wordnet/lexnames ] || scripts/nltk_wordnet_dir.sh $(NLTK_DATA) >/dev/null
+	OPENBLAS_NUM_THREADS=2 NLTK_DATA=$(NLTK_DATA) PYTHONPATH=$(PEER_SRC) $(PY) -W ignore scripts/peers.py --scenes $(PEERS_SCENES) --out build/peers
+	bin/convis eval localization testdata/scenes --limit $(PEERS_SCENES) --concept-level object,parent \
+	  --method grid,stochastic,occlusion,center $$(for d in build/peers/*/; do printf -- '--maps %s ' "$$d"; done) --json > docs/peers-$(PEERS_SCENES)-scenes.json
+	cp build/peers/timing.json docs/peers-timing.json
+	@jq -r '.results[] | [.concept_level, .method, (.pointing_game.mean*1000|round/1000), (.maxboxacc.mean*1000|round/1000), (.iou.mean*1000|round/1000)] | @tsv' docs/peers-$(PEERS_SCENES)-scenes.json
 
 FUZZTIME ?= 1m
 FUZZ_TARGETS := ./internal/clip:FuzzDecodeImage ./internal/clip:FuzzTokenize ./internal/wordnet:FuzzResolve \

@@ -14,7 +14,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/convis/convis/internal/clip"
+	"github.com/convis/convis/internal/compare"
 	"github.com/convis/convis/internal/pipeline"
+	"github.com/convis/convis/internal/render"
 	"github.com/convis/convis/internal/saliency"
 	"github.com/convis/convis/internal/wordnet"
 )
@@ -37,6 +39,8 @@ type evalOptions struct {
 	Index     indexOptions
 	JSON      bool
 	MaxPixels int
+	Maps      []string
+	List      bool
 }
 
 func newEvalLocalizationCmd(g *globalOptions) *cobra.Command {
@@ -79,7 +83,65 @@ and a cat for "animal"): one box cannot be the answer for them. Methods sharing 
 	addIndexFlags(f, &opts.Index)
 	f.BoolVar(&opts.JSON, "json", false, "print JSON")
 	f.IntVar(&opts.MaxPixels, "max-pixels", clip.DefaultMaxPixels, "refuse images with more pixels than this")
+	f.StringArrayVar(&opts.Maps, "maps", nil, "also score maps made elsewhere (other saliency methods): a folder of sidecars and .npy maps whose relative_path is the dataset's file and whose method names the row (repeatable)")
+	f.BoolVar(&opts.List, "list-samples", false, "print the samples (file, level, concept, box) as JSON and stop: what --maps folders must hold")
 	return cmd
+}
+
+// evalSampleJSON is a sample of --list-samples.
+type evalSampleJSON struct {
+	File    string `json:"file"`
+	Level   string `json:"level"`
+	Concept string `json:"concept"`
+	Box     [4]int `json:"box"`
+}
+
+// externalMaps indexes --maps folders by image file, concept and method.
+type externalMaps struct {
+	entries map[string]*compare.Entry // file \x00 synset \x00 method
+	methods []string
+	seconds map[string]float64 // method → seconds per map its sidecars report
+}
+
+func loadExternalMaps(dirs []string) (*externalMaps, error) {
+	x := &externalMaps{entries: map[string]*compare.Entry{}, seconds: map[string]float64{}}
+	seen := map[string]bool{}
+	for _, d := range dirs {
+		entries, err := compare.Collect(d)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range entries {
+			x.entries[e.Rel+"\x00"+e.Concept+"\x00"+e.Method] = e
+			if !seen[e.Method] {
+				seen[e.Method] = true
+				x.methods = append(x.methods, e.Method)
+			}
+			if sc, err := pipeline.ReadSidecar(e.Sidecar); err == nil {
+				if v, ok := sc.Params["seconds_per_map"].(float64); ok {
+					x.seconds[e.Method] = v
+				}
+			}
+		}
+	}
+	sort.Strings(x.methods)
+	return x, nil
+}
+
+// load reads the map of a sample.
+func (x *externalMaps) load(file, synset, method string, w, h int) (*saliency.Map, error) {
+	e, ok := x.entries[file+"\x00"+synset+"\x00"+method]
+	if !ok {
+		return nil, fmt.Errorf("--maps: no %s map of %s for %s", method, synset, file)
+	}
+	v, mw, mh, err := render.ReadNPY(e.NPY)
+	if err != nil {
+		return nil, err
+	}
+	if mw != w || mh != h {
+		return nil, fmt.Errorf("%s: the map is %dx%d, the image %dx%d", e.NPY, mw, mh, w, h)
+	}
+	return &saliency.Map{W: w, H: h, V: v}, nil
 }
 
 // Manifest is the dataset format of `convis eval` (and of testdata/scenes).
@@ -251,9 +313,26 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 			}
 		}
 	}
+	if opts.List {
+		var list []evalSampleJSON
+		for _, l := range opts.Levels {
+			for _, smp := range samples[l] {
+				b := smp.box
+				list = append(list, evalSampleJSON{File: images[smp.image].File, Level: l, Concept: smp.concept.Name, Box: [4]int{b.X, b.Y, b.W, b.H}})
+			}
+		}
+		return writeJSON(g.Stdout, list)
+	}
+	var ext *externalMaps
+	if len(opts.Maps) > 0 {
+		if ext, err = loadExternalMaps(opts.Maps); err != nil {
+			return err
+		}
+		opts.Methods = append(append([]string(nil), opts.Methods...), ext.methods...)
+	}
 	needModel := false
 	for _, m := range opts.Methods {
-		needModel = needModel || m != "center"
+		needModel = needModel || m == "grid" || m == "stochastic" || m == "occlusion"
 	}
 	var ex *saliency.Explainer
 	if needModel {
@@ -334,6 +413,14 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 				for k := range mine {
 					record(method, k, saliency.CenterPrior(img.W, img.H))
 				}
+			default: // a method of --maps
+				for k, smp := range mine {
+					m, err := ext.load(im.File, smp.concept.Name, method, img.W, img.H)
+					if err != nil {
+						return err
+					}
+					record(method, k, m)
+				}
 			case "grid", "occlusion":
 				if gridRes == nil {
 					p := params
@@ -361,8 +448,12 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 					record(method, k, res.Canvas.ToSource(cm.Square))
 				}
 			}
+			spent := time.Since(t).Seconds()
+			if ext != nil && ext.seconds[method] > 0 {
+				spent = ext.seconds[method] * float64(len(mine)) // the maker's time, not the reading
+			}
 			for _, l := range opts.Levels {
-				scores[key(method, l)].seconds += time.Since(t).Seconds() / float64(len(opts.Levels))
+				scores[key(method, l)].seconds += spent / float64(len(opts.Levels))
 			}
 		}
 	}
@@ -410,10 +501,10 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 	}
 	w := g.Stdout
 	fmt.Fprintf(w, "%d images from %s (seed %d); mean [95%% bootstrap interval]\n", len(images), opts.Dataset, opts.Seed)
-	fmt.Fprintf(w, "%-8s %-11s %7s  %-21s %-21s %-21s %-21s %8s\n", "level", "method", "samples", "pointing game", "energy pointing", "IoU@0.7", "MaxBoxAcc", "img/s")
+	fmt.Fprintf(w, "%-8s %-22s %7s  %-21s %-21s %-21s %-21s %8s\n", "level", "method", "samples", "pointing game", "energy pointing", "IoU@0.7", "MaxBoxAcc", "img/s")
 	for _, r := range rows {
 		ci := func(iv saliency.Interval) string { return fmt.Sprintf("%.3f [%.3f, %.3f]", iv.Mean, iv.Lo, iv.Hi) }
-		fmt.Fprintf(w, "%-8s %-11s %7d  %-21s %-21s %-21s %-21s %8.2f\n", r.Level, r.Method, r.Samples, ci(r.Pointing), ci(r.Energy), ci(r.IoU), ci(r.MaxBoxAcc), r.ImagesPerSec)
+		fmt.Fprintf(w, "%-8s %-22s %7d  %-21s %-21s %-21s %-21s %8.2f\n", r.Level, r.Method, r.Samples, ci(r.Pointing), ci(r.Energy), ci(r.IoU), ci(r.MaxBoxAcc), r.ImagesPerSec)
 	}
 	return nil
 }

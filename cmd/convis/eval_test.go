@@ -6,9 +6,13 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/convis/convis/internal/render"
 )
 
 // Regression (issue 20.6): eval --crop center compared maps on the 224
@@ -99,4 +103,46 @@ func FuzzManifest(f *testing.F) {
 			}
 		}
 	})
+}
+
+// eval localization --maps scores maps made elsewhere with the same metric
+// code: a map that peaks on the object scores 1 in the pointing game, one
+// that peaks in a corner 0; --list-samples says which maps are wanted.
+func TestEvalReadsExternalMaps(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "a.png"), mustRead(t, "../../testdata/scenes/single/0000.png"))
+	os.WriteFile(filepath.Join(dir, "manifest.json"), []byte(`{"images": [{"file": "a.png", "objects": [{"concept": "owl.n.01", "box": [4, 29, 141, 190]}]}]}`), 0o644)
+	var out, errb bytes.Buffer
+	if code := Main(t.Context(), []string{"eval", "localization", dir, "--list-samples"}, nil, &out, &errb); code != 0 {
+		t.Fatalf("list: %s", errb.String())
+	}
+	if !strings.Contains(out.String(), `"concept": "owl.n.01"`) {
+		t.Fatalf("samples %s", out.String())
+	}
+	maps := filepath.Join(dir, "maps")
+	for method, peak := range map[string][2]int{"good": {70, 120}, "bad": {220, 2}} {
+		v := make([]float32, 224*224)
+		v[peak[1]*224+peak[0]] = 1
+		sub := filepath.Join(maps, method)
+		if err := render.WriteAtomicMkdir(filepath.Join(sub, "a.owl.n.01.map.npy"), func(w io.Writer) error { return render.EncodeNPY(w, v, 224, 224) }); err != nil {
+			t.Fatal(err)
+		}
+		sc := fmt.Sprintf(`{"schema": 2, "relative_path": "a.png", "concept": {"synset": "owl.n.01"}, "method": %q, "params": {"seconds_per_map": 0.01}, "outputs": {"npy": "a.owl.n.01.map.npy"}}`, method)
+		os.WriteFile(filepath.Join(sub, "a.owl.n.01.json"), []byte(sc), 0o644)
+	}
+	out.Reset()
+	if code := Main(t.Context(), []string{"eval", "localization", dir, "--method", "center", "--maps", maps, "--json"}, nil, &out, &errb); code != 0 {
+		t.Fatalf("eval --maps: %s", errb.String())
+	}
+	var res struct {
+		Results []EvalRow `json:"results"`
+	}
+	json.Unmarshal(out.Bytes(), &res)
+	got := map[string]float64{}
+	for _, r := range res.Results {
+		got[r.Method] = r.Pointing.Mean
+	}
+	if got["good"] != 1 || got["bad"] != 0 || len(got) != 3 {
+		t.Errorf("pointing game %v", got)
+	}
 }

@@ -117,8 +117,8 @@ func loadExternalMaps(dirs []string) (*externalMaps, error) {
 				seen[e.Method] = true
 				x.methods = append(x.methods, e.Method)
 			}
-			if sc, err := pipeline.ReadSidecar(e.Sidecar); err == nil {
-				if v, ok := sc.Params["seconds_per_map"].(float64); ok {
+			if e.Parsed != nil {
+				if v, ok := e.Parsed.Params["seconds_per_map"].(float64); ok {
 					x.seconds[e.Method] = v
 				}
 			}

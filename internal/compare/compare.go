@@ -33,7 +33,9 @@ type Entry struct {
 	Method  string
 	NPY     string
 	Sidecar string
-	sc      *pipeline.Sidecar
+	// Parsed is the sidecar as read (nil for a bare .npy): readers use it
+	// instead of reading the file again.
+	Parsed *pipeline.Sidecar
 }
 
 // Collect reads one side: an explain output folder (every sidecar below
@@ -80,7 +82,7 @@ func Collect(path string) (map[string]*Entry, error) {
 			if rel == "" {
 				rel = filepath.Base(sc.Image)
 			}
-			e := &Entry{Key: rel + " " + sc.Concept.Synset + " " + sc.Method, Rel: rel, Concept: sc.Concept.Synset, Method: sc.Method, NPY: npy, Sidecar: p, sc: sc}
+			e := &Entry{Key: rel + " " + sc.Concept.Synset + " " + sc.Method, Rel: rel, Concept: sc.Concept.Synset, Method: sc.Method, NPY: npy, Sidecar: p, Parsed: sc}
 			if prev, dup := out[e.Key]; dup {
 				return &InputError{p, "maps the same image, concept and method as " + prev.Sidecar}
 			}
@@ -185,16 +187,12 @@ func Run(baseline, current string, o Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Two single files are one pair, whatever their names.
-	if len(a) == 1 && len(b) == 1 {
-		if sa, _ := os.Stat(baseline); sa != nil && !sa.IsDir() {
-			for _, eb := range b {
-				for ka := range a {
-					eb.Key = ka
-				}
-				b = map[string]*Entry{eb.Key: eb}
-			}
-		}
+	// Two single files are one pair, whatever their names: the current
+	// entry takes the baseline's key.
+	if sa, _ := os.Stat(baseline); sa != nil && !sa.IsDir() && len(a) == 1 && len(b) == 1 {
+		ka, eb := onlyEntry(a), onlyEntry(b)
+		eb.Key = ka.Key
+		b = map[string]*Entry{ka.Key: eb}
 	}
 	res := &Result{Baseline: baseline, Current: current, Tolerances: o.Tolerances}
 	keys := map[string]bool{}
@@ -230,8 +228,8 @@ func Run(baseline, current string, o Options) (*Result, error) {
 			continue
 		}
 		p.Rel, p.Concept, p.Method, p.Baseline, p.Current = ea.Rel, ea.Concept, ea.Method, path(ea), path(eb)
-		if ea.sc != nil && eb.sc != nil {
-			p.Settings = pipeline.SettingsDiff(ea.sc, eb.sc)
+		if ea.Parsed != nil && eb.Parsed != nil {
+			p.Settings = pipeline.SettingsDiff(ea.Parsed, eb.Parsed)
 			for _, s := range p.Settings {
 				settings[s] = true
 			}
@@ -346,17 +344,25 @@ func npyMsg(err error) string {
 
 // boxOf is a sidecar's box in a w×h frame (maps of another size scale).
 func boxOf(e *Entry, w, h int) *Box {
-	if e.sc == nil || e.sc.Box == nil {
+	if e.Parsed == nil || e.Parsed.Box == nil {
 		return nil
 	}
 	sx, sy := 1.0, 1.0
-	if e.sc.MapSize[0] > 0 && e.sc.MapSize[1] > 0 {
-		sx, sy = float64(w)/float64(e.sc.MapSize[0]), float64(h)/float64(e.sc.MapSize[1])
+	if e.Parsed.MapSize[0] > 0 && e.Parsed.MapSize[1] > 0 {
+		sx, sy = float64(w)/float64(e.Parsed.MapSize[0]), float64(h)/float64(e.Parsed.MapSize[1])
 	}
-	b := e.sc.Box
+	b := e.Parsed.Box
 	return &Box{float64(b.X) * sx, float64(b.Y) * sy, float64(b.W) * sx, float64(b.H) * sy}
 }
 
 // Maps returns the pair's maps (with Options.KeepMaps), the current at
 // the baseline's size.
 func (p *Pair) Maps() (baseline, current Map) { return p.baseMap, p.curMap }
+
+// onlyEntry is the entry of a one-entry side.
+func onlyEntry(m map[string]*Entry) *Entry {
+	for _, e := range m {
+		return e
+	}
+	return nil
+}

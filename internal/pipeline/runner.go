@@ -174,13 +174,13 @@ func SidecarPath(outDir string, job Job, synset string, m saliency.Method) strin
 }
 
 func (r *Runner) write(path string, fn func(io.Writer) error) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("write %s: %w", path, unwrapPath(err))
-	}
 	if r.WriteFile != nil {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return fmt.Errorf("write %s: %w", path, unwrapPath(err))
+		}
 		return r.WriteFile(path, fn)
 	}
-	return render.WriteAtomic(path, fn)
+	return render.WriteAtomicMkdir(path, fn)
 }
 
 // template is the sidecar a pair would get, before the image is read.

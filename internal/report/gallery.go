@@ -52,9 +52,9 @@ func Gallery(dirs []string, w *Writer, progress Progress) (*Page, error) {
 	columns := map[string]bool{}
 	for i := range items {
 		it := &items[i]
-		sc, err := pipeline.ReadSidecar(it.e.Sidecar)
-		if err != nil {
-			return nil, err
+		sc := it.e.Parsed
+		if sc == nil {
+			return nil, fmt.Errorf("%s: a map without a sidecar cannot be shown", it.e.NPY)
 		}
 		if first == nil {
 			first = sc

@@ -155,12 +155,14 @@ var offensiveDomains = []string{"ethnic_slur.n.01", "obscenity.n.02", "disparage
 // Offensive reports whether any noun sense of a lemma carries one of
 // WordNet's offensive usage labels.
 func (db *DB) Offensive(lemma string) bool {
-	var bad []int32
-	for _, n := range offensiveDomains {
-		if i, ok := db.byName[n]; ok {
-			bad = append(bad, i)
+	db.offensiveOnce.Do(func() {
+		for _, n := range offensiveDomains {
+			if i, ok := db.byName[n]; ok {
+				db.offensive = append(db.offensive, i)
+			}
 		}
-	}
+	})
+	bad := db.offensive
 	for _, i := range db.index[lemma] {
 		for _, d := range db.Synsets[i].UsageDomains {
 			for _, b := range bad {

@@ -47,6 +47,9 @@ type DB struct {
 	index      map[string][]int32 // lemma (lower case) → synsets in sense order
 	exceptions map[string][]string
 	tagged     map[string]int // lemma → times its noun senses were tagged in SemCor (cntlist.rev)
+
+	offensiveOnce sync.Once
+	offensive     []int32 // the synsets of offensiveDomains
 }
 
 // Tagged is how often a lemma's noun senses occur in WordNet's tagged

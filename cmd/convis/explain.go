@@ -286,8 +286,15 @@ func explainJobs(g *globalOptions, opts *explainOptions) ([]pipeline.Job, pipeli
 	if stats.NonImage > 0 || stats.Hidden > 0 {
 		g.Log.Info("skipped files that are not images or are hidden", "not_images", stats.NonImage, "hidden", stats.Hidden)
 	}
+	if stats.Folders > 0 {
+		g.Log.Info(fmt.Sprintf("skipped %d subfolders; pass --recursive to explain their images too", stats.Folders))
+	}
 	if len(jobs) == 0 {
-		return nil, shard, fmt.Errorf("no images found in %s", strings.Join(inputs, ", "))
+		hint := ""
+		if stats.Folders > 0 {
+			hint = fmt.Sprintf(" (%d subfolders were not searched: pass --recursive)", stats.Folders)
+		}
+		return nil, shard, fmt.Errorf("no images found in %s%s", strings.Join(inputs, ", "), hint)
 	}
 	all := len(jobs)
 	jobs = shard.Select(jobs)

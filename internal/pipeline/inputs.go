@@ -34,6 +34,7 @@ type InputOptions struct {
 type InputStats struct {
 	NonImage int // files in folders that are not images by their ending
 	Hidden   int // hidden files and folders skipped
+	Folders  int // subfolders not descended into (without Recursive)
 }
 
 // ListFile reads one path per line (blank lines and lines starting with #
@@ -128,6 +129,8 @@ func Expand(args []string, o InputOptions) ([]Job, InputStats, error) {
 						if err := walk(p); err != nil {
 							return err
 						}
+					} else {
+						stats.Folders++
 					}
 					continue
 				}

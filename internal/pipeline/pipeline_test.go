@@ -65,6 +65,9 @@ func TestExpandMirrorsTheTree(t *testing.T) {
 	if got := rels(jobs); !reflect.DeepEqual(got, []string{"x.jpg→x.jpg", "x.png→x.png"}) {
 		t.Errorf("flat: %v", got)
 	}
+	if _, st, _ := Expand([]string{in}, InputOptions{}); st.Folders != 2 {
+		t.Errorf("flat: %d subfolders counted, want 2 (a, b)", st.Folders)
+	}
 	// Listed files: relative to their common folder, whatever else is listed.
 	jobs, _, _ = Expand([]string{filepath.Join(in, "a/x.png"), filepath.Join(in, "b/x.png"), filepath.Join(in, "a/x.png")}, InputOptions{})
 	if got := rels(jobs); !reflect.DeepEqual(got, []string{"a/x.png→a/x", "b/x.png→b/x"}) {

@@ -96,12 +96,16 @@ func EmbedWindows(ctx context.Context, c *Canvas, boxes []Box, enc clip.ImageEnc
 	sinkDone := make(chan struct{})
 	if sink != nil {
 		sinkCh = make(chan sunk, 4)
-		go func() {
+		// The channel is passed in, not read from the variable: the
+		// variable is set to nil once closed, and a goroutine that had not
+		// yet started would then range over a nil channel forever (a hang
+		// seen when Ctrl-C stopped a batch before the first batch of crops).
+		go func(in <-chan sunk) {
 			defer close(sinkDone)
-			for s := range sinkCh {
+			for s := range in {
 				sink(s.start, s.rows)
 			}
-		}()
+		}(sinkCh)
 	} else {
 		close(sinkDone)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/convis/convis/internal/clip"
 	"github.com/convis/convis/internal/clip/cliptest"
@@ -381,5 +382,32 @@ func TestPresenceRule(t *testing.T) {
 	w, err := ex.WholeImage(context.Background(), img)
 	if err != nil || w.Rank(concepts[0]) < 0 {
 		t.Fatalf("whole image: %v", err)
+	}
+}
+
+// Regression: EmbedWindows's scoring goroutine read the channel variable,
+// which the function sets to nil when it returns; a goroutine scheduled
+// late then waited on a nil channel and the call never returned (a batch
+// hung on Ctrl-C). A cancelled context must return, every time.
+func TestEmbedWindowsReturnsWhenCancelled(t *testing.T) {
+	ex, _, _ := fixture(t)
+	c, err := NewCanvas(clip.NewRGB(64, 64), DefaultCanvas())
+	if err != nil {
+		t.Fatal(err)
+	}
+	boxes := []Box{{X: 128, Y: 128, W: 64, H: 64}, {X: 140, Y: 140, W: 64, H: 64}}
+	for i := 0; i < 200; i++ {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		done := make(chan struct{})
+		go func() {
+			EmbedWindows(ctx, c, boxes, ex.Encoder, ex.Pre, 1, nil, func(int, [][]float32) {})
+			close(done)
+		}()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("EmbedWindows did not return after cancellation (try %d)", i)
+		}
 	}
 }

@@ -32,15 +32,24 @@ func main() {
 	batchImages := flag.Int("batch-images", 100, "scenes of the batch throughput measure (0: skip the batch measures)")
 	memImages := flag.Int("batch-memory-images", 500, "scenes of the batch memory measure")
 	memStride := flag.Int("batch-memory-stride", 48, "grid stride of the batch memory measure (fewer windows, same files)")
+	convis := flag.String("convis", "bin/convis", "the convis binary, for the measures that start it as a new process")
+	cliImages := flag.Int("cli-images", 20, "images of the one-batch against one-process-each measure (0: skip it)")
+	ranking := flag.Bool("ranking", true, "measure ranking against all of WordNet (--vocab wordnet)")
 	indexPrompts := flag.Int("index-prompts", 0, "time the concept index on this many prompts and extrapolate to all 7,080 (0: all); the maps then use random prompt embeddings, which cost the same to score")
 	flag.Parse()
-	if err := run(*modelDir, *image, *batch, *threads, *reps, *indexPrompts, batchOptions{*batchImages, *memImages, *memStride}); err != nil {
+	bo := batchOptions{*batchImages, *memImages, *memStride, *convis, *cliImages, *ranking}
+	if err := run(*modelDir, *image, *batch, *threads, *reps, *indexPrompts, bo); err != nil {
 		fmt.Fprintln(os.Stderr, "convis-bench:", err)
 		os.Exit(1)
 	}
 }
 
-type batchOptions struct{ images, memImages, memStride int }
+type batchOptions struct {
+	images, memImages, memStride int
+	convis                       string
+	cliImages                    int
+	ranking                      bool
+}
 
 func run(modelDir, imagePath string, batch, threads, reps, indexPrompts int, bo batchOptions) error {
 	ctx := context.Background()
@@ -49,6 +58,7 @@ func run(modelDir, imagePath string, batch, threads, reps, indexPrompts int, bo 
 		return err
 	}
 	defer os.RemoveAll(tmp)
+	flagModel := modelDir
 	if modelDir == "" {
 		if modelDir, _, err = models.ExtractBuiltin(filepath.Join(tmp, "models")); err != nil {
 			return err
@@ -126,6 +136,12 @@ func run(modelDir, imagePath string, batch, threads, reps, indexPrompts int, bo 
 	}
 	loadTime := time.Since(t)
 
+	mm, err := rt.NewMatMul(ix.Emb, ix.Len(), ix.Dim)
+	if err != nil {
+		return err
+	}
+	defer mm.Close()
+	ix.Kernel = mm // as convis ranks
 	ex := &saliency.Explainer{Encoder: m.Image, Pre: m.Pre, Index: ix}
 	var concepts []saliency.Concept
 	for _, name := range []string{"dog.n.01", "animal.n.01", "cat.n.01", "bus.n.01", "food.n.01"} {
@@ -202,6 +218,16 @@ func run(modelDir, imagePath string, batch, threads, reps, indexPrompts int, bo 
 	fmt.Printf("%-52s %10.2f\n", "concept index cached load (ms)", ms(loadTime))
 	fmt.Printf("%-52s %10.1f\n", "peak RSS during a grid map (MB)", float64(rssPeak)/1e6)
 	fmt.Printf("%-52s %10.1f\n", "peak RSS growth over the loaded model (MB)", float64(rssPeak-rssBefore)/1e6)
+	fmt.Printf("%-52s %10.3f\n", "ranking share of the grid map (paper vocabulary)", res.ScoreTime.Seconds()/grid1.Seconds())
+	if bo.ranking {
+		if err := benchRanking(ctx, rt, m, img, batch, reps); err != nil {
+			return err
+		}
+	}
+	builtin := flagModel == ""
+	if err := benchCLI(bo.convis, flagModel, map[bool]int{true: bo.cliImages}[builtin]); err != nil {
+		return err
+	}
 	if bo.images > 0 {
 		return benchBatch(ctx, ex, concepts[1], hash, bo.images, bo.memImages, bo.memStride)
 	}

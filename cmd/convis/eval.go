@@ -336,7 +336,7 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 	}
 	var ex *saliency.Explainer
 	if needModel {
-		model, err := loadModel(g)
+		model, err := loadModelLazily(g)
 		if err != nil {
 			return err
 		}
@@ -346,7 +346,9 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 		if err != nil {
 			return err
 		}
-		ex = &saliency.Explainer{Encoder: model.Image, Pre: model.Pre, Index: ix}
+		if ex, err = newExplainer(g, model, ix, opts.Index); err != nil {
+			return err
+		}
 	}
 	params := saliency.DefaultParams()
 	params.Batch = opts.Batch

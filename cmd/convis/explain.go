@@ -330,13 +330,17 @@ func runExplain(ctx context.Context, g *globalOptions, opts *explainOptions) err
 	if err := checkWritable(opts.OutDir); err != nil {
 		return err
 	}
-	m, err := loadModel(g)
+	m, err := loadModelLazily(g)
 	if err != nil {
 		return err
 	}
 	defer m.Close()
 	prog := newProgress(g.Stderr)
 	ix, err := loadIndex(ctx, g, m, h, opts.Index, prog)
+	if err != nil {
+		return err
+	}
+	explainer, err := newExplainer(g, m, ix, opts.Index)
 	if err != nil {
 		return err
 	}
@@ -356,7 +360,7 @@ func runExplain(ctx context.Context, g *globalOptions, opts *explainOptions) err
 	}
 	settings := opts.settings(p)
 	runner := &pipeline.Runner{
-		Explainer: &saliency.Explainer{Encoder: m.Image, Pre: m.Pre, Index: ix},
+		Explainer: explainer,
 		Concepts:  concepts,
 		Model:     pipeline.ModelInfo{Name: modelName(g), Path: m.Dir.Path, SHA256: hash, Variant: m.Dir.Variant},
 		Vocab:     h.Vocab, VocabSize: h.Len(), Prompts: opts.Index.Prompts, Version: Version(),

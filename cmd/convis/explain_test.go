@@ -12,7 +12,9 @@ import (
 )
 
 // Same inputs and seed give byte-identical outputs, sidecars included
-// (timings live in the run log), wherever the output folder is.
+// (timings live in the run log), wherever the output folder is. The
+// second run finds its windows in the cache: its sidecars differ only in
+// saying so (window_cache, forward_passes, encoder_batches).
 func TestExplainIsDeterministic(t *testing.T) {
 	lib := ortLibForTest(t)
 	cache := t.TempDir()
@@ -39,6 +41,10 @@ func TestExplainIsDeterministic(t *testing.T) {
 				if _, ok := v["timings_ms"]; ok {
 					t.Fatalf("%s has timings: sidecars would differ run to run", e.Name())
 				}
+				for _, k := range []string{"window_cache", "forward_passes", "encoder_batches"} {
+					v[k] = nil
+				}
+				data, _ = json.Marshal(v)
 			}
 			files[e.Name()] = data
 		}
@@ -53,5 +59,72 @@ func TestExplainIsDeterministic(t *testing.T) {
 		if !reflect.DeepEqual(a[name], b[name]) {
 			t.Errorf("%s differs between runs", name)
 		}
+	}
+}
+
+// A second concept on an explained image, in a new process, encodes
+// nothing; maps are the same bytes with the cache off, on a miss, on a hit
+// and after a corrupt entry (ranked by ONNX Runtime's product).
+func TestExplainWindowCache(t *testing.T) {
+	lib := ortLibForTest(t)
+	cache := t.TempDir()
+	type result struct {
+		npy   map[string][]byte
+		cache string
+		pass  float64
+	}
+	run := func(name string, extra ...string) result {
+		out := filepath.Join(t.TempDir(), name)
+		args := append([]string{"explain", "--model", "../../testdata/fixture-model", "--ort-lib", lib, "--cache-dir", cache,
+			"../../testdata/images/landscape.png", "--format", "npy,json", "-o", out}, extra...)
+		cmd := convisCmd(t, nil, args...)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v\n%s", name, err, b)
+		}
+		r := result{npy: map[string][]byte{}}
+		files, _ := filepath.Glob(filepath.Join(out, "*.json"))
+		for _, f := range files {
+			var sc map[string]any
+			data, _ := os.ReadFile(f)
+			if err := json.Unmarshal(data, &sc); err != nil {
+				t.Fatal(err)
+			}
+			r.cache, r.pass = sc["window_cache"].(string), sc["forward_passes"].(float64)
+		}
+		npys, _ := filepath.Glob(filepath.Join(out, "*.npy"))
+		for _, f := range npys {
+			r.npy[filepath.Base(f)], _ = os.ReadFile(f)
+		}
+		return r
+	}
+	off := run("off", "-c", "dog", "--no-cache")
+	miss := run("miss", "-c", "dog")
+	hit := run("hit", "-c", "dog")
+	other := run("other", "-c", "food") // another concept: still a hit
+	if off.cache != "off" || miss.cache != "miss" || hit.cache != "hit" || other.cache != "hit" {
+		t.Fatalf("window_cache: off %q, miss %q, hit %q, other concept %q", off.cache, miss.cache, hit.cache, other.cache)
+	}
+	if miss.pass != 730 || hit.pass != 0 || other.pass != 0 {
+		t.Fatalf("forward_passes: miss %v, hit %v, other concept %v", miss.pass, hit.pass, other.pass)
+	}
+	if !reflect.DeepEqual(off.npy, miss.npy) || !reflect.DeepEqual(off.npy, hit.npy) || len(off.npy) != 1 {
+		t.Fatal("maps differ between cache off, miss and hit")
+	}
+	entries, _ := filepath.Glob(filepath.Join(cache, "embeddings", "*.emb"))
+	for _, e := range entries {
+		data, _ := os.ReadFile(e)
+		data[len(data)-100] ^= 1
+		os.WriteFile(e, data, 0o644)
+	}
+	fixed := run("fixed", "-c", "dog")
+	if fixed.cache != "miss" || !reflect.DeepEqual(off.npy, fixed.npy) {
+		t.Fatalf("after corrupting the cache: %q, maps equal %v", fixed.cache, reflect.DeepEqual(off.npy, fixed.npy))
+	}
+	var stdout bytes.Buffer
+	if code := Main(context.Background(), []string{"--cache-dir", cache, "cache", "clear"}, nil, &stdout, &bytes.Buffer{}); code != 0 || !strings.Contains(stdout.String(), "removed 2 embedding entries") {
+		t.Fatalf("cache clear: exit %d, %q", code, stdout.String())
+	}
+	if again := run("again", "-c", "dog"); again.cache != "miss" {
+		t.Fatalf("after cache clear: %q", again.cache)
 	}
 }

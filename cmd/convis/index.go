@@ -5,22 +5,28 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"log/slog"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/spf13/pflag"
 
 	"github.com/convis/convis/internal/clip"
+	"github.com/convis/convis/internal/clip/ort"
 	"github.com/convis/convis/internal/saliency"
 	"github.com/convis/convis/internal/wordnet"
 )
 
 // indexOptions are the flags that choose the concept index.
 type indexOptions struct {
-	Vocab   string
-	Prompts string
-	NoCache bool
+	Vocab     string
+	Prompts   string
+	NoCache   bool
+	CacheSize string
 }
 
 // loadHierarchy loads WordNet and the concept hierarchy T of a vocabulary;
@@ -44,7 +50,52 @@ func loadHierarchy(g *globalOptions, vocab string) (*wordnet.DB, *wordnet.Hierar
 func addIndexFlags(f *pflag.FlagSet, o *indexOptions) {
 	f.StringVar(&o.Prompts, "prompts", string(saliency.PromptDefinitions), `prompts: definitions, lemmas, or a template such as "a photo of a {}"`)
 	f.StringVar(&o.Vocab, "vocab", wordnet.VocabPaper, "concept hierarchy: paper, wordnet or a word-list file")
-	f.BoolVar(&o.NoCache, "no-cache", false, "do not read or write the concept index cache")
+	f.BoolVar(&o.NoCache, "no-cache", false, "do not read or write any cache (concept index, window embeddings)")
+	f.StringVar(&o.CacheSize, "cache-size", "2GB", "bound of the window-embedding cache; least recently used entries go first (e.g. 500MB, 10GB)")
+}
+
+// embeddingCache is the window-embedding cache of --cache-dir, or nil with
+// --no-cache. A cache that cannot be read or written costs only reuse: it
+// warns and the run goes on.
+func embeddingCache(g *globalOptions, opts indexOptions) (*saliency.EmbeddingCache, error) {
+	size, err := parseBytes(opts.CacheSize)
+	if err != nil {
+		return nil, usageErrorf("--cache-size: %v", err)
+	}
+	if opts.NoCache {
+		return nil, nil
+	}
+	dir, err := cacheDir(g)
+	if err != nil {
+		return nil, err
+	}
+	c := saliency.NewEmbeddingCache(filepath.Join(dir, "embeddings"), size)
+	warned := false
+	c.Warn = func(err error) {
+		if !warned || g.Log.Enabled(context.Background(), slog.LevelDebug) {
+			g.Log.Warn(err.Error())
+		}
+		warned = true
+	}
+	return c, nil
+}
+
+// parseBytes reads a size such as 2GB, 500MB, 1.5GiB or 1048576 (bytes).
+// Units are powers of 1024, whether written GB or GiB (as convis prints them).
+func parseBytes(s string) (int64, error) {
+	t := strings.TrimSpace(s)
+	i := len(t)
+	for i > 0 && (t[i-1] < '0' || t[i-1] > '9') && t[i-1] != '.' {
+		i--
+	}
+	num, unit := strings.TrimSpace(t[:i]), strings.ToLower(strings.TrimSpace(t[i:]))
+	mult := map[string]float64{"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10, "m": 1 << 20, "mb": 1 << 20, "mib": 1 << 20,
+		"g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30, "t": 1 << 40, "tb": 1 << 40, "tib": 1 << 40}[unit]
+	v, err := strconv.ParseFloat(num, 64)
+	if err != nil || mult == 0 || v <= 0 || math.IsInf(v, 0) {
+		return 0, fmt.Errorf("%q is not a size (want e.g. 500MB, 2GB, 1GiB)", s)
+	}
+	return int64(v * mult), nil
 }
 
 // vocabKey names a vocabulary in cache keys: its name, or its file's hash.
@@ -101,10 +152,51 @@ func loadIndex(ctx context.Context, g *globalOptions, m *clip.Model, h *wordnet.
 		return nil, err
 	}
 	g.Log.Debug("concept index", "cached", cached, "prompts", ix.Len(), "dim", ix.Dim)
-	if ix.Dim != m.Image.Dim() && m.Image.Dim() > 0 {
-		return nil, fmt.Errorf("model %s: text embeddings have %d values but image embeddings %d", m.Dir.Path, ix.Dim, m.Image.Dim())
+	if rt, err := runtimeLoader(g); err == nil {
+		if mk, ok := rt.(matMulMaker); ok {
+			ix.Kernel = &lazyKernel{make: func() (saliency.SimilarityKernel, error) { return mk.NewMatMul(ix.Emb, ix.Len(), ix.Dim) }}
+		}
 	}
+	// The image encoder is opened lazily: its size is checked against the
+	// index's where its embeddings are first scored (SimilaritiesBatch).
 	return ix, nil
+}
+
+// newExplainer makes the explainer of a loaded model and index, with the
+// embedding cache unless --no-cache.
+func newExplainer(g *globalOptions, m *clip.Model, ix *saliency.ConceptIndex, opts indexOptions) (*saliency.Explainer, error) {
+	hash, err := m.Hash()
+	if err != nil {
+		return nil, err
+	}
+	cache, err := embeddingCache(g, opts)
+	if err != nil {
+		return nil, err
+	}
+	return &saliency.Explainer{Encoder: m.Image, Pre: m.Pre, Index: ix, Cache: cache, ModelKey: hash + "/" + m.Dir.Variant}, nil
+}
+
+// matMulMaker is ONNX Runtime's vectorised product (ort.Runtime); test
+// runtimes without one leave the ranking to scalar Go.
+type matMulMaker interface {
+	NewMatMul(b []float32, p, d int) (*ort.MatMul, error)
+}
+
+// lazyKernel makes the product's session on first use: commands that load
+// an index without ranking windows never pay for it.
+type lazyKernel struct {
+	make func() (saliency.SimilarityKernel, error)
+	once sync.Once
+	k    saliency.SimilarityKernel
+	err  error
+}
+
+func (l *lazyKernel) Products(ctx context.Context, rows []float32, n int, out []float32) error {
+	l.once.Do(func() { l.k, l.err = l.make() })
+	if l.err != nil {
+		return l.err
+	}
+	return l.k.Products(ctx, rows, n, out)
 }
 
 // resolveConcepts turns the user's concept texts into synsets of T, failing

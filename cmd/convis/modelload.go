@@ -79,7 +79,15 @@ var runtimeLoader = func(g *globalOptions) (clip.Runtime, error) {
 }
 
 // loadModel opens --model with ONNX Runtime.
-func loadModel(g *globalOptions) (*clip.Model, error) {
+func loadModel(g *globalOptions) (*clip.Model, error) { return loadModelWith(g, clip.LoadModel) }
+
+// loadModelLazily is loadModel with the encoders opened on first use: an
+// explain whose embeddings are all cached never opens them.
+func loadModelLazily(g *globalOptions) (*clip.Model, error) {
+	return loadModelWith(g, clip.LoadModelLazily)
+}
+
+func loadModelWith(g *globalOptions, load func(*clip.ModelDir, clip.Runtime) (*clip.Model, error)) (*clip.Model, error) {
 	dir, err := openModelDir(g)
 	if err != nil {
 		return nil, err
@@ -88,5 +96,5 @@ func loadModel(g *globalOptions) (*clip.Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	return clip.LoadModel(dir, rt)
+	return load(dir, rt)
 }

@@ -206,6 +206,7 @@ concept scores by the best rank of any synset in its subtree.`,
 		newCheckCmd(g),
 		newReportCmd(g),
 		newScoreCmd(g),
+		newCacheCmd(g),
 	)
 	root.InitDefaultCompletionCmd()
 	registerCompletions(root, g)

@@ -2,6 +2,7 @@ package clip
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"sync"
@@ -22,19 +23,31 @@ type Model struct {
 
 // LoadModel opens both encoders of a model directory with a runtime.
 func LoadModel(dir *ModelDir, rt Runtime) (*Model, error) {
+	m, err := LoadModelLazily(dir, rt)
+	if err != nil {
+		return nil, err
+	}
+	var oe *OpenError
+	if _, err := m.Image.(*lazyImage).get(); errors.As(err, &oe) {
+		return nil, oe.Err
+	}
+	if _, err := m.Text.(*lazyText).get(); errors.As(err, &oe) {
+		m.Close()
+		return nil, oe.Err
+	}
+	return m, nil
+}
+
+// LoadModelLazily is LoadModel with each encoder opened on first use (its
+// errors then come from that use): a run that finds its embeddings cached
+// never pays for opening them.
+func LoadModelLazily(dir *ModelDir, rt Runtime) (*Model, error) {
 	tok, err := TokenizerForDir(dir.Path)
 	if err != nil {
 		return nil, &ModelError{dir.Path, err.Error()}
 	}
-	img, err := rt.OpenImageEncoder(dir.VisionPath)
-	if err != nil {
-		return nil, err
-	}
-	txt, err := rt.OpenTextEncoder(dir.TextPath)
-	if err != nil {
-		img.Close()
-		return nil, err
-	}
+	img := &lazyImage{open: func() (ImageEncoder, error) { return rt.OpenImageEncoder(dir.VisionPath) }}
+	txt := &lazyText{open: func() (TextEncoder, error) { return rt.OpenTextEncoder(dir.TextPath) }}
 	return &Model{Dir: dir, Image: img, Text: txt, Tokenizer: tok, Pre: NewPreprocessor(dir.Pre)}, nil
 }
 

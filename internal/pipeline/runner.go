@@ -81,20 +81,22 @@ const (
 // Record is the result of one (image, concept), or of an image that
 // failed before any concept (Concept empty).
 type Record struct {
-	Type     string             `json:"type"` // "record"
-	Status   string             `json:"status"`
-	Image    string             `json:"image"`
-	Rel      string             `json:"relative_path"`
-	Concept  string             `json:"concept,omitempty"`
-	Query    string             `json:"query,omitempty"`
-	Method   string             `json:"method,omitempty"`
-	Box      *Box               `json:"box"`
-	Peak     *[2]int            `json:"peak,omitempty"` // [x, y]
-	Outputs  map[string]string  `json:"outputs,omitempty"`
-	Error    string             `json:"error,omitempty"`
-	Passes   int                `json:"forward_passes"`
-	Presence *saliency.Presence `json:"presence,omitempty"`
-	Timings  map[string]float64 `json:"timings_ms,omitempty"`
+	Type    string            `json:"type"` // "record"
+	Status  string            `json:"status"`
+	Image   string            `json:"image"`
+	Rel     string            `json:"relative_path"`
+	Concept string            `json:"concept,omitempty"`
+	Query   string            `json:"query,omitempty"`
+	Method  string            `json:"method,omitempty"`
+	Box     *Box              `json:"box"`
+	Peak    *[2]int           `json:"peak,omitempty"` // [x, y]
+	Outputs map[string]string `json:"outputs,omitempty"`
+	Error   string            `json:"error,omitempty"`
+	Passes  int               `json:"forward_passes"`
+	// WindowCache is "hit", "miss" or "off" for an explained image.
+	WindowCache string             `json:"window_cache,omitempty"`
+	Presence    *saliency.Presence `json:"presence,omitempty"`
+	Timings     map[string]float64 `json:"timings_ms,omitempty"`
 }
 
 // Event is progress: images finished of the total, and the encoder's
@@ -371,6 +373,10 @@ func (r *Runner) Run(ctx context.Context, jobs []Job, emit func(Record) error) (
 		if failed && r.FailFast {
 			return tot, ErrFailFast
 		}
+		var oe *clip.OpenError
+		if errors.As(err, &oe) {
+			return tot, err // the model cannot be opened: no image can succeed
+		}
 	}
 	return tot, nil
 }
@@ -475,6 +481,7 @@ func (r *Runner) process(ctx context.Context, pr *prepared, idx, total int, tot 
 		if k == 0 {
 			rec.Passes = res.Stats.Passes // counted once per image
 		}
+		rec.WindowCache = res.WindowCache
 		if err != nil && firstErr == nil {
 			firstErr = err
 		}
@@ -548,6 +555,7 @@ func (r *Runner) writePair(pr *prepared, p pair, cm saliency.ConceptMap, res *sa
 		sc.Input, sc.Size, sc.Decode = pr.input, [2]int{pr.img.W, pr.img.H}, pr.decode
 		sc.Box, sc.Peak, sc.Flat, sc.MapSize = box, [2]int{px, py}, mp.Flat, [2]int{mp.W, mp.H}
 		sc.Windows, sc.Passes, sc.Batches, sc.Presence = len(res.Windows), res.Stats.Passes, len(res.Stats.Batches), presence
+		sc.WindowCache = res.WindowCache
 		sc.Outputs = map[string]string{}
 		dir := filepath.Dir(p.sidecar)
 		for k, v := range names {

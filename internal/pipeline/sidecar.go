@@ -76,6 +76,9 @@ type Sidecar struct {
 	Windows int             `json:"windows"`
 	Passes  int             `json:"forward_passes"`
 	Batches int             `json:"encoder_batches"`
+	// WindowCache: "hit" (the window embeddings came from the cache and
+	// nothing was encoded), "miss" or "off" (--no-cache).
+	WindowCache string `json:"window_cache"`
 	// Presence: the concept's whole-image and best-window ranks and
 	// whether it looks absent (the map is drawn all the same).
 	Presence *saliency.Presence `json:"presence,omitempty"`

@@ -72,6 +72,8 @@ type Explanation struct {
 	Maps       []ConceptMap
 	ScoreTime  time.Duration
 	CanvasTime time.Duration
+	// WindowCache is CacheHit (nothing encoded), CacheMiss or CacheOff.
+	WindowCache string
 }
 
 // Explainer makes maps with an image encoder and a concept index.
@@ -79,6 +81,11 @@ type Explainer struct {
 	Encoder clip.ImageEncoder
 	Pre     *clip.Preprocessor
 	Index   *ConceptIndex
+	// Cache, when set, keeps window and whole-image embeddings between
+	// runs; ModelKey (the model's content hash and variant) is part of
+	// every key.
+	Cache    *EmbeddingCache
+	ModelKey string
 }
 
 // Prepared is an image made ready for the encoder: its canvas and window
@@ -127,28 +134,13 @@ func (e *Explainer) ExplainPrepared(ctx context.Context, pr *Prepared, concepts 
 		return nil, fmt.Errorf("no concept to explain")
 	}
 	c := pr.Canvas
-	ex := &Explanation{Canvas: c, Windows: pr.Windows, CanvasTime: pr.CanvasTime}
+	ex := &Explanation{Canvas: c, Windows: pr.Windows, CanvasTime: pr.CanvasTime, WindowCache: CacheOff}
 	var err error
 	ranks := make([][]float64, len(concepts))
 	cosines := make([][]float64, len(concepts))
 	for i := range ranks {
 		ranks[i] = make([]float64, len(ex.Windows))
 		cosines[i] = make([]float64, len(ex.Windows))
-	}
-	var scoreTime time.Duration
-	sims := make([]float32, e.Index.Len())
-	// Both scores are cheap next to the similarities, so every method gets
-	// both: evaluations compare methods on the same windows.
-	sink := func(start int, rows [][]float32) {
-		t := time.Now()
-		for i, row := range rows {
-			e.Index.Similarities(row, sims)
-			for k, cc := range concepts {
-				cosines[k][start+i] = float64(OwnSimilarity(sims, cc.Own))
-				ranks[k][start+i] = float64(BestRank(sims, cc.Set))
-			}
-		}
-		scoreTime += time.Since(t)
 	}
 	// Encode only windows that overlap the image (all of the grid plan
 	// already does, unless FullPlan); the others only touch pixels that the
@@ -164,15 +156,68 @@ func (e *Explainer) ExplainPrepared(ctx context.Context, pr *Prepared, concepts 
 	for k, i := range encode {
 		boxes[k] = ex.Windows[i]
 	}
-	scatter := func(start int, rows [][]float32) {
-		// rows are windows encode[start:]; score them at their plan index.
-		for k, row := range rows {
-			sink(encode[start+k], [][]float32{row})
+	var scoreTime time.Duration
+	var scoreErr error
+	var sims, flat []float32
+	// score ranks a batch of embeddings, windows encode[start:], against
+	// every prompt in one matrix product. Both scores are cheap next to
+	// the product, so every method gets both: evaluations compare methods
+	// on the same windows.
+	score := func(start int, rows [][]float32) {
+		if scoreErr != nil {
+			return
+		}
+		t := time.Now()
+		P := e.Index.Len()
+		if need := len(rows) * P; cap(sims) < need {
+			sims = make([]float32, need)
+		}
+		if flat, scoreErr = e.Index.SimilaritiesBatch(ctx, rows, sims, flat); scoreErr != nil {
+			return
+		}
+		for k := range rows {
+			s := sims[k*P : (k+1)*P]
+			i := encode[start+k]
+			for j, cc := range concepts {
+				cosines[j][i] = float64(OwnSimilarity(s, cc.Own))
+				ranks[j][i] = float64(BestRank(s, cc.Set))
+			}
+		}
+		scoreTime += time.Since(t)
+	}
+	var key string
+	cached := false
+	if e.Cache != nil {
+		key = WindowKey(e.ModelKey, e.Pre.Config, p.Batch, c, boxes)
+		if rows, ok := e.Cache.Get(key, len(boxes)); ok {
+			// The same batches as when they were encoded: the kernel sees
+			// the same inputs, so the map has the same bits.
+			for start := 0; start < len(rows); start += p.Batch {
+				score(start, rows[start:min(start+p.Batch, len(rows))])
+			}
+			if progress != nil {
+				progress(len(boxes), len(boxes))
+			}
+			cached, ex.WindowCache = true, CacheHit
 		}
 	}
-	_, ex.Stats, err = EmbedWindows(ctx, c, boxes, e.Encoder, e.Pre, p.Batch, progress, scatter)
-	if err != nil {
-		return nil, err
+	if !cached {
+		var rows [][]float32
+		rows, ex.Stats, err = EmbedWindows(ctx, c, boxes, e.Encoder, e.Pre, p.Batch, progress, score)
+		if err != nil {
+			return nil, err
+		}
+		if e.Cache != nil {
+			ex.WindowCache = CacheMiss
+			if scoreErr == nil {
+				if err := e.Cache.Put(key, rows); err != nil {
+					e.Cache.warn(err)
+				}
+			}
+		}
+	}
+	if scoreErr != nil {
+		return nil, fmt.Errorf("ranking windows: %w", scoreErr)
 	}
 	ex.ScoreTime = scoreTime
 	for k, cc := range concepts {

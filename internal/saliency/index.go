@@ -1,6 +1,7 @@
 package saliency
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -49,6 +50,17 @@ type ConceptIndex struct {
 	Dim   int
 	Owner []int32   // prompt → position in T
 	Emb   []float32 // prompts × Dim, row-major, unit rows
+	// Kernel, when set, multiplies batches of window embeddings with Emb
+	// (ONNX Runtime's vectorised GEMM); nil: scalar Go.
+	Kernel SimilarityKernel
+}
+
+// SimilarityKernel computes rows × Embᵀ for a batch of n unit embeddings
+// (n×Dim, row-major) into out (n×Len). A kernel gives each product the
+// same bits whatever n is (TestMatMulProducts), so a map does not depend
+// on how its windows were batched.
+type SimilarityKernel interface {
+	Products(ctx context.Context, rows []float32, n int, out []float32) error
 }
 
 // Len is the number of prompts.
@@ -93,6 +105,36 @@ func (ix *ConceptIndex) Similarities(e []float32, out []float32) {
 	for i := range out {
 		out[i] = dot(ix.Emb[i*d:(i+1)*d], e)
 	}
+}
+
+// SimilaritiesBatch writes the cosines of each unit embedding in rows with
+// every prompt: out[i*Len():(i+1)*Len()] for rows[i]. It uses the Kernel
+// when there is one; flat is scratch space (grown as needed and returned).
+func (ix *ConceptIndex) SimilaritiesBatch(ctx context.Context, rows [][]float32, out []float32, flat []float32) ([]float32, error) {
+	P := ix.Len()
+	for _, row := range rows {
+		if len(row) != ix.Dim {
+			return flat, &DimError{Image: len(row), Text: ix.Dim}
+		}
+	}
+	if ix.Kernel == nil {
+		for i, row := range rows {
+			ix.Similarities(row, out[i*P:(i+1)*P])
+		}
+		return flat, nil
+	}
+	flat = flat[:0]
+	for _, row := range rows {
+		flat = append(flat, row...)
+	}
+	return flat, ix.Kernel.Products(ctx, flat, len(rows), out[:len(rows)*P])
+}
+
+// DimError is a model whose image and text embeddings differ in size.
+type DimError struct{ Image, Text int }
+
+func (e *DimError) Error() string {
+	return fmt.Sprintf("image embeddings have %d values but text embeddings (the concept index) %d: not one CLIP model", e.Image, e.Text)
 }
 
 // dot is unrolled by four: it runs |T| times per window.

@@ -170,24 +170,49 @@ func writeIndex(dir string, key IndexKey, ix *ConceptIndex) error {
 	data := payload(ix)
 	sum := sha256.Sum256(data)
 	hdr, _ := json.Marshal(indexHeader{Key: key, Prompts: len(ix.Owner), Dim: ix.Dim, SHA256: hex.EncodeToString(sum[:])})
-	f, err := os.CreateTemp(dir, ".idx-*")
+	_, err := writeEntry(key.file(dir), indexMagic, hdr, data)
+	return err
+}
+
+// writeEntry writes a cache file, magic line, JSON header line and data,
+// atomically (a temporary file in the same folder, then rename); it
+// returns the file's size.
+func writeEntry(path, magic string, hdr, data []byte) (int64, error) {
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer os.Remove(f.Name())
 	w := bufio.NewWriter(f)
-	w.WriteString(indexMagic)
+	w.WriteString(magic)
 	w.Write(hdr)
 	w.WriteByte('\n')
 	w.Write(data)
 	if err := w.Flush(); err != nil {
 		f.Close()
-		return err
+		return 0, err
 	}
 	if err := f.Close(); err != nil {
-		return err
+		return 0, err
 	}
-	return os.Rename(f.Name(), key.file(dir))
+	return int64(len(magic) + len(hdr) + 1 + len(data)), os.Rename(f.Name(), path)
+}
+
+// readEntry splits a cache file into its JSON header (decoded into hdr)
+// and its data.
+func readEntry(raw []byte, magic string, hdr any) ([]byte, error) {
+	if !bytes.HasPrefix(raw, []byte(magic)) {
+		return nil, errors.New("not a convis cache file")
+	}
+	rest := raw[len(magic):]
+	nl := bytes.IndexByte(rest, '\n')
+	if nl < 0 {
+		return nil, io.ErrUnexpectedEOF
+	}
+	if err := json.Unmarshal(rest[:nl], hdr); err != nil {
+		return nil, fmt.Errorf("bad header: %v", err)
+	}
+	return rest[nl+1:], nil
 }
 
 func readIndex(path string, key IndexKey, h *wordnet.Hierarchy) (*ConceptIndex, error) {
@@ -195,19 +220,11 @@ func readIndex(path string, key IndexKey, h *wordnet.Hierarchy) (*ConceptIndex, 
 	if err != nil {
 		return nil, err
 	}
-	if !bytes.HasPrefix(raw, []byte(indexMagic)) {
-		return nil, fmt.Errorf("%s: not a concept index", path)
-	}
-	rest := raw[len(indexMagic):]
-	nl := bytes.IndexByte(rest, '\n')
-	if nl < 0 {
-		return nil, io.ErrUnexpectedEOF
-	}
 	var hdr indexHeader
-	if err := json.Unmarshal(rest[:nl], &hdr); err != nil {
-		return nil, err
+	data, err := readEntry(raw, indexMagic, &hdr)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
 	}
-	data := rest[nl+1:]
 	if hdr.Key != key || hdr.Dim <= 0 || len(data) != 4*hdr.Prompts*(1+hdr.Dim) {
 		return nil, fmt.Errorf("%s: stale or truncated", path)
 	}

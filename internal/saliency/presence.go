@@ -47,6 +47,7 @@ type WholeImage struct {
 }
 
 // NewWholeImage scores a unit image embedding against an index.
+// emb must have ix.Dim values (WholeImage checks).
 func NewWholeImage(ix *ConceptIndex, emb []float32) *WholeImage {
 	w := &WholeImage{ix: ix, sims: make([]float32, ix.Len())}
 	ix.Similarities(emb, w.sims)
@@ -108,9 +109,25 @@ func (e *Explainer) WholeImage(ctx context.Context, img *clip.RGB) (*WholeImage,
 	if err := e.Pre.Into(px, img); err != nil {
 		return nil, err
 	}
+	var key string
+	if e.Cache != nil {
+		key = InputKey(e.ModelKey, px)
+		if rows, ok := e.Cache.Get(key, 1); ok {
+			return NewWholeImage(e.Index, rows[0]), nil
+		}
+	}
 	emb, err := e.Encoder.EncodeImages(ctx, px, 1)
 	if err != nil {
 		return nil, err
 	}
-	return NewWholeImage(e.Index, clip.Normalize(emb)), nil
+	emb = clip.Normalize(emb)
+	if len(emb) != e.Index.Dim {
+		return nil, &DimError{Image: len(emb), Text: e.Index.Dim}
+	}
+	if e.Cache != nil {
+		if err := e.Cache.Put(key, [][]float32{emb}); err != nil {
+			e.Cache.warn(err)
+		}
+	}
+	return NewWholeImage(e.Index, emb), nil
 }

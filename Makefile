@@ -87,7 +87,7 @@ fuzz: ## run every fuzz target for FUZZTIME each (default 1m); make test runs th
 bench: build ## performance ratios on this machine (built-in model; ViT-B/32-sized with BENCH_VITB32=1)
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./internal/...
 	$(GO) run ./cmd/convis-bench
-	@if [ -n "$$BENCH_VITB32" ]; then $(MAKE) vitb32 && $(GO) run ./cmd/convis-bench -model build/vitb32 -reps 1; fi
+	@if [ -n "$$BENCH_VITB32" ]; then $(MAKE) vitb32 && $(GO) run ./cmd/convis-bench -model build/vitb32 -reps 1 -index-prompts 512 -batch-images 0; fi
 
 vitb32: python-deps ## export a ViT-B/32-sized CLIP with random weights to build/vitb32 (for benchmarks; not committed)
 	$(TORCH_ENV) $(PY) scripts/export_vitb32.py build/vitb32

@@ -128,3 +128,65 @@ func TestExplainWindowCache(t *testing.T) {
 		t.Fatalf("after cache clear: %q", again.cache)
 	}
 }
+
+// --preset reference sets every published setting, flags given as well
+// win, and the sidecar records the preset and the values; --boxes all
+// lists every box (the first is box); --threshold and --box-rule conflict.
+func TestExplainPresetAndBoxes(t *testing.T) {
+	lib := ortLibForTest(t)
+	run := func(extra ...string) (map[string]any, int, string) {
+		out := filepath.Join(t.TempDir(), "out")
+		args := append([]string{"explain", "--model", "../../testdata/fixture-model", "--ort-lib", lib, "--cache-dir", sharedCache,
+			"../../testdata/images/landscape.png", "-c", "dog", "--format", "json", "-o", out}, extra...)
+		var stderr bytes.Buffer
+		code := Main(context.Background(), args, nil, &bytes.Buffer{}, &stderr)
+		var sc map[string]any
+		if code == 0 {
+			files, _ := filepath.Glob(filepath.Join(out, "*.json"))
+			data, _ := os.ReadFile(files[0])
+			json.Unmarshal(data, &sc)
+		}
+		return sc, code, stderr.String()
+	}
+	ref, code, errs := run("--preset", "reference")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	params := ref["params"].(map[string]any)
+	for k, want := range map[string]any{"preset": "reference", "crop": "center", "fill": "noise", "box_rule": "0.7", "threshold": 0.7,
+		"style": "fade", "stride": 16.0, "canvas": 480.0, "padding": 128.0, "image_size": 224.0, "boxes": "best"} {
+		if params[k] != want {
+			t.Errorf("--preset reference: %s = %v, want %v", k, params[k], want)
+		}
+	}
+	if ref["method"] != "grid" || ref["prompts"] != "definitions" || ref["vocab"] != "paper" {
+		t.Errorf("--preset reference: method %v, prompts %v, vocab %v", ref["method"], ref["prompts"], ref["vocab"])
+	}
+	mixed, code, errs := run("--preset", "reference", "--crop", "pad", "--threshold", "0.6")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if p := mixed["params"].(map[string]any); p["crop"] != "pad" || p["box_rule"] != "0.6" || p["preset"] != "reference" {
+		t.Errorf("flags given with the preset: crop %v, box_rule %v", p["crop"], p["box_rule"])
+	}
+	def, code, errs := run("--boxes", "all")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if p := def["params"].(map[string]any); p["box_rule"] != defaultBoxRule || p["preset"] != "none" || p["boxes"] != "all" {
+		t.Errorf("defaults: box_rule %v, preset %v, boxes %v", p["box_rule"], p["preset"], p["boxes"])
+	}
+	boxes, _ := def["boxes"].([]any)
+	if def["box"] == nil || len(boxes) == 0 || !reflect.DeepEqual(boxes[0], def["box"]) {
+		t.Errorf("--boxes all: box %v, boxes %v", def["box"], def["boxes"])
+	}
+	if _, code, errs := run("--threshold", "0.5", "--box-rule", "otsu"); code != 2 || !strings.Contains(errs, "give one") {
+		t.Errorf("--threshold with --box-rule: exit %d, %q", code, errs)
+	}
+	if _, code, errs := run("--preset", "paper"); code != 2 || !strings.Contains(errs, "want reference") {
+		t.Errorf("--preset paper: exit %d, %q", code, errs)
+	}
+	if _, code, errs := run("--box-rule", "rel:2"); code != 2 || !strings.Contains(errs, "rel:A") {
+		t.Errorf("--box-rule rel:2: exit %d, %q", code, errs)
+	}
+}

@@ -14,14 +14,27 @@ package clip
 // edge, whenever that shift is a whole number of output rows (windows on a
 // stride that the scale divides, as ConVis's grid). Only the few rows at a
 // crop's top and bottom, where Pillow clips the filter to the crop, are
-// recomputed. Other crops fall back to the direct computation.
+// recomputed. Other crops fall back to the direct computation. Band rows
+// are computed when a crop first needs them: a grid over the image part of
+// a canvas never reads the band rows far above or below it.
 type CropResizer struct {
 	src    *RGB
 	out    int
 	filter int
-	hband  map[[2]int][]uint8 // (size, x0) → src.H rows × out × 3
-	vband  map[[2]int][]uint8 // (size, x0) → (src.H·out/size) rows × out × 3
+	hband  map[[2]int]*band // (size, x0) → src.H rows × out × 3
+	vband  map[[2]int]*band // (size, x0) → (src.H·out/size) rows × out × 3
 	cache  weightCache
+	acc    []int32
+}
+
+// band is rows of out×3 bytes, each computed on first use.
+type band struct {
+	pix  []uint8
+	done []bool
+}
+
+func newBand(rows, stride int) *band {
+	return &band{pix: make([]uint8, rows*stride), done: make([]bool, rows)}
 }
 
 // NewCropResizer prepares to resize crops of src to out×out with a Pillow filter (3: bicubic).
@@ -29,16 +42,21 @@ func NewCropResizer(src *RGB, out, filter int) *CropResizer {
 	if _, ok := resampleFilters[filter]; !ok {
 		filter = 3
 	}
-	return &CropResizer{src: src, out: out, filter: filter, hband: map[[2]int][]uint8{}, vband: map[[2]int][]uint8{}}
+	return &CropResizer{src: src, out: out, filter: filter, hband: map[[2]int]*band{}, vband: map[[2]int]*band{}, acc: make([]int32, 3*out)}
 }
 
 // Resize returns the crop [x0, x0+s) × [y0, y0+s) of the source resized to out×out.
-func (c *CropResizer) Resize(x0, y0, s int) *RGB {
+func (c *CropResizer) Resize(x0, y0, s int) *RGB { return c.ResizeInto(nil, x0, y0, s) }
+
+// ResizeInto is Resize writing into out when it is out×out (a map's
+// hundreds of crops then reuse one buffer); it returns the result.
+func (c *CropResizer) ResizeInto(out *RGB, x0, y0, s int) *RGB {
 	if x0 < 0 || y0 < 0 || x0+s > c.src.W || y0+s > c.src.H || s == c.out {
 		return resample(c.crop(x0, y0, s), c.out, c.out, c.filter, &c.cache)
 	}
-	h := c.horizontal(x0, s)
-	out := NewRGB(c.out, c.out)
+	if out == nil || out.W != c.out || out.H != c.out {
+		out = NewRGB(c.out, c.out)
+	}
 	stride := c.out * 3
 	cw := c.cache.get(s, c.out, c.filter)
 	shift := y0 * c.out
@@ -46,15 +64,15 @@ func (c *CropResizer) Resize(x0, y0, s int) *RGB {
 	// height maps to a whole number of output rows; otherwise (canvas 490,
 	// windows of 100) its weights differ from the crop's.
 	if shift%s == 0 && (c.src.H*c.out)%s == 0 {
-		v := c.vertical(x0, s)
 		off := shift / s
 		top, bottom := clippedRows(cw, s)
+		v := c.vertical(x0, s, off+top, off+bottom)
 		copy(out.Pix[top*stride:bottom*stride], v[(off+top)*stride:(off+bottom)*stride])
-		c.verticalRows(out, h, cw, y0, 0, top)
-		c.verticalRows(out, h, cw, y0, bottom, c.out)
+		c.verticalRows(out, x0, s, cw, y0, 0, top)
+		c.verticalRows(out, x0, s, cw, y0, bottom, c.out)
 		return out
 	}
-	c.verticalRows(out, h, cw, y0, 0, c.out)
+	c.verticalRows(out, x0, s, cw, y0, 0, c.out)
 	return out
 }
 
@@ -94,17 +112,23 @@ func clippedRows(cw *coeffs, s int) (top, bottom int) {
 }
 
 // horizontal is the band of every source row's segment [x0, x0+s) resized
-// to out columns, rounded to 8 bits as Pillow's first pass.
-func (c *CropResizer) horizontal(x0, s int) []uint8 {
+// to out columns, rounded to 8 bits as Pillow's first pass; rows [lo, hi)
+// are computed if they were not yet.
+func (c *CropResizer) horizontal(x0, s, lo, hi int) []uint8 {
 	key := [2]int{s, x0}
-	if b, ok := c.hband[key]; ok {
-		return b
+	b, ok := c.hband[key]
+	if !ok {
+		b = newBand(c.src.H, c.out*3)
+		c.hband[key] = b
 	}
 	cw := c.cache.get(s, c.out, c.filter)
-	b := make([]uint8, c.src.H*c.out*3)
-	for y := 0; y < c.src.H; y++ {
+	for y := max(lo, 0); y < min(hi, c.src.H); y++ {
+		if b.done[y] {
+			continue
+		}
+		b.done[y] = true
 		row := c.src.Pix[(y*c.src.W+x0)*3 : (y*c.src.W+x0+s)*3]
-		dst := b[y*c.out*3 : (y+1)*c.out*3]
+		dst := b.pix[y*c.out*3 : (y+1)*c.out*3]
 		for x := 0; x < c.out; x++ {
 			xmin, n := cw.bounds[2*x], cw.bounds[2*x+1]
 			k := cw.k[x*cw.ksize : x*cw.ksize+n]
@@ -118,44 +142,41 @@ func (c *CropResizer) horizontal(x0, s int) []uint8 {
 			dst[x*3], dst[x*3+1], dst[x*3+2] = clip8(int64(r)), clip8(int64(g)), clip8(int64(bl))
 		}
 	}
-	c.hband[key] = b
-	return b
+	return b.pix
 }
 
-// vertical is the whole horizontal band resized vertically by out/s.
-func (c *CropResizer) vertical(x0, s int) []uint8 {
+// vertical is the whole horizontal band resized vertically by out/s (as
+// one image: Pillow's weights for its height); rows [lo, hi) of it are
+// computed if they were not yet.
+func (c *CropResizer) vertical(x0, s, lo, hi int) []uint8 {
 	key := [2]int{s, x0}
-	if b, ok := c.vband[key]; ok {
-		return b
-	}
-	h := c.horizontal(x0, s)
 	rows := c.src.H * c.out / s
-	band := &RGB{W: c.out, H: c.src.H, Pix: h}
-	v := resample(band, c.out, rows, c.filter, &c.cache)
-	c.vband[key] = v.Pix
-	return v.Pix
+	stride := c.out * 3
+	b, ok := c.vband[key]
+	if !ok {
+		b = newBand(rows, stride)
+		c.vband[key] = b
+	}
+	cv := c.cache.get(c.src.H, rows, c.filter)
+	for y := max(lo, 0); y < min(hi, rows); y++ {
+		if b.done[y] {
+			continue
+		}
+		b.done[y] = true
+		ymin, n := cv.bounds[2*y], cv.bounds[2*y+1]
+		h := c.horizontal(x0, s, ymin, ymin+n)
+		verticalRow(b.pix[y*stride:(y+1)*stride], h, stride, ymin, cv.k[y*cv.ksize:y*cv.ksize+n], c.acc)
+	}
+	return b.pix
 }
 
-// verticalRows computes output rows [from, to) of the crop at y0 from the
-// band h with the crop's own (clipped) weights.
-func (c *CropResizer) verticalRows(out *RGB, h []uint8, cw *coeffs, y0, from, to int) {
+// verticalRows computes output rows [from, to) of the crop at (x0, y0)
+// from the horizontal band with the crop's own (clipped) weights.
+func (c *CropResizer) verticalRows(out *RGB, x0, s int, cw *coeffs, y0, from, to int) {
 	stride := c.out * 3
-	acc := make([]int32, stride)
 	for y := from; y < to; y++ {
 		ymin, n := cw.bounds[2*y], cw.bounds[2*y+1]
-		k := cw.k[y*cw.ksize : y*cw.ksize+n]
-		for x := range acc {
-			acc[x] = 1 << (precisionBits - 1)
-		}
-		for i, kv := range k {
-			row := h[(y0+ymin+i)*stride : (y0+ymin+i+1)*stride]
-			for x, v := range row {
-				acc[x] += int32(v) * kv
-			}
-		}
-		dst := out.Pix[y*stride : (y+1)*stride]
-		for x, a := range acc {
-			dst[x] = clip8(int64(a))
-		}
+		h := c.horizontal(x0, s, y0+ymin, y0+ymin+n)
+		verticalRow(out.Pix[y*stride:(y+1)*stride], h, stride, y0+ymin, cw.k[y*cw.ksize:y*cw.ksize+n], c.acc)
 	}
 }

@@ -2,6 +2,7 @@ package clip
 
 import (
 	"bytes"
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -72,6 +73,42 @@ func TestCropResizerEqualsDirectOverAGrid(t *testing.T) {
 						if got := cr.Resize(x, y, s); !bytes.Equal(got.Pix, want.Pix) {
 							t.Fatalf("canvas %d, out %d: crop %d,%d size %d differs", canvas, out, x, y, s)
 						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// IntoResized looks each byte's normalised value up in a table: the same
+// bits as (v·scale − mean)/std computed per pixel, zeros (−mean/std)
+// where a centre crop exceeds the image.
+func TestIntoResizedEqualsTheFormula(t *testing.T) {
+	cfg := PreprocessConfig{DoConvertRGB: true, DoResize: true, ShortestEdge: 224, Resample: 3, DoCenterCrop: true,
+		CropW: 224, CropH: 224, DoRescale: true, RescaleFactor: 1.0 / 255, DoNormalize: true,
+		Mean: [3]float32{0.48145466, 0.4578275, 0.40821073}, Std: [3]float32{0.26862954, 0.26130258, 0.27577711}}
+	p := NewPreprocessor(cfg)
+	r := rand.New(rand.NewPCG(8, 9))
+	for _, size := range [][2]int{{224, 224}, {260, 230}, {200, 224}} {
+		src := NewRGB(size[0], size[1])
+		for i := range src.Pix {
+			src.Pix[i] = uint8(r.IntN(256))
+		}
+		dst := make([]float32, 3*224*224)
+		if err := p.IntoResized(dst, src); err != nil {
+			t.Fatal(err)
+		}
+		x0, y0 := (src.W-224)/2, (src.H-224)/2
+		for ch := 0; ch < 3; ch++ {
+			for y := 0; y < 224; y++ {
+				for x := 0; x < 224; x++ {
+					sx, sy := x+x0, y+y0
+					v := -cfg.Mean[ch]
+					if sx >= 0 && sy >= 0 && sx < src.W && sy < src.H {
+						v = float32(src.Pix[(sy*src.W+sx)*3+ch])*float32(cfg.RescaleFactor) - cfg.Mean[ch]
+					}
+					if want, got := v/cfg.Std[ch], dst[ch*224*224+y*224+x]; math.Float32bits(want) != math.Float32bits(got) {
+						t.Fatalf("%v: channel %d (%d,%d) = %v, want %v", size, ch, x, y, got, want)
 					}
 				}
 			}

@@ -184,23 +184,46 @@ func (p *Preprocessor) IntoResized(dst []float32, src *RGB) error {
 	if c.DoRescale {
 		scale = float32(c.RescaleFactor)
 	}
+	// A byte has 256 values: each channel's (v·scale − mean)/std is looked
+	// up, the same float32 operations as computing it, once per value.
+	var lut [3][256]float32
+	var pad [3]float32
 	for ch := 0; ch < 3; ch++ {
 		mean, std := float32(0), float32(1)
 		if c.DoNormalize {
 			mean, std = c.Mean[ch], c.Std[ch]
 		}
-		plane := dst[ch*S*S : (ch+1)*S*S]
+		for v := range lut[ch] {
+			lut[ch][v] = (float32(v)*scale - mean) / std
+		}
+		pad[ch] = -mean / std
+	}
+	p0, p1, p2 := dst[:S*S], dst[S*S:2*S*S], dst[2*S*S:3*S*S]
+	if x0 >= 0 && y0 >= 0 && x0+S <= src.W && y0+S <= src.H {
+		// The crop lies inside the image (every window of a map): whole
+		// rows, no per-pixel bounds.
+		l0, l1, l2 := &lut[0], &lut[1], &lut[2]
 		for y := 0; y < S; y++ {
-			sy := y + y0
-			for x := 0; x < S; x++ {
-				sx := x + x0
-				var v float32 // pad with zeros where the crop exceeds the image, as transformers does
-				if sx >= 0 && sy >= 0 && sx < src.W && sy < src.H {
-					v = float32(src.Pix[(sy*src.W+sx)*3+ch])*scale - mean
-				} else {
-					v = -mean
-				}
-				plane[y*S+x] = v / std
+			row := src.Pix[((y+y0)*src.W+x0)*3 : ((y+y0)*src.W+x0+S)*3]
+			o0, o1, o2 := p0[y*S:(y+1)*S], p1[y*S:(y+1)*S], p2[y*S:(y+1)*S]
+			for x := range o0 {
+				px := row[3*x : 3*x+3 : 3*x+3]
+				o0[x], o1[x], o2[x] = l0[px[0]], l1[px[1]], l2[px[2]]
+			}
+		}
+		return nil
+	}
+	for y := 0; y < S; y++ {
+		sy := y + y0
+		for x := 0; x < S; x++ {
+			sx := x + x0
+			i := y*S + x
+			if sx >= 0 && sy >= 0 && sx < src.W && sy < src.H {
+				px := src.Pix[(sy*src.W+sx)*3 : (sy*src.W+sx)*3+3]
+				p0[i], p1[i], p2[i] = lut[0][px[0]], lut[1][px[1]], lut[2][px[2]]
+			} else {
+				// pad with zeros where the crop exceeds the image, as transformers does
+				p0[i], p1[i], p2[i] = pad[0], pad[1], pad[2]
 			}
 		}
 	}

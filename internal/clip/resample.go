@@ -195,22 +195,7 @@ func resample(im *RGB, w, h, filter int, cache *weightCache) *RGB {
 		for y := 0; y < h; y++ {
 			ymin, n := ch.bounds[2*y], ch.bounds[2*y+1]
 			k := ch.k[y*ch.ksize : y*ch.ksize+n]
-			// Row-major accumulation: each tap adds one whole source row,
-			// which keeps memory access sequential. int32 as Pillow: the
-			// weights sum to 1<<22 and pixels are below 256.
-			for x := range acc {
-				acc[x] = 1 << (precisionBits - 1)
-			}
-			for i, kv := range k {
-				row := src.Pix[(ymin+i)*stride : (ymin+i+1)*stride]
-				for x, v := range row {
-					acc[x] += int32(v) * kv
-				}
-			}
-			dst := out.Pix[y*stride : (y+1)*stride]
-			for x, a := range acc {
-				dst[x] = clip8(int64(a))
-			}
+			verticalRow(out.Pix[y*stride:(y+1)*stride], src.Pix, stride, ymin, k, acc)
 		}
 		src = out
 	}
@@ -220,6 +205,41 @@ func resample(im *RGB, w, h, filter int, cache *weightCache) *RGB {
 		return cp
 	}
 	return src
+}
+
+// verticalRow computes one output row of a vertical pass: the sum of the
+// source rows ymin, ymin+1, … (rows of stride bytes in pix) weighted by k,
+// rounded and clipped as Pillow does (int32: the weights sum to 1<<22 and
+// pixels are below 256). Four taps, the common case for bicubic
+// upsampling, are summed in one sweep over the row; other counts
+// accumulate in acc one whole source row at a time. Either way memory is
+// read sequentially and the sums are the same integers.
+func verticalRow(dst, pix []uint8, stride, ymin int, k []int32, acc []int32) {
+	const half = 1 << (precisionBits - 1)
+	if len(k) == 4 {
+		r0 := pix[ymin*stride : (ymin+1)*stride]
+		r1 := pix[(ymin+1)*stride : (ymin+2)*stride][:len(r0)]
+		r2 := pix[(ymin+2)*stride : (ymin+3)*stride][:len(r0)]
+		r3 := pix[(ymin+3)*stride : (ymin+4)*stride][:len(r0)]
+		dst = dst[:len(r0)]
+		k0, k1, k2, k3 := k[0], k[1], k[2], k[3]
+		for x := range r0 {
+			dst[x] = clip8(int64(half + int32(r0[x])*k0 + int32(r1[x])*k1 + int32(r2[x])*k2 + int32(r3[x])*k3))
+		}
+		return
+	}
+	for x := range acc {
+		acc[x] = half
+	}
+	for i, kv := range k {
+		row := pix[(ymin+i)*stride : (ymin+i+1)*stride]
+		for x, v := range row {
+			acc[x] += int32(v) * kv
+		}
+	}
+	for x, a := range acc {
+		dst[x] = clip8(int64(a))
+	}
 }
 
 // resampleNearest is Pillow's NEAREST: the source pixel under each output

@@ -31,13 +31,26 @@ var AllFormats = []string{"overlay", "npy", "png16", "json"}
 // Settings are everything that shapes a run's outputs.
 type Settings struct {
 	Params    saliency.Params
-	Threshold float64
-	Formats   []string // some of overlay, npy, png16, json, canvas
-	Style     string
-	Colormap  string
-	Alpha     float64
-	Exponent  float64
-	Decode    clip.DecodeOptions
+	Threshold float64 // the fixed box threshold, when Box is unset
+	// Box is how maps become boxes; the zero value is a fixed Threshold
+	// and the largest region (the reference).
+	Box      saliency.BoxRule
+	AllBoxes bool     // one box per region that stands out (--boxes all)
+	Preset   string   // the --preset the settings came from ("" for none)
+	Formats  []string // some of overlay, npy, png16, json, canvas
+	Style    string
+	Colormap string
+	Alpha    float64
+	Exponent float64
+	Decode   clip.DecodeOptions
+}
+
+// BoxRule is the rule in force: Box, or a fixed Threshold.
+func (s Settings) BoxRule() saliency.BoxRule {
+	if s.Box.Mode == "" {
+		return saliency.BoxRule{Mode: "fixed", Threshold: s.Threshold}
+	}
+	return s.Box
 }
 
 // ParamsJSON is every setting of a map, as its sidecar records it.
@@ -51,8 +64,10 @@ func (s Settings) ParamsJSON() map[string]any {
 	out := map[string]any{
 		"canvas": c.Size, "image_size": c.ImageSize, "padding": c.Offset, "fill": string(c.Fill), "crop": string(c.Crop),
 		"batch": p.Batch, "threshold": s.Threshold, "style": s.Style, "colormap": s.Colormap, "alpha": s.Alpha, "exponent": s.Exponent,
-		"gray16": gray16,
+		"gray16": gray16, "box_rule": s.BoxRule().String(), "boxes": map[bool]string{false: "best", true: "all"}[s.AllBoxes],
+		"preset": map[bool]string{true: "none", false: s.Preset}[s.Preset == ""],
 	}
+	out["threshold"] = s.BoxRule().Threshold
 	if p.Method == saliency.MethodStochastic {
 		st := p.Stochastic
 		out["sizes"], out["iterations"], out["samples"], out["epsilon"], out["gamma"], out["n"] = st.Sizes, st.Rounds, st.Samples, st.Epsilon, st.Gamma, st.N
@@ -499,10 +514,19 @@ func (r *Runner) writePair(pr *prepared, p pair, cm saliency.ConceptMap, res *sa
 	mp := cm.Map
 	var box *Box
 	var rect *image.Rectangle
-	if b, ok := mp.BoxAt(float32(s.Threshold)); ok && !mp.Flat {
-		box = &Box{b.X, b.Y, b.W, b.H}
+	var boxes []Box
+	var extra []image.Rectangle
+	br := mp.BoxesBy(s.BoxRule(), s.AllBoxes)
+	for i, b := range br.Boxes {
 		rr := image.Rect(b.X, b.Y, b.X+b.W, b.Y+b.H)
-		rect = &rr
+		if i == 0 {
+			box, rect = &Box{b.X, b.Y, b.W, b.H}, &rr
+		} else {
+			extra = append(extra, rr)
+		}
+		if s.AllBoxes {
+			boxes = append(boxes, Box{b.X, b.Y, b.W, b.H})
+		}
 	}
 	px, py := mp.Peak()
 	rec.Box, rec.Peak, rec.Presence = box, &[2]int{px, py}, presence
@@ -517,14 +541,7 @@ func (r *Runner) writePair(pr *prepared, p pair, cm saliency.ConceptMap, res *sa
 			return fail(err)
 		}
 		ov := render.Overlay(img, mp.V, render.OverlayOptions{Style: render.Style(s.Style), Colormap: cmap, Alpha: s.Alpha, Exponent: s.Exponent})
-		note := ""
-		switch {
-		case mp.Flat:
-			note = "the map is flat (every window ranked the concept alike)"
-		case rect == nil:
-			note = fmt.Sprintf("no region reaches the threshold %g", s.Threshold)
-		}
-		ov = render.Annotate(ov, render.Annotation{Label: ConceptLabel(c), Box: rect, NoBox: note,
+		ov = render.Annotate(ov, render.Annotation{Label: ConceptLabel(c), Box: rect, More: extra, NoBox: br.NoBox,
 			Footer: fmt.Sprintf("ConVis %s · %s · seed %d", s.Params.Method, r.Model.display(), s.Params.Canvas.Seed),
 			Style:  render.Style(s.Style), Colormap: cmap, Alpha: s.Alpha, Exponent: s.Exponent})
 		path := p.prefix + ".overlay.png"
@@ -556,6 +573,7 @@ func (r *Runner) writePair(pr *prepared, p pair, cm saliency.ConceptMap, res *sa
 		sc.Box, sc.Peak, sc.Flat, sc.MapSize = box, [2]int{px, py}, mp.Flat, [2]int{mp.W, mp.H}
 		sc.Windows, sc.Passes, sc.Batches, sc.Presence = len(res.Windows), res.Stats.Passes, len(res.Stats.Batches), presence
 		sc.WindowCache = res.WindowCache
+		sc.Boxes, sc.NoBox = boxes, br.NoBox
 		sc.Outputs = map[string]string{}
 		dir := filepath.Dir(p.sidecar)
 		for k, v := range names {

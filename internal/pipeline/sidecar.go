@@ -70,12 +70,16 @@ type Sidecar struct {
 	Params  map[string]any  `json:"params"`
 	Seed    uint64          `json:"seed"`
 	Box     *Box            `json:"box"`
-	Peak    [2]int          `json:"peak"` // [x, y] of the map's maximum, in image pixels
-	Flat    bool            `json:"flat"`
-	MapSize [2]int          `json:"map_size"` // width, height
-	Windows int             `json:"windows"`
-	Passes  int             `json:"forward_passes"`
-	Batches int             `json:"encoder_batches"`
+	// Boxes is every region's box with --boxes all (the first is Box).
+	Boxes []Box `json:"boxes,omitempty"`
+	// NoBox says why Box is null (a flat map, no clear region).
+	NoBox   string `json:"no_box,omitempty"`
+	Peak    [2]int `json:"peak"` // [x, y] of the map's maximum, in image pixels
+	Flat    bool   `json:"flat"`
+	MapSize [2]int `json:"map_size"` // width, height
+	Windows int    `json:"windows"`
+	Passes  int    `json:"forward_passes"`
+	Batches int    `json:"encoder_batches"`
 	// WindowCache: "hit" (the window embeddings came from the cache and
 	// nothing was encoded), "miss" or "off" (--no-cache).
 	WindowCache string `json:"window_cache"`

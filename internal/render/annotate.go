@@ -16,10 +16,11 @@ import (
 // Annotation is what an overlay tells besides the map: the concept, the
 // box, how the map was made, and why there is no box when there is none.
 type Annotation struct {
-	Label    string           // the concept ("dog (dog.n.01)")
-	Box      *image.Rectangle // in image pixels
-	NoBox    string           // why there is no box ("the map is flat")
-	Footer   string           // method and model ("grid · convis-tiny")
+	Label    string            // the concept ("dog (dog.n.01)")
+	Box      *image.Rectangle  // in image pixels
+	More     []image.Rectangle // further boxes (--boxes all), drawn alike
+	NoBox    string            // why there is no box ("the map is flat")
+	Footer   string            // method and model ("grid · convis-tiny")
 	Style    Style
 	Colormap Colormap
 	Alpha    float64
@@ -66,8 +67,12 @@ func Annotate(ov *image.NRGBA, a Annotation) *image.NRGBA {
 	dc.DrawImage(img, 0, 0)
 
 	dc.SetFontFace(face(unit))
+	boxes := a.More
 	if a.Box != nil {
-		r := image.Rect(a.Box.Min.X*k, a.Box.Min.Y*k, a.Box.Max.X*k, a.Box.Max.Y*k)
+		boxes = append([]image.Rectangle{*a.Box}, a.More...)
+	}
+	for _, b := range boxes {
+		r := image.Rect(b.Min.X*k, b.Min.Y*k, b.Max.X*k, b.Max.Y*k)
 		lw := math.Max(2, unit/6)
 		x0, y0 := float64(r.Min.X)+lw, float64(r.Min.Y)+lw
 		bw, bh := float64(r.Dx())-2*lw, float64(r.Dy())-2*lw

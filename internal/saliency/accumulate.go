@@ -207,40 +207,9 @@ type Rect struct{ X, Y, W, H int }
 // 4-connected component of pixels ≥ t (the reference's box); ok is false
 // when no pixel passes.
 func (m *Map) BoxAt(t float32) (Rect, bool) {
-	label := make([]int32, len(m.V))
-	var best Rect
-	bestArea := 0
-	stack := make([]int, 0, 1024)
-	for start, v := range m.V {
-		if v < t || label[start] != 0 {
-			continue
-		}
-		label[start] = 1
-		stack = append(stack[:0], start)
-		area := 0
-		minX, minY, maxX, maxY := m.W, m.H, -1, -1
-		for len(stack) > 0 {
-			p := stack[len(stack)-1]
-			stack = stack[:len(stack)-1]
-			area++
-			x, y := p%m.W, p/m.W
-			minX, maxX = min(minX, x), max(maxX, x)
-			minY, maxY = min(minY, y), max(maxY, y)
-			for _, q := range [4][2]int{{x - 1, y}, {x + 1, y}, {x, y - 1}, {x, y + 1}} {
-				if q[0] < 0 || q[1] < 0 || q[0] >= m.W || q[1] >= m.H {
-					continue
-				}
-				i := q[1]*m.W + q[0]
-				if label[i] == 0 && m.V[i] >= t {
-					label[i] = 1
-					stack = append(stack, i)
-				}
-			}
-		}
-		if area > bestArea {
-			bestArea = area
-			best = Rect{minX, minY, maxX - minX + 1, maxY - minY + 1}
-		}
+	r := m.Regions(t)
+	if len(r) == 0 {
+		return Rect{}, false
 	}
-	return best, bestArea > 0
+	return r[0].Box, true
 }

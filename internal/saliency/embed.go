@@ -55,6 +55,7 @@ func EmbedWindows(ctx context.Context, c *Canvas, boxes []Box, enc clip.ImageEnc
 	var prepTime time.Duration
 	// Square windows of one canvas share most of their resizing work.
 	resizer := pre.CropResizer(c.Img)
+	var scratch *clip.RGB
 	go func() {
 		defer close(ready)
 		for start := 0; start < len(boxes); start += batch {
@@ -70,7 +71,8 @@ func EmbedWindows(ctx context.Context, c *Canvas, boxes []Box, enc clip.ImageEnc
 			for i := 0; i < n && err == nil; i++ {
 				b := boxes[start+i]
 				if resizer != nil && b.W == b.H {
-					err = pre.IntoResized(buf[i*per:(i+1)*per], resizer.Resize(b.X, b.Y, b.W))
+					scratch = resizer.ResizeInto(scratch, b.X, b.Y, b.W)
+					err = pre.IntoResized(buf[i*per:(i+1)*per], scratch)
 				} else {
 					err = pre.Into(buf[i*per:(i+1)*per], c.Crop(b))
 				}

@@ -28,7 +28,7 @@ func (r *Runtime) NewMatMul(b []float32, p, d int) (*MatMul, error) {
 	if p <= 0 || d <= 0 || len(b) != p*d {
 		return nil, fmt.Errorf("matmul: %d values are not %d×%d", len(b), p, d)
 	}
-	opts, err := r.sessionOptions()
+	opts, err := r.sessionOptions(r.Spin == "on") // it runs beside the encoder
 	if err != nil {
 		return nil, err
 	}

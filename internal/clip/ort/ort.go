@@ -89,6 +89,28 @@ func Candidates(flagPath string) []string {
 type Runtime struct {
 	path    string
 	threads int
+	// Spin says whether ONNX Runtime's threads spin while waiting for
+	// work: "on", "off", or "" (auto: on for encoders of 64 MB or more,
+	// off for smaller ones and for the ranking product).
+	Spin string
+}
+
+// spinLimit is the model size from which auto lets threads spin. Spinning
+// holds the cores between operators, which the crop preparation and the
+// ranking running beside the encoder need: on the built-in model (14 MB,
+// 1 ms a window) a grid map took 1.35 s spinning and 1.0 s not; on a
+// ViT-B/32 (350 MB, 30 ms a window) 23.0 s spinning and 24.2 s not
+// (docs/performance.md).
+const spinLimit = 64 << 20
+
+func (r *Runtime) spins(modelBytes int64) bool {
+	switch r.Spin {
+	case "on":
+		return true
+	case "off":
+		return false
+	}
+	return modelBytes >= spinLimit
 }
 
 var (
@@ -152,7 +174,7 @@ func (r *Runtime) Path() string { return r.path }
 // Version is the library's version string.
 func (r *Runtime) Version() string { return ortgo.GetVersion() }
 
-func (r *Runtime) sessionOptions() (*ortgo.SessionOptions, error) {
+func (r *Runtime) sessionOptions(spin bool) (*ortgo.SessionOptions, error) {
 	o, err := ortgo.NewSessionOptions()
 	if err != nil {
 		return nil, err
@@ -160,6 +182,12 @@ func (r *Runtime) sessionOptions() (*ortgo.SessionOptions, error) {
 	if err := o.SetGraphOptimizationLevel(ortgo.GraphOptimizationLevelEnableAll); err != nil {
 		o.Destroy()
 		return nil, err
+	}
+	if !spin {
+		if err := o.AddSessionConfigEntry("session.intra_op.allow_spinning", "0"); err != nil {
+			o.Destroy()
+			return nil, err
+		}
 	}
 	if r.threads > 0 {
 		if err := o.SetIntraOpNumThreads(r.threads); err != nil {
@@ -306,7 +334,15 @@ func (r *Runtime) OpenImageEncoder(path string) (clip.ImageEncoder, error) {
 }
 
 func (r *Runtime) newSession(path string, ins, outs []string) (*session, error) {
-	opts, err := r.sessionOptions()
+	var size int64
+	if fi, err := os.Stat(path); err == nil {
+		size = fi.Size()
+		// External weights (model.onnx_data) count too.
+		if fd, err := os.Stat(path + "_data"); err == nil {
+			size += fd.Size()
+		}
+	}
+	opts, err := r.sessionOptions(r.spins(size))
 	if err != nil {
 		return nil, err
 	}

@@ -4,7 +4,8 @@ and 300 multi-object (2–4) scenes from seeds 9,000,000 and up, which training
 (seeds 1,000,000 + step × batch + i, below 2,000,000) never uses, and a
 manifest (testdata/scenes/manifest.json) in the format `convis eval` reads.
 
-    python3 make_scenes.py
+    python3 make_scenes.py             # all of them, and the demo scene
+    python3 make_scenes.py nonsquare   # testdata/scenes-nonsquare only
 """
 import json
 import os
@@ -44,6 +45,42 @@ def main(n_single=200, n_multi=300):
     print(len(images), "scenes")
 
 
+NONSQUARE_SEED = 9_500_000
+NONSQUARE_SIZES = ((320, 240), (400, 300), (240, 320), (448, 448))
+
+
+def nonsquare(per_size=40):
+    """testdata/scenes-nonsquare: per_size scenes of each of 320×240,
+    400×300, 240×320 and 448×448 (the square control from the same
+    generator), 1–3 objects, flat, gradient, texture, pattern and
+    photo-like backgrounds, from seeds 9,500,000 and up (never used in
+    training), with their manifest."""
+    out = os.path.join(ROOT, "testdata", "scenes-nonsquare")
+    images = []
+    seed = NONSQUARE_SEED
+    for w, h in NONSQUARE_SIZES:
+        folder = "%dx%d" % (w, h)
+        os.makedirs(os.path.join(out, folder), exist_ok=True)
+        made = 0
+        while made < per_size:
+            img, objs, bg = scenes.make_scene_wh(seed, w, h)
+            seed += 1
+            if not objs:
+                continue
+            name = "%s/%04d.png" % (folder, made)
+            img.save(os.path.join(out, name), optimize=True)
+            images.append({"file": name, "seed": seed - 1, "width": w, "height": h, "background": bg,
+                           "objects": [{"concept": o["synset"], "emoji": o["emoji"], "box": o["box"]} for o in objs]})
+            made += 1
+    manifest = {"name": "convis-tiny held-out non-square emoji scenes",
+                "about": "made by models/convis-tiny/train/make_scenes.py nonsquare() from seeds never used in training; boxes are [x, y, w, h] in pixels",
+                "images": images}
+    with open(os.path.join(out, "manifest.json"), "w", encoding="utf-8") as f:
+        json.dump(manifest, f, ensure_ascii=False, indent=1)
+        f.write("\n")
+    print(len(images), "non-square scenes")
+
+
 def demo():
     """testdata/demo/scene.png: a fixed, non-square scene for `make demo`:
     a dog, a cat and a bus on a gradient."""
@@ -69,5 +106,10 @@ def demo():
 
 
 if __name__ == "__main__":
-    main()
-    demo()
+    import sys
+    if sys.argv[1:] == ["nonsquare"]:
+        nonsquare()
+    else:
+        main()
+        demo()
+        nonsquare()

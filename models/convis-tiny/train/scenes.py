@@ -126,3 +126,62 @@ def make_scene(seed, n_objects=None, size=SIZE, exclude=None, min_size=25):
         boxes.append(box)
         objs.append({"synset": o["synset"], "emoji": o["emoji"], "box": box})
     return img, objs, bg
+
+
+def photo_background(rng, width, height):
+    """A photo-like background: smooth colour fields at three scales plus a
+    little grain (training never sees it)."""
+    img = np.zeros((height, width, 3))
+    for cells, weight in ((3, 0.6), (9, 0.3), (27, 0.1)):
+        small = rng.integers(0, 256, (cells, cells, 3), dtype=np.uint8)
+        layer = Image.fromarray(small).resize((width, height), Image.BICUBIC).filter(ImageFilter.GaussianBlur(max(width, height) / cells / 3))
+        img += weight * np.asarray(layer, float)
+    img += rng.normal(0, 4, img.shape)
+    return Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
+
+
+def make_scene_wh(seed, width, height, n_objects=None):
+    """A width × height scene for the non-square benchmark: a background cut
+    from a square one of the long side (any kind, or photo-like), then 1–3
+    sprites sized for the short side. Returns (image, objects, background)."""
+    rng = np.random.default_rng(seed)
+    S = max(width, height)
+    if rng.random() < 0.3:
+        img, bg = photo_background(rng, S, S), "photo"
+    else:
+        img, bg = background(rng, S)
+    x0, y0 = int(rng.integers(0, S - width + 1)), int(rng.integers(0, S - height + 1))
+    img = img.crop((x0, y0, x0 + width, y0 + height))
+    n = int(n_objects or rng.integers(1, 4))
+    picks = rng.choice(len(OBJECTS), size=n, replace=False)
+    k = min(width, height) / SIZE
+    lo, hi = 25 * k, (200 if n == 1 else 130 if n == 2 else 100) * k
+    objs, boxes = [], []
+    for idx in picks:
+        o = OBJECTS[int(idx)]
+        target = float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
+        sp = o["sprite"]
+        scale = target / max(sp.size)
+        sp = sp.resize((max(1, round(sp.size[0] * scale)), max(1, round(sp.size[1] * scale))), Image.LANCZOS)
+        sp = sp.rotate(float(rng.uniform(-20, 20)), resample=Image.BICUBIC, expand=True)
+        bbox = sp.getbbox()
+        if bbox is None:
+            continue
+        sp = sp.crop(bbox)
+        if sp.size[0] > width or sp.size[1] > height:
+            sp.thumbnail((width, height), Image.LANCZOS)
+        w, h = sp.size
+        pos = None
+        for _ in range(30):
+            x, y = int(rng.integers(0, width - w + 1)), int(rng.integers(0, height - h + 1))
+            if all(max(0, min(x + w, bx + bw) - max(x, bx)) * max(0, min(y + h, by + bh) - max(y, by)) <= 0.3 * min(w * h, bw * bh)
+                   for (bx, by, bw, bh) in boxes):
+                pos = (x, y)
+                break
+        if pos is None:
+            continue
+        img.paste(sp, pos, sp)
+        box = [pos[0], pos[1], w, h]
+        boxes.append(box)
+        objs.append({"synset": o["synset"], "emoji": o["emoji"], "box": box})
+    return img, objs, bg

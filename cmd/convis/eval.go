@@ -239,6 +239,8 @@ type methodScores struct {
 	boxAcc   [][]float64 // per --box-rule: 1 when the rule's first box has IoU > 0.5
 	boxHits  [][]bool
 	seconds  float64
+	windows  int // windows a map needs encoded, summed over images
+	images   int
 }
 
 // EvalRow is one method × level line of the report.
@@ -255,6 +257,10 @@ type EvalRow struct {
 	BoxAcc        map[string]saliency.Interval `json:"box_iou50"`
 	BestThreshold float64                      `json:"maxboxacc_threshold"`
 	ImagesPerSec  float64                      `json:"images_per_second"`
+	// PassesPerMap is the encoder passes a map needs (windows that touch
+	// the image), averaged over the images; the window cache may have
+	// saved them.
+	PassesPerMap float64 `json:"passes_per_map,omitempty"`
 }
 
 func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOptions) error {
@@ -457,6 +463,10 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 						return fmt.Errorf("%s: %w", path, err)
 					}
 				}
+				for _, l := range opts.Levels {
+					scores[key(method, l)].windows += gridRes.Encoded
+					scores[key(method, l)].images++
+				}
 				for k, cm := range gridRes.Maps {
 					sm := cm.Square
 					if method == "occlusion" {
@@ -471,6 +481,10 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 				res, err := ex.Explain(ctx, img, concepts, p, nil)
 				if err != nil {
 					return fmt.Errorf("%s: %w", path, err)
+				}
+				for _, l := range opts.Levels {
+					scores[key(method, l)].windows += res.Encoded
+					scores[key(method, l)].images++
 				}
 				for k, cm := range res.Maps {
 					record(method, k, res.Canvas.ToSource(cm.Square))
@@ -521,6 +535,9 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 			for r, rule := range boxRules {
 				row.BoxAcc[rule.String()] = saliency.Bootstrap(n, opts.Seed+4, meanOf(sc.boxAcc[r]))
 			}
+			if sc.images > 0 {
+				row.PassesPerMap = float64(sc.windows) / float64(sc.images)
+			}
 			if sc.seconds > 0 {
 				row.ImagesPerSec = float64(len(images)) / sc.seconds
 			}
@@ -537,14 +554,14 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 	for _, rule := range boxRules {
 		head += fmt.Sprintf(" %-21s", "box IoU>0.5 ("+rule.String()+")")
 	}
-	fmt.Fprintln(w, head+fmt.Sprintf(" %8s", "img/s"))
+	fmt.Fprintln(w, head+fmt.Sprintf(" %11s %8s", "passes/map", "img/s"))
 	for _, r := range rows {
 		ci := func(iv saliency.Interval) string { return fmt.Sprintf("%.3f [%.3f, %.3f]", iv.Mean, iv.Lo, iv.Hi) }
 		line := fmt.Sprintf("%-8s %-22s %7d  %-21s %-21s %-21s %-21s", r.Level, r.Method, r.Samples, ci(r.Pointing), ci(r.Energy), ci(r.IoU), ci(r.MaxBoxAcc))
 		for _, rule := range boxRules {
 			line += fmt.Sprintf(" %-21s", ci(r.BoxAcc[rule.String()]))
 		}
-		fmt.Fprintln(w, line+fmt.Sprintf(" %8.2f", r.ImagesPerSec))
+		fmt.Fprintln(w, line+fmt.Sprintf(" %11.0f %8.2f", r.PassesPerMap, r.ImagesPerSec))
 	}
 	return nil
 }

@@ -192,7 +192,12 @@ type lazyKernel struct {
 }
 
 func (l *lazyKernel) Products(ctx context.Context, rows []float32, n int, out []float32) error {
-	l.once.Do(func() { l.k, l.err = l.make() })
+	l.once.Do(func() {
+		if l.k, l.err = l.make(); l.err != nil {
+			// Every image would fail alike: a batch stops at it.
+			l.err = &clip.OpenError{Err: fmt.Errorf("ranking session: %w", l.err)}
+		}
+	})
 	if l.err != nil {
 		return l.err
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -71,6 +72,10 @@ func shellWords(s string) []string {
 	return out
 }
 
+// scenesArg is a benchmark folder in an example: testdata/scenes or
+// testdata/scenes-nonsquare.
+var scenesArg = regexp.MustCompile(`testdata/scenes(-nonsquare)?`)
+
 // Regression (issue 20.18): every example of the README runs as written,
 // on test data: its files stand for the README's, the Hub is a local
 // stand-in serving the fixture model under the README's model names, and
@@ -107,7 +112,7 @@ func TestREADMEExamplesRun(t *testing.T) {
 	for _, ex := range examples {
 		line := strings.ReplaceAll(ex, "/shared/out", filepath.Join(work, "shared-out"))
 		line = strings.ReplaceAll(line, "hf:OWNER/REPO@REVISION", "hf:Xenova/clip-vit-base-patch32@main")
-		line = strings.ReplaceAll(line, "testdata/scenes", filepath.Join(repo, "testdata/scenes")+" --limit 2")
+		line = scenesArg.ReplaceAllString(line, filepath.Join(repo, "$0")+" --limit 2")
 		var stdin string
 		if before, after, ok := strings.Cut(line, "|"); ok {
 			// find … | convis …: the file list comes from find itself.

@@ -89,14 +89,18 @@ func RankScore(r int, gamma float64, n int) float64 {
 	return 2 * (math.Exp(-gamma*float64(r)/float64(n)) - 0.5)
 }
 
-// finish crops a canvas accumulator to the image square and normalises it.
+// finish crops a canvas accumulator to the image square and normalises it
+// over the part that shows the image: the padding of a non-square image
+// is cropped away afterwards, and its values (windows of fill alone) must
+// not set the scale of the image's.
 func finish(c *Canvas, acc []float64, invert bool) *Map {
 	x0, y0, x1, y1 := c.ImageRect()
 	w, h := x1-x0, y1-y0
 	m := &Map{W: w, H: h, V: make([]float32, w*h)}
 	lo, hi := math.Inf(1), math.Inf(-1)
-	for y := y0; y < y1; y++ {
-		for x := x0; x < x1; x++ {
+	cx0, cy0, cx1, cy1 := c.ContentRect()
+	for y := cy0; y < cy1; y++ {
+		for x := cx0; x < cx1; x++ {
 			v := acc[y*c.Opts.Size+x]
 			lo, hi = math.Min(lo, v), math.Max(hi, v)
 		}
@@ -116,6 +120,7 @@ func finish(c *Canvas, acc []float64, invert bool) *Map {
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
 			v := (acc[(y+y0)*c.Opts.Size+x+x0] - lo) / (hi - lo)
+			v = math.Max(0, math.Min(1, v)) // padding outside the content's range
 			if invert {
 				v = 1 - v
 			}

@@ -155,6 +155,13 @@ func (c *Canvas) ImageRect() (x0, y0, x1, y1 int) {
 	return o.Offset, o.Offset, o.Offset + o.ImageSize, o.Offset + o.ImageSize
 }
 
+// ContentRect is the part of the canvas that shows the source image: the
+// image square, less the padding of a non-square image (whole-image mode).
+func (c *Canvas) ContentRect() (x0, y0, x1, y1 int) {
+	o := c.Opts.Offset
+	return o + int(c.ContentX0), o + int(c.ContentY0), o + int(c.ContentX1), o + int(c.ContentY1)
+}
+
 // Crop copies a box of the canvas; parts outside the canvas are black, as
 // Pillow's crop leaves them.
 func (c *Canvas) Crop(b Box) *clip.RGB {

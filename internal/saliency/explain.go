@@ -74,6 +74,9 @@ type Explanation struct {
 	CanvasTime time.Duration
 	// WindowCache is CacheHit (nothing encoded), CacheMiss or CacheOff.
 	WindowCache string
+	// Encoded is how many windows the map needs encoded (its encoder
+	// passes on a cache miss; those on a hit came from the cache).
+	Encoded int
 }
 
 // Explainer makes maps with an image encoder and a concept index.
@@ -142,16 +145,19 @@ func (e *Explainer) ExplainPrepared(ctx context.Context, pr *Prepared, concepts 
 		ranks[i] = make([]float64, len(ex.Windows))
 		cosines[i] = make([]float64, len(ex.Windows))
 	}
-	// Encode only windows that overlap the image (all of the grid plan
-	// already does, unless FullPlan); the others only touch pixels that the
-	// map crops away, so their score is never used.
+	// Encode only windows that overlap the image itself (the grid plan's
+	// windows all overlap the image square, unless FullPlan; those on the
+	// padding of a non-square image do not all reach the image): the
+	// others only touch pixels that the map crops away, so their score is
+	// never used.
 	encode := make([]int, 0, len(ex.Windows))
-	x0, y0, x1, y1 := c.ImageRect()
+	x0, y0, x1, y1 := c.ContentRect()
 	for i, b := range ex.Windows {
 		if p.FullPlan || b.Overlaps(x0, y0, x1, y1) {
 			encode = append(encode, i)
 		}
 	}
+	ex.Encoded = len(encode)
 	boxes := make([]Box, len(encode))
 	for k, i := range encode {
 		boxes[k] = ex.Windows[i]

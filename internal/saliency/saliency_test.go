@@ -372,7 +372,7 @@ func TestPresenceRule(t *testing.T) {
 	}
 	best := math.MaxInt
 	for i, r := range res.Maps[0].Ranks {
-		if res.Windows[i].Overlaps(res.Canvas.ImageRect()) {
+		if res.Windows[i].Overlaps(res.Canvas.ContentRect()) {
 			best = min(best, int(r))
 		}
 	}

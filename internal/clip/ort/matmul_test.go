@@ -58,3 +58,87 @@ func TestMatMulProducts(t *testing.T) {
 		t.Fatal("a row of the wrong length was accepted")
 	}
 }
+
+// Ranks from the vectorised product against ranks from a scalar float32
+// loop (convis's ranking before): the products differ in float order, so
+// a rank may differ only where prompts tie with the best one to within
+// float32 rounding (1e-6 on unit vectors). Measured here on 7,080 prompts
+// of 128 values and 64 windows, every prompt as the set.
+func TestMatMulRanksEqualScalarUpToTies(t *testing.T) {
+	rt := runtimeForTest(t)
+	const p, d, n = 7080, 128, 64
+	r := rand.New(rand.NewPCG(11, 12))
+	unit := func(v []float32) {
+		var s float64
+		for _, x := range v {
+			s += float64(x) * float64(x)
+		}
+		for i := range v {
+			v[i] = float32(float64(v[i]) / math.Sqrt(s))
+		}
+	}
+	b := make([]float32, p*d)
+	for i := 0; i < p; i++ {
+		for k := 0; k < d; k++ {
+			b[i*d+k] = float32(r.NormFloat64())
+		}
+		unit(b[i*d : (i+1)*d])
+	}
+	rows := make([]float32, n*d)
+	for i := 0; i < n; i++ {
+		for k := 0; k < d; k++ {
+			rows[i*d+k] = float32(r.NormFloat64())
+		}
+		unit(rows[i*d : (i+1)*d])
+	}
+	mm, err := rt.NewMatMul(b, p, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mm.Close()
+	out := make([]float32, n*p)
+	if err := mm.Products(context.Background(), rows, n, out); err != nil {
+		t.Fatal(err)
+	}
+	rank := func(sims []float32, best float32) int {
+		k := 0
+		for _, v := range sims {
+			if v > best {
+				k++
+			}
+		}
+		return k
+	}
+	differ := 0
+	for i := 0; i < n; i++ {
+		scalar := make([]float32, p)
+		for j := 0; j < p; j++ {
+			var s float32
+			for k := 0; k < d; k++ {
+				s += rows[i*d+k] * b[j*d+k]
+			}
+			scalar[j] = s
+		}
+		vec := out[i*p : (i+1)*p]
+		for j := 0; j < p; j++ {
+			if math.Abs(float64(vec[j]-scalar[j])) > 1e-6 {
+				t.Fatalf("window %d prompt %d: %v vectorised, %v scalar", i, j, vec[j], scalar[j])
+			}
+			rv, rs := rank(vec, vec[j]), rank(scalar, scalar[j])
+			if rv == rs {
+				continue
+			}
+			differ++
+			near := 0
+			for q, v := range scalar {
+				if q != j && math.Abs(float64(v-scalar[j])) <= 2e-6 {
+					near++
+				}
+			}
+			if abs := max(rv-rs, rs-rv); abs > near {
+				t.Fatalf("window %d prompt %d: rank %d vectorised, %d scalar, but only %d prompts within 2e-6", i, j, rv, rs, near)
+			}
+		}
+	}
+	t.Logf("%d of %d ranks differ, each by no more than the prompts tied within float32 rounding", differ, n*p)
+}

@@ -187,3 +187,29 @@ func TestExplainPresetAndBoxes(t *testing.T) {
 		t.Errorf("--box-rule rel:2: exit %d, %q", code, errs)
 	}
 }
+
+func TestParseBytes(t *testing.T) {
+	for in, want := range map[string]int64{"2GB": 2 << 30, "500MB": 500 << 20, "1.5GiB": 3 << 29, "1048576": 1 << 20, "0": 0, "64k": 64 << 10} {
+		if got, err := parseBytes(in); err != nil || got != want {
+			t.Errorf("%q: %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"", "GB", "-1GB", "2XB", "1e400"} {
+		if _, err := parseBytes(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+	// --cache-size 0: no window cache (the index cache stays).
+	lib := ortLibForTest(t)
+	out := filepath.Join(t.TempDir(), "out")
+	var stderr bytes.Buffer
+	args := []string{"explain", "--model", "../../testdata/fixture-model", "--ort-lib", lib, "--cache-dir", sharedCache, "--cache-size", "0",
+		"../../testdata/images/landscape.png", "-c", "dog", "--format", "json", "-o", out}
+	if code := Main(context.Background(), args, nil, &bytes.Buffer{}, &stderr); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr.String())
+	}
+	data, _ := os.ReadFile(filepath.Join(out, "landscape.dog.n.01.json"))
+	if !strings.Contains(string(data), `"window_cache": "off"`) {
+		t.Fatalf("--cache-size 0: window cache not off")
+	}
+}

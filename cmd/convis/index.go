@@ -51,7 +51,7 @@ func addIndexFlags(f *pflag.FlagSet, o *indexOptions) {
 	f.StringVar(&o.Prompts, "prompts", string(saliency.PromptDefinitions), `prompts: definitions, lemmas, or a template such as "a photo of a {}"`)
 	f.StringVar(&o.Vocab, "vocab", wordnet.VocabPaper, "concept hierarchy: paper, wordnet or a word-list file")
 	f.BoolVar(&o.NoCache, "no-cache", false, "do not read or write any cache (concept index, window embeddings)")
-	f.StringVar(&o.CacheSize, "cache-size", "2GB", "bound of the window-embedding cache; least recently used entries go first (e.g. 500MB, 10GB)")
+	f.StringVar(&o.CacheSize, "cache-size", "2GB", "bound of the window-embedding cache; least recently used entries go first (e.g. 500MB, 10GB; 0: no window cache, for one-pass batches)")
 }
 
 // embeddingCache is the window-embedding cache of --cache-dir, or nil with
@@ -62,8 +62,8 @@ func embeddingCache(g *globalOptions, opts indexOptions) (*saliency.EmbeddingCac
 	if err != nil {
 		return nil, usageErrorf("--cache-size: %v", err)
 	}
-	if opts.NoCache {
-		return nil, nil
+	if opts.NoCache || size == 0 {
+		return nil, nil // --cache-size 0: no window cache, the index cache stays
 	}
 	dir, err := cacheDir(g)
 	if err != nil {
@@ -92,7 +92,7 @@ func parseBytes(s string) (int64, error) {
 	mult := map[string]float64{"": 1, "b": 1, "k": 1 << 10, "kb": 1 << 10, "kib": 1 << 10, "m": 1 << 20, "mb": 1 << 20, "mib": 1 << 20,
 		"g": 1 << 30, "gb": 1 << 30, "gib": 1 << 30, "t": 1 << 40, "tb": 1 << 40, "tib": 1 << 40}[unit]
 	v, err := strconv.ParseFloat(num, 64)
-	if err != nil || mult == 0 || v <= 0 || math.IsInf(v, 0) {
+	if err != nil || mult == 0 || v < 0 || math.IsInf(v, 0) {
 		return 0, fmt.Errorf("%q is not a size (want e.g. 500MB, 2GB, 1GiB)", s)
 	}
 	return int64(v * mult), nil

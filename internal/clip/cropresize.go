@@ -132,6 +132,15 @@ func (c *CropResizer) horizontal(x0, s, lo, hi int) []uint8 {
 		for x := 0; x < c.out; x++ {
 			xmin, n := cw.bounds[2*x], cw.bounds[2*x+1]
 			k := cw.k[x*cw.ksize : x*cw.ksize+n]
+			if n == 4 { // bicubic upsampling, nearly every pixel: unrolled
+				p := row[xmin*3 : xmin*3+12]
+				k0, k1, k2, k3 := k[0], k[1], k[2], k[3]
+				const half = 1 << (precisionBits - 1)
+				dst[x*3] = clip8(int64(half + int32(p[0])*k0 + int32(p[3])*k1 + int32(p[6])*k2 + int32(p[9])*k3))
+				dst[x*3+1] = clip8(int64(half + int32(p[1])*k0 + int32(p[4])*k1 + int32(p[7])*k2 + int32(p[10])*k3))
+				dst[x*3+2] = clip8(int64(half + int32(p[2])*k0 + int32(p[5])*k1 + int32(p[8])*k2 + int32(p[11])*k3))
+				continue
+			}
 			var r, g, bl int32 = 1 << (precisionBits - 1), 1 << (precisionBits - 1), 1 << (precisionBits - 1)
 			for i, kv := range k {
 				p := row[(xmin+i)*3:]

@@ -149,13 +149,13 @@ func precompute(inSize, outSize, filter int) *coeffs {
 
 func clip8(v int64) uint8 {
 	v >>= precisionBits
+	if uint64(v) <= 255 { // the common case first: one predictable branch
+		return uint8(v)
+	}
 	if v < 0 {
 		return 0
 	}
-	if v > 255 {
-		return 255
-	}
-	return uint8(v)
+	return 255
 }
 
 func resample(im *RGB, w, h, filter int, cache *weightCache) *RGB {

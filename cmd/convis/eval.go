@@ -42,6 +42,8 @@ type evalOptions struct {
 	Maps      []string
 	List      bool
 	BoxRules  []string
+	Sizes     []int
+	Stride    int
 }
 
 func newEvalLocalizationCmd(g *globalOptions) *cobra.Command {
@@ -83,6 +85,8 @@ and a cat for "animal"): one box cannot be the answer for them. Methods sharing 
 	f.IntVar(&opts.Batch, "batch", 32, "crops per encoder pass")
 	f.StringVar(&opts.Fill, "fill", "noise", "canvas fill: noise, gray or blur")
 	f.StringVar(&opts.Crop, "crop", "pad", "pad or center")
+	f.IntSliceVar(&opts.Sizes, "sizes", saliency.DefaultParams().Sizes, "window sizes of grid, occlusion and stochastic, in canvas pixels")
+	f.IntVar(&opts.Stride, "stride", saliency.DefaultParams().Stride, "grid stride")
 	addIndexFlags(f, &opts.Index)
 	f.BoolVar(&opts.JSON, "json", false, "print JSON")
 	f.IntVar(&opts.MaxPixels, "max-pixels", clip.DefaultMaxPixels, "refuse images with more pixels than this")
@@ -376,6 +380,17 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 	params.Batch = opts.Batch
 	params.Canvas.Fill, params.Canvas.Crop, params.Canvas.Seed = saliency.Fill(opts.Fill), saliency.CropMode(opts.Crop), opts.Seed
 	params.Stochastic.Seed = opts.Seed
+	if len(opts.Sizes) > 0 {
+		params.Sizes, params.Stochastic.Sizes = opts.Sizes, opts.Sizes
+	}
+	if opts.Stride > 0 {
+		params.Stride = opts.Stride
+	}
+	for _, sz := range params.Sizes {
+		if sz < 1 || sz > params.Canvas.Size {
+			return usageErrorf("--sizes: %d does not fit the canvas of %d", sz, params.Canvas.Size)
+		}
+	}
 	scores := map[string]*methodScores{}
 	key := func(m, l string) string { return m + "\x00" + l }
 	for _, m := range opts.Methods {
@@ -546,7 +561,8 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 	}
 	sort.SliceStable(rows, func(a, b int) bool { return rows[a].Level < rows[b].Level })
 	if opts.JSON {
-		return writeJSON(g.Stdout, map[string]any{"dataset": opts.Dataset, "images": len(images), "seed": opts.Seed, "results": rows})
+		return writeJSON(g.Stdout, map[string]any{"dataset": opts.Dataset, "images": len(images), "seed": opts.Seed,
+			"sizes": params.Sizes, "stride": params.Stride, "fill": string(params.Canvas.Fill), "crop": string(params.Canvas.Crop), "results": rows})
 	}
 	w := g.Stdout
 	fmt.Fprintf(w, "%d images from %s (seed %d); mean [95%% bootstrap interval]\n", len(images), opts.Dataset, opts.Seed)

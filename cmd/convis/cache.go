@@ -2,12 +2,8 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -72,16 +68,11 @@ func runCacheInfo(_ context.Context, g *globalOptions, opts *cacheInfoOptions) e
 	if r.Embeddings, err = emb.Info(); err != nil {
 		return err
 	}
-	idx, err := filepath.Glob(filepath.Join(dir, "index", "*.idx"))
+	idx, err := saliency.IndexCacheInfo(filepath.Join(dir, "index"))
 	if err != nil {
 		return err
 	}
-	for _, p := range idx {
-		if fi, err := os.Stat(p); err == nil {
-			r.Indexes++
-			r.IndexBytes += fi.Size()
-		}
-	}
+	r.Indexes, r.IndexBytes = idx.Entries, idx.Bytes
 	if opts.JSON {
 		return writeJSON(g.Stdout, r)
 	}
@@ -138,26 +129,9 @@ func runCacheClear(_ context.Context, g *globalOptions, opts *cacheClearOptions)
 		fmt.Fprintf(g.Stdout, "removed %d embedding entries (%s)\n", n, human(bytes))
 	}
 	if want["index"] {
-		n, bytes := 0, int64(0)
-		des, err := os.ReadDir(filepath.Join(dir, "index"))
-		if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		n, bytes, err := saliency.ClearIndexCache(filepath.Join(dir, "index"))
+		if err != nil {
 			return err
-		}
-		for _, de := range des {
-			name := de.Name()
-			if !strings.HasSuffix(name, ".idx") {
-				continue // lock files of builders at work stay
-			}
-			p := filepath.Join(dir, "index", name)
-			fi, err := os.Stat(p)
-			if err != nil {
-				continue
-			}
-			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return err
-			}
-			n++
-			bytes += fi.Size()
 		}
 		fmt.Fprintf(g.Stdout, "removed %d concept indexes (%s)\n", n, human(bytes))
 	}

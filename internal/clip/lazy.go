@@ -18,24 +18,35 @@ type OpenError struct{ Err error }
 func (e *OpenError) Error() string { return e.Err.Error() }
 func (e *OpenError) Unwrap() error { return e.Err }
 
-func opened[T any](enc T, err error) (T, error) {
-	if err != nil {
-		err = &OpenError{err}
-	}
-	return enc, err
-}
-
-type lazyImage struct {
-	open func() (ImageEncoder, error)
+// lazy opens an encoder on first use; an error to open it sticks.
+type lazy[T interface{ Close() error }] struct {
+	open func() (T, error)
 	once sync.Once
-	enc  ImageEncoder
+	enc  T
 	err  error
+	ok   bool
 }
 
-func (l *lazyImage) get() (ImageEncoder, error) {
-	l.once.Do(func() { l.enc, l.err = opened(l.open()) })
+func (l *lazy[T]) get() (T, error) {
+	l.once.Do(func() {
+		if l.enc, l.err = l.open(); l.err != nil {
+			l.err = &OpenError{l.err}
+		}
+		l.ok = l.err == nil
+	})
 	return l.enc, l.err
 }
+
+// Close closes the encoder if it was opened, and never opens it.
+func (l *lazy[T]) Close() error {
+	l.once.Do(func() {})
+	if l.ok {
+		return l.enc.Close()
+	}
+	return nil
+}
+
+type lazyImage struct{ lazy[ImageEncoder] }
 
 func (l *lazyImage) EncodeImages(ctx context.Context, pixels []float32, n int) ([]float32, error) {
 	enc, err := l.get()
@@ -54,25 +65,7 @@ func (l *lazyImage) Dim() int {
 	return enc.Dim()
 }
 
-func (l *lazyImage) Close() error {
-	l.once.Do(func() {}) // never open it to close it
-	if l.enc != nil {
-		return l.enc.Close()
-	}
-	return nil
-}
-
-type lazyText struct {
-	open func() (TextEncoder, error)
-	once sync.Once
-	enc  TextEncoder
-	err  error
-}
-
-func (l *lazyText) get() (TextEncoder, error) {
-	l.once.Do(func() { l.enc, l.err = opened(l.open()) })
-	return l.enc, l.err
-}
+type lazyText struct{ lazy[TextEncoder] }
 
 func (l *lazyText) EncodeTexts(ctx context.Context, ids [][]int32) ([]float32, error) {
 	enc, err := l.get()
@@ -88,12 +81,4 @@ func (l *lazyText) Dim() int {
 		return 0
 	}
 	return enc.Dim()
-}
-
-func (l *lazyText) Close() error {
-	l.once.Do(func() {})
-	if l.enc != nil {
-		return l.enc.Close()
-	}
-	return nil
 }

@@ -46,8 +46,8 @@ func LoadModelLazily(dir *ModelDir, rt Runtime) (*Model, error) {
 	if err != nil {
 		return nil, &ModelError{dir.Path, err.Error()}
 	}
-	img := &lazyImage{open: func() (ImageEncoder, error) { return rt.OpenImageEncoder(dir.VisionPath) }}
-	txt := &lazyText{open: func() (TextEncoder, error) { return rt.OpenTextEncoder(dir.TextPath) }}
+	img := &lazyImage{lazy[ImageEncoder]{open: func() (ImageEncoder, error) { return rt.OpenImageEncoder(dir.VisionPath) }}}
+	txt := &lazyText{lazy[TextEncoder]{open: func() (TextEncoder, error) { return rt.OpenTextEncoder(dir.TextPath) }}}
 	return &Model{Dir: dir, Image: img, Text: txt, Tokenizer: tok, Pre: NewPreprocessor(dir.Pre)}, nil
 }
 

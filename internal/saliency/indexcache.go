@@ -73,10 +73,13 @@ type IndexKey struct {
 func (k IndexKey) file(dir string) string {
 	b, _ := json.Marshal(k)
 	sum := sha256.Sum256(b)
-	return filepath.Join(dir, hex.EncodeToString(sum[:12])+".idx")
+	return filepath.Join(dir, hex.EncodeToString(sum[:12])+indexExt)
 }
 
 const indexMagic = "CONVIS-INDEX-1\n"
+
+// indexExt names cached concept indexes.
+const indexExt = ".idx"
 
 type indexHeader struct {
 	Key     IndexKey `json:"key"`

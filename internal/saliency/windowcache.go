@@ -161,8 +161,12 @@ type cacheEntry struct {
 	used time.Time
 }
 
-func (c *EmbeddingCache) entries() ([]cacheEntry, error) {
-	des, err := os.ReadDir(c.Dir)
+func (c *EmbeddingCache) entries() ([]cacheEntry, error) { return listEntries(c.Dir, embExt) }
+
+// listEntries lists a cache folder's files ending in ext (temporary files
+// of writers at work, dot-prefixed, excepted).
+func listEntries(dir, ext string) ([]cacheEntry, error) {
+	des, err := os.ReadDir(dir)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -171,14 +175,14 @@ func (c *EmbeddingCache) entries() ([]cacheEntry, error) {
 	}
 	var out []cacheEntry
 	for _, de := range des {
-		if !strings.HasSuffix(de.Name(), embExt) || de.IsDir() || strings.HasPrefix(de.Name(), ".") {
+		if !strings.HasSuffix(de.Name(), ext) || de.IsDir() || strings.HasPrefix(de.Name(), ".") {
 			continue
 		}
 		fi, err := de.Info()
 		if err != nil {
 			continue // removed meanwhile by another process
 		}
-		out = append(out, cacheEntry{filepath.Join(c.Dir, de.Name()), fi.Size(), fi.ModTime()})
+		out = append(out, cacheEntry{filepath.Join(dir, de.Name()), fi.Size(), fi.ModTime()})
 	}
 	return out, nil
 }
@@ -220,9 +224,14 @@ type CacheInfo struct {
 }
 
 // Info counts the cache's entries.
-func (c *EmbeddingCache) Info() (CacheInfo, error) {
-	info := CacheInfo{Dir: c.Dir}
-	es, err := c.entries()
+func (c *EmbeddingCache) Info() (CacheInfo, error) { return folderInfo(c.Dir, embExt) }
+
+// IndexCacheInfo counts the concept indexes cached in dir.
+func IndexCacheInfo(dir string) (CacheInfo, error) { return folderInfo(dir, indexExt) }
+
+func folderInfo(dir, ext string) (CacheInfo, error) {
+	info := CacheInfo{Dir: dir}
+	es, err := listEntries(dir, ext)
 	if err != nil {
 		return info, err
 	}
@@ -239,10 +248,22 @@ func (c *EmbeddingCache) Info() (CacheInfo, error) {
 	return info, nil
 }
 
-// Clear removes every entry (and leftover temporary files); it returns
-// how many entries and bytes it removed.
+// Clear removes every entry (and writers' leftovers over an hour old); it
+// returns how many entries and bytes it removed.
 func (c *EmbeddingCache) Clear() (int, int64, error) {
-	es, err := c.entries()
+	n, bytes, err := clearEntries(c.Dir, embExt)
+	c.mu.Lock()
+	c.total = -1
+	c.mu.Unlock()
+	return n, bytes, err
+}
+
+// ClearIndexCache removes the concept indexes cached in dir (lock files of
+// builders at work stay).
+func ClearIndexCache(dir string) (int, int64, error) { return clearEntries(dir, indexExt) }
+
+func clearEntries(dir, ext string) (int, int64, error) {
+	es, err := listEntries(dir, ext)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -255,16 +276,12 @@ func (c *EmbeddingCache) Clear() (int, int64, error) {
 			return n, bytes, err
 		}
 	}
-	if tmps, _ := filepath.Glob(filepath.Join(c.Dir, ".tmp-*")); len(tmps) > 0 {
-		for _, t := range tmps {
-			if fi, err := os.Stat(t); err == nil && time.Since(fi.ModTime()) > time.Hour {
-				os.Remove(t) // a writer's leftover, not one writing now
-			}
+	tmps, _ := filepath.Glob(filepath.Join(dir, ".tmp-*"))
+	for _, t := range tmps {
+		if fi, err := os.Stat(t); err == nil && time.Since(fi.ModTime()) > time.Hour {
+			os.Remove(t) // a writer's leftover, not one writing now
 		}
 	}
-	c.mu.Lock()
-	c.total = -1
-	c.mu.Unlock()
 	return n, bytes, nil
 }
 

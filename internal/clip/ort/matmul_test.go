@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/convis/convis/internal/clip"
 )
 
 // The Gemm session computes rows × Bᵀ: every product within float32
@@ -23,15 +25,7 @@ func TestMatMulProducts(t *testing.T) {
 	for i := range rows {
 		rows[i] = r.Float32()*2 - 1
 	}
-	mm, err := rt.NewMatMul(b, p, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mm.Close()
-	out := make([]float32, n*p)
-	if err := mm.Products(context.Background(), rows, n, out); err != nil {
-		t.Fatal(err)
-	}
+	mm, out := products(t, rt, b, rows, p, d, n)
 	for i := 0; i < n; i++ {
 		for j := 0; j < p; j++ {
 			var want float64
@@ -68,38 +62,18 @@ func TestMatMulRanksEqualScalarUpToTies(t *testing.T) {
 	rt := runtimeForTest(t)
 	const p, d, n = 7080, 128, 64
 	r := rand.New(rand.NewPCG(11, 12))
-	unit := func(v []float32) {
-		var s float64
-		for _, x := range v {
-			s += float64(x) * float64(x)
-		}
+	unitRows := func(count int) []float32 {
+		v := make([]float32, count*d)
 		for i := range v {
-			v[i] = float32(float64(v[i]) / math.Sqrt(s))
+			v[i] = float32(r.NormFloat64())
 		}
-	}
-	b := make([]float32, p*d)
-	for i := 0; i < p; i++ {
-		for k := 0; k < d; k++ {
-			b[i*d+k] = float32(r.NormFloat64())
+		for i := 0; i < count; i++ {
+			clip.Normalize(v[i*d : (i+1)*d])
 		}
-		unit(b[i*d : (i+1)*d])
+		return v
 	}
-	rows := make([]float32, n*d)
-	for i := 0; i < n; i++ {
-		for k := 0; k < d; k++ {
-			rows[i*d+k] = float32(r.NormFloat64())
-		}
-		unit(rows[i*d : (i+1)*d])
-	}
-	mm, err := rt.NewMatMul(b, p, d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer mm.Close()
-	out := make([]float32, n*p)
-	if err := mm.Products(context.Background(), rows, n, out); err != nil {
-		t.Fatal(err)
-	}
+	b, rows := unitRows(p), unitRows(n)
+	_, out := products(t, rt, b, rows, p, d, n)
 	rank := func(sims []float32, best float32) int {
 		k := 0
 		for _, v := range sims {
@@ -141,4 +115,19 @@ func TestMatMulRanksEqualScalarUpToTies(t *testing.T) {
 		}
 	}
 	t.Logf("%d of %d ranks differ, each by no more than the prompts tied within float32 rounding", differ, n*p)
+}
+
+// products makes a MatMul of b (p×d) and multiplies the n rows with it.
+func products(t *testing.T, rt *Runtime, b, rows []float32, p, d, n int) (*MatMul, []float32) {
+	t.Helper()
+	mm, err := rt.NewMatMul(b, p, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { mm.Close() })
+	out := make([]float32, n*p)
+	if err := mm.Products(context.Background(), rows, n, out); err != nil {
+		t.Fatal(err)
+	}
+	return mm, out
 }

@@ -30,19 +30,24 @@ def main(n_single=200, n_multi=300):
             seed += 1
             if (kind == "single" and len(objs) != 1) or (kind == "multi" and len(objs) < 2):
                 continue  # placement failed: skip the seed
-            name = "%s/%04d.png" % (kind, made)
-            img.save(os.path.join(OUT, name), optimize=True)
-            images.append({"file": name, "seed": seed - 1, "width": img.size[0], "height": img.size[1],
-                           "background": bg,
-                           "objects": [{"concept": o["synset"], "emoji": o["emoji"], "box": o["box"]} for o in objs]})
+            images.append(save_scene(OUT, "%s/%04d.png" % (kind, made), img, objs, bg, seed - 1))
             made += 1
-    manifest = {"name": "convis-tiny held-out emoji scenes",
-                "about": "made by models/convis-tiny/train/make_scenes.py from seeds never used in training; boxes are [x, y, w, h] in pixels",
-                "images": images}
-    with open(os.path.join(OUT, "manifest.json"), "w", encoding="utf-8") as f:
-        json.dump(manifest, f, ensure_ascii=False, indent=1)
-        f.write("\n")
+    write_manifest(OUT, "convis-tiny held-out emoji scenes",
+                   "made by models/convis-tiny/train/make_scenes.py from seeds never used in training; boxes are [x, y, w, h] in pixels", images)
     print(len(images), "scenes")
+
+
+def save_scene(out, name, img, objs, bg, seed):
+    """Writes a scene's PNG and returns its manifest entry."""
+    img.save(os.path.join(out, name), optimize=True)
+    return {"file": name, "seed": seed, "width": img.size[0], "height": img.size[1], "background": bg,
+            "objects": [{"concept": o["synset"], "emoji": o["emoji"], "box": o["box"]} for o in objs]}
+
+
+def write_manifest(out, name, about, images):
+    with open(os.path.join(out, "manifest.json"), "w", encoding="utf-8") as f:
+        json.dump({"name": name, "about": about, "images": images}, f, ensure_ascii=False, indent=1)
+        f.write("\n")
 
 
 NONSQUARE_SEED = 9_500_000
@@ -67,17 +72,10 @@ def nonsquare(per_size=40):
             seed += 1
             if not objs:
                 continue
-            name = "%s/%04d.png" % (folder, made)
-            img.save(os.path.join(out, name), optimize=True)
-            images.append({"file": name, "seed": seed - 1, "width": w, "height": h, "background": bg,
-                           "objects": [{"concept": o["synset"], "emoji": o["emoji"], "box": o["box"]} for o in objs]})
+            images.append(save_scene(out, "%s/%04d.png" % (folder, made), img, objs, bg, seed - 1))
             made += 1
-    manifest = {"name": "convis-tiny held-out non-square emoji scenes",
-                "about": "made by models/convis-tiny/train/make_scenes.py nonsquare() from seeds never used in training; boxes are [x, y, w, h] in pixels",
-                "images": images}
-    with open(os.path.join(out, "manifest.json"), "w", encoding="utf-8") as f:
-        json.dump(manifest, f, ensure_ascii=False, indent=1)
-        f.write("\n")
+    write_manifest(out, "convis-tiny held-out non-square emoji scenes",
+                   "made by models/convis-tiny/train/make_scenes.py nonsquare() from seeds never used in training; boxes are [x, y, w, h] in pixels", images)
     print(len(images), "non-square scenes")
 
 

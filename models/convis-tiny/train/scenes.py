@@ -72,11 +72,31 @@ def background(rng, size=SIZE):
     return img, kind
 
 
-def _place(rng, sprite_img, boxes, size):
+def _sprite(rng, o, lo, hi, width, height):
+    """The object's sprite at a random size in [lo, hi] (log-uniform),
+    rotated by up to 20°, cropped to its pixels and fitted in width ×
+    height; None when nothing is left."""
+    target = float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
+    sp = o["sprite"]
+    scale = target / max(sp.size)
+    sp = sp.resize((max(1, round(sp.size[0] * scale)), max(1, round(sp.size[1] * scale))), Image.LANCZOS)
+    angle = float(rng.uniform(-20, 20))
+    sp = sp.rotate(angle, resample=Image.BICUBIC, expand=True)
+    bbox = sp.getbbox()
+    if bbox is None:
+        return None
+    sp = sp.crop(bbox)
+    if sp.size[0] > width or sp.size[1] > height:
+        sp.thumbnail((width, height), Image.LANCZOS)
+    return sp
+
+
+def _place(rng, sprite_img, boxes, width, height=None):
+    height = width if height is None else height
     w, h = sprite_img.size
     for _ in range(30):
-        x = int(rng.integers(0, size - w + 1))
-        y = int(rng.integers(0, size - h + 1))
+        x = int(rng.integers(0, width - w + 1))
+        y = int(rng.integers(0, height - h + 1))
         ok = True
         for (bx, by, bw, bh) in boxes:
             ix = max(0, min(x + w, bx + bw) - max(x, bx))
@@ -106,18 +126,9 @@ def make_scene(seed, n_objects=None, size=SIZE, exclude=None, min_size=25):
     objs, boxes = [], []
     for idx in picks:
         o = OBJECTS[int(idx)]
-        target = float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
-        sp = o["sprite"]
-        scale = target / max(sp.size)
-        sp = sp.resize((max(1, round(sp.size[0] * scale)), max(1, round(sp.size[1] * scale))), Image.LANCZOS)
-        angle = float(rng.uniform(-20, 20))
-        sp = sp.rotate(angle, resample=Image.BICUBIC, expand=True)
-        bbox = sp.getbbox()
-        if bbox is None:
+        sp = _sprite(rng, o, lo, hi, size, size)
+        if sp is None:
             continue
-        sp = sp.crop(bbox)
-        if sp.size[0] > size or sp.size[1] > size:
-            sp.thumbnail((size, size), Image.LANCZOS)
         pos = _place(rng, sp, boxes, size)
         if pos is None:
             continue
@@ -159,28 +170,14 @@ def make_scene_wh(seed, width, height, n_objects=None):
     objs, boxes = [], []
     for idx in picks:
         o = OBJECTS[int(idx)]
-        target = float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
-        sp = o["sprite"]
-        scale = target / max(sp.size)
-        sp = sp.resize((max(1, round(sp.size[0] * scale)), max(1, round(sp.size[1] * scale))), Image.LANCZOS)
-        sp = sp.rotate(float(rng.uniform(-20, 20)), resample=Image.BICUBIC, expand=True)
-        bbox = sp.getbbox()
-        if bbox is None:
+        sp = _sprite(rng, o, lo, hi, width, height)
+        if sp is None:
             continue
-        sp = sp.crop(bbox)
-        if sp.size[0] > width or sp.size[1] > height:
-            sp.thumbnail((width, height), Image.LANCZOS)
-        w, h = sp.size
-        pos = None
-        for _ in range(30):
-            x, y = int(rng.integers(0, width - w + 1)), int(rng.integers(0, height - h + 1))
-            if all(max(0, min(x + w, bx + bw) - max(x, bx)) * max(0, min(y + h, by + bh) - max(y, by)) <= 0.3 * min(w * h, bw * bh)
-                   for (bx, by, bw, bh) in boxes):
-                pos = (x, y)
-                break
+        pos = _place(rng, sp, boxes, width, height)
         if pos is None:
             continue
         img.paste(sp, pos, sp)
+        w, h = sp.size
         box = [pos[0], pos[1], w, h]
         boxes.append(box)
         objs.append({"synset": o["synset"], "emoji": o["emoji"], "box": box})

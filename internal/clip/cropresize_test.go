@@ -115,3 +115,36 @@ func TestIntoResizedEqualsTheFormula(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkPrepareGridWindows is a map's crop preparation, windows of 64
+// and 128 every 16 over a 224 canvas, resized and normalised as
+// EmbedWindows does (a fused pass that normalised straight from the shared
+// band rows was measured 8% slower than this copy-then-normalise).
+func BenchmarkPrepareGridWindows(b *testing.B) {
+	cfg := PreprocessConfig{DoConvertRGB: true, DoResize: true, ShortestEdge: 224, Resample: 3, DoCenterCrop: true,
+		CropW: 224, CropH: 224, DoRescale: true, RescaleFactor: 1.0 / 255, DoNormalize: true,
+		Mean: [3]float32{0.48145466, 0.4578275, 0.40821073}, Std: [3]float32{0.26862954, 0.26130258, 0.27577711}}
+	p := NewPreprocessor(cfg)
+	src := NewRGB(224, 224)
+	for i := range src.Pix {
+		src.Pix[i] = uint8(i * 13)
+	}
+	dst := make([]float32, 3*224*224)
+	windows := 0
+	for i := 0; i < b.N; i++ {
+		cr := p.CropResizer(src)
+		var scratch *RGB
+		for _, s := range []int{128, 64} {
+			for y := 0; y+s <= 224; y += 16 {
+				for x := 0; x+s <= 224; x += 16 {
+					windows++
+					scratch = cr.ResizeInto(scratch, x, y, s)
+					if err := p.IntoResized(dst, scratch); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(windows), "µs/window")
+}

@@ -44,6 +44,8 @@ type evalOptions struct {
 	BoxRules  []string
 	Sizes     []int
 	Stride    int
+	Refine    bool
+	RefineP   saliency.RefineParams
 }
 
 func newEvalLocalizationCmd(g *globalOptions) *cobra.Command {
@@ -87,6 +89,14 @@ and a cat for "animal"): one box cannot be the answer for them. Methods sharing 
 	f.StringVar(&opts.Crop, "crop", "pad", "pad or center")
 	f.IntSliceVar(&opts.Sizes, "sizes", saliency.DefaultParams().Sizes, "window sizes of grid, occlusion and stochastic, in canvas pixels")
 	f.IntVar(&opts.Stride, "stride", saliency.DefaultParams().Stride, "grid stride")
+	f.BoolVar(&opts.Refine, "refine", false, "grid maps with explain's refinement stage (passes per map then count its windows)")
+	dr := saliency.DefaultRefine()
+	opts.RefineP.Rule = dr.Rule
+	f.IntVar(&opts.RefineP.Size, "refine-size", dr.Size, "refinement window side, canvas pixels (with --refine)")
+	f.IntVar(&opts.RefineP.Stride, "refine-stride", dr.Stride, "refinement window step (with --refine)")
+	f.IntVar(&opts.RefineP.Margin, "refine-margin", dr.Margin, "pixels around the coarse box that the refinement covers (with --refine)")
+	f.Float64Var(&opts.RefineP.Weight, "refine-weight", dr.Weight, "β: map = coarse × (1 − β + β·fine) (with --refine)")
+	f.IntVar(&opts.RefineP.MaxPasses, "refine-max-passes", dr.MaxPasses, "bound on refinement windows per concept (with --refine)")
 	addIndexFlags(f, &opts.Index)
 	f.BoolVar(&opts.JSON, "json", false, "print JSON")
 	f.IntVar(&opts.MaxPixels, "max-pixels", clip.DefaultMaxPixels, "refuse images with more pixels than this")
@@ -386,6 +396,13 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 	if opts.Stride > 0 {
 		params.Stride = opts.Stride
 	}
+	if opts.Refine {
+		rp := opts.RefineP
+		if rp.Size < 1 || rp.Size > params.Canvas.Size || rp.Stride < 1 || rp.Margin < 0 || rp.MaxPasses < 1 || !(rp.Weight >= 0 && rp.Weight <= 1) {
+			return usageErrorf("--refine-size, --refine-stride, --refine-margin, --refine-max-passes and --refine-weight: want a size that fits the canvas, stride and bound ≥ 1, margin ≥ 0, weight in [0, 1]")
+		}
+		params.Refine = &rp
+	}
 	for _, sz := range params.Sizes {
 		if sz < 1 || sz > params.Canvas.Size {
 			return usageErrorf("--sizes: %d does not fit the canvas of %d", sz, params.Canvas.Size)
@@ -480,6 +497,9 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 				}
 				for _, l := range opts.Levels {
 					scores[key(method, l)].windows += gridRes.Encoded
+					if method == "grid" { // occlusion below is not refined
+						scores[key(method, l)].windows += gridRes.RefineWindows / len(gridRes.Maps)
+					}
 					scores[key(method, l)].images++
 				}
 				for k, cm := range gridRes.Maps {
@@ -562,7 +582,7 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 	sort.SliceStable(rows, func(a, b int) bool { return rows[a].Level < rows[b].Level })
 	if opts.JSON {
 		return writeJSON(g.Stdout, map[string]any{"dataset": opts.Dataset, "images": len(images), "seed": opts.Seed,
-			"sizes": params.Sizes, "stride": params.Stride, "fill": string(params.Canvas.Fill), "crop": string(params.Canvas.Crop), "results": rows})
+			"sizes": params.Sizes, "stride": params.Stride, "refine": opts.Refine, "refine_params": refineJSON(params.Refine), "fill": string(params.Canvas.Fill), "crop": string(params.Canvas.Crop), "results": rows})
 	}
 	w := g.Stdout
 	fmt.Fprintf(w, "%d images from %s (seed %d); mean [95%% bootstrap interval]\n", len(images), opts.Dataset, opts.Seed)
@@ -587,4 +607,13 @@ func b2f(b bool) float64 {
 		return 1
 	}
 	return 0
+}
+
+// refineJSON is the refinement stage's settings as an evaluation echoes
+// them (nil without --refine).
+func refineJSON(r *saliency.RefineParams) map[string]any {
+	if r == nil {
+		return nil
+	}
+	return map[string]any{"size": r.Size, "stride": r.Stride, "margin": r.Margin, "weight": r.Weight, "max_passes": r.MaxPasses, "box_rule": r.Rule.String()}
 }

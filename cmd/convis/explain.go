@@ -57,6 +57,7 @@ type explainOptions struct {
 	MaxPixels int
 	Gray16    string
 	FullPlan  bool
+	Refine    bool
 	Recursive bool
 	FromFile  string
 	Force     bool
@@ -151,6 +152,7 @@ status is 1 if any failed (2 for usage errors, 130 when interrupted).`,
 	f.StringVar(&opts.Shard, "shard", "", "take part K of N of the images (K/N), or auto from Slurm array or Kubernetes Indexed Job variables")
 	f.BoolVar(&opts.FailFast, "fail-fast", false, "stop at the first image that fails")
 	f.IntVar(&opts.Prefetch, "prefetch", 2, "images decoded and prepared ahead while the encoder runs (0: none)")
+	f.BoolVar(&opts.Refine, "refine", false, "refinement stage: rank windows of 32 canvas pixels every 8 around the coarse map's box (at most 365 more passes per concept) and sharpen the map's edges with them (docs/localization.md)")
 	f.BoolVar(&opts.FullPlan, "full-plan", false, "also encode windows that miss the image (slower, same map; for checking)")
 	f.MarkHidden("full-plan")
 	return cmd
@@ -164,7 +166,7 @@ const defaultBoxRule = "rel:0.8"
 var referencePreset = [][2]string{
 	{"method", "grid"}, {"sizes", "128,64"}, {"stride", "16"}, {"canvas", "480"}, {"image-size", "224"}, {"padding", "128"},
 	{"fill", "noise"}, {"crop", "center"}, {"prompts", "definitions"}, {"vocab", "paper"}, {"box-rule", "0.7"}, {"boxes", "best"},
-	{"style", "fade"}, {"exponent", "10"},
+	{"style", "fade"}, {"exponent", "10"}, {"refine", "false"},
 }
 
 // applyPreset sets the preset's values on the flags the user did not give.
@@ -214,6 +216,10 @@ func (o *explainOptions) params() (saliency.Params, error) {
 		return p, usageErrorf("--method %q: want grid, stochastic or occlusion", o.Method)
 	}
 	p.Sizes, p.Stride, p.Batch, p.FullPlan = o.Sizes, o.Stride, o.Batch, o.FullPlan
+	if o.Refine {
+		rp := saliency.DefaultRefine()
+		p.Refine = &rp
+	}
 	p.Canvas = saliency.CanvasOptions{Size: o.Canvas, ImageSize: o.ImageSize, Offset: o.Padding, Fill: saliency.Fill(o.Fill), Crop: saliency.CropMode(o.Crop), Seed: o.Seed}
 	p.Stochastic = saliency.StochasticParams{Sizes: o.Sizes, Rounds: o.Rounds, Samples: o.Samples, Epsilon: o.Epsilon, Gamma: o.Gamma, N: o.N, Seed: o.Seed}
 	switch {

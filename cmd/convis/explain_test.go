@@ -173,6 +173,18 @@ func TestExplainPresetAndBoxes(t *testing.T) {
 	if p := def["params"].(map[string]any); p["box_rule"] != defaultBoxRule || p["preset"] != "none" || p["boxes"] != "all" {
 		t.Errorf("defaults: box_rule %v, preset %v, boxes %v", p["box_rule"], p["preset"], p["boxes"])
 	}
+	if p := def["params"].(map[string]any); p["refine"] != false || ref["params"].(map[string]any)["refine"] != false {
+		t.Errorf("refine on by default or under the preset")
+	}
+	refined, code, errs := run("--refine", "--no-cache")
+	if code != 0 {
+		t.Fatalf("--refine: exit %d: %s", code, errs)
+	}
+	rw, _ := refined["refine_windows"].(float64)
+	if p := refined["params"].(map[string]any); p["refine"] != true || p["refine_size"] != 32.0 || p["refine_max_passes"] != 365.0 ||
+		rw < 1 || rw > 365 || refined["forward_passes"].(float64) <= rw {
+		t.Errorf("--refine: params %v, refine_windows %v, forward_passes %v", p, refined["refine_windows"], refined["forward_passes"])
+	}
 	boxes, _ := def["boxes"].([]any)
 	if def["box"] == nil || len(boxes) == 0 || !reflect.DeepEqual(boxes[0], def["box"]) {
 		t.Errorf("--boxes all: box %v, boxes %v", def["box"], def["boxes"])

@@ -68,6 +68,10 @@ func (s Settings) ParamsJSON() map[string]any {
 		"preset": map[bool]string{true: "none", false: s.Preset}[s.Preset == ""],
 	}
 	out["threshold"] = s.BoxRule().Threshold
+	out["refine"] = p.Refine != nil
+	if r := p.Refine; r != nil {
+		out["refine_size"], out["refine_stride"], out["refine_margin"], out["refine_weight"], out["refine_max_passes"], out["refine_box_rule"] = r.Size, r.Stride, r.Margin, r.Weight, r.MaxPasses, r.Rule.String()
+	}
 	if p.Method == saliency.MethodStochastic {
 		st := p.Stochastic
 		out["sizes"], out["iterations"], out["samples"], out["epsilon"], out["gamma"], out["n"] = st.Sizes, st.Rounds, st.Samples, st.Epsilon, st.Gamma, st.N
@@ -572,7 +576,7 @@ func (r *Runner) writePair(pr *prepared, p pair, cm saliency.ConceptMap, res *sa
 		sc.Input, sc.Size, sc.Decode = pr.input, [2]int{pr.img.W, pr.img.H}, pr.decode
 		sc.Box, sc.Peak, sc.Flat, sc.MapSize = box, [2]int{px, py}, mp.Flat, [2]int{mp.W, mp.H}
 		sc.Windows, sc.Passes, sc.Batches, sc.Presence = len(res.Windows), res.Stats.Passes, len(res.Stats.Batches), presence
-		sc.WindowCache = res.WindowCache
+		sc.WindowCache, sc.RefineWindows = res.WindowCache, res.RefineWindows
 		sc.Boxes, sc.NoBox = boxes, br.NoBox
 		sc.Outputs = map[string]string{}
 		dir := filepath.Dir(p.sidecar)

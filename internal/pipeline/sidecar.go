@@ -78,8 +78,11 @@ type Sidecar struct {
 	Flat    bool   `json:"flat"`
 	MapSize [2]int `json:"map_size"` // width, height
 	Windows int    `json:"windows"`
-	Passes  int    `json:"forward_passes"`
-	Batches int    `json:"encoder_batches"`
+	// RefineWindows is the --refine stage's windows, all concepts of the
+	// image together (their passes are in forward_passes).
+	RefineWindows int `json:"refine_windows,omitempty"`
+	Passes        int `json:"forward_passes"`
+	Batches       int `json:"encoder_batches"`
 	// WindowCache: "hit" (the window embeddings came from the cache and
 	// nothing was encoded), "miss" or "off" (--no-cache).
 	WindowCache string `json:"window_cache"`

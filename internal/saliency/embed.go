@@ -147,8 +147,12 @@ func EmbedWindows(ctx context.Context, c *Canvas, boxes []Box, enc clip.ImageEnc
 		return nil, stats, err
 	}
 	stats.PrepTime = prepTime
-	close(sinkCh)
-	sinkCh = nil
+	// The sink's last batches are scored before returning (the deferred
+	// close would do it too, but after the caller reads the scores).
+	if sinkCh != nil {
+		close(sinkCh)
+		sinkCh = nil
+	}
 	<-sinkDone
 	return out, stats, nil
 }

@@ -25,8 +25,9 @@ type Params struct {
 	Sizes      []int // grid window sizes (128, 64)
 	Stride     int   // grid stride (16)
 	Stochastic StochasticParams
-	Batch      int  // crops per encoder pass
-	FullPlan   bool // also encode grid windows that miss the image (same map, more work)
+	Batch      int           // crops per encoder pass
+	FullPlan   bool          // also encode grid windows that miss the image (same map, more work)
+	Refine     *RefineParams // nil: no refinement stage (the reference)
 }
 
 // DefaultParams are the reference's numbers.
@@ -74,6 +75,9 @@ type Explanation struct {
 	CanvasTime time.Duration
 	// WindowCache is CacheHit (nothing encoded), CacheMiss or CacheOff.
 	WindowCache string
+	// RefineWindows is how many refinement windows the maps used (all
+	// concepts); RefinePasses those of them encoded (not from the cache).
+	RefineWindows, RefinePasses int
 	// Encoded is how many windows the map needs encoded (its encoder
 	// passes on a cache miss; those on a hit came from the cache).
 	Encoded int
@@ -238,6 +242,16 @@ func (e *Explainer) ExplainPrepared(ctx context.Context, pr *Prepared, concepts 
 		cm.Square = SquareMap(c, ex.Windows, cm.Scores, p.Method, p.Stochastic)
 		if !cm.Square.Finite() {
 			return nil, fmt.Errorf("the %s map of %s is not finite (NaN or infinite values): check --epsilon, --gamma and --n", p.Method, cc.Synset.Name)
+		}
+		if p.Refine != nil && !cm.Square.Flat {
+			refined, windows, passes, err := e.refine(ctx, c, cm.Square, cc, p)
+			if err != nil {
+				return nil, err
+			}
+			cm.Square = refined
+			ex.Stats.Passes += passes
+			ex.RefineWindows += windows
+			ex.RefinePasses += passes
 		}
 		cm.Map = c.ToImage(cm.Square)
 		ex.Maps = append(ex.Maps, cm)

@@ -1,0 +1,160 @@
+package saliency
+
+import (
+	"context"
+	"fmt"
+	"math"
+)
+
+// RefineParams is the refinement stage (`--refine`): after the coarse map,
+// small windows around its top region are ranked too, and their mean rank
+// per pixel scales the coarse map there. The coarse map stays (the small
+// windows alone are noisy: a whole grid of them localises worse,
+// docs/localization.md); they only move its edges.
+type RefineParams struct {
+	Size      int     // window side in canvas pixels (32)
+	Stride    int     // step between windows (8), raised when the region needs more than MaxPasses
+	Margin    int     // image-square pixels added around the coarse box on each side (16)
+	Weight    float64 // β: the map becomes coarse × (1 − β + β·fine) (0.5)
+	MaxPasses int     // bound on the windows of one concept (365: half a grid map's 730)
+	Rule      BoxRule // the coarse box's rule (rel:0.8)
+}
+
+// DefaultRefine is the measured setting of docs/localization.md.
+func DefaultRefine() RefineParams {
+	return RefineParams{Size: 32, Stride: 8, Margin: 16, Weight: 0.5, MaxPasses: 365, Rule: BoxRule{Mode: "rel", Threshold: 0.8}}
+}
+
+// refinePlan places the refinement windows over the coarse map's box (on
+// the image square), grown by the margin and kept within the image's
+// content; the stride grows until the windows fit MaxPasses. It returns
+// canvas boxes, none when the coarse map has no box.
+func refinePlan(c *Canvas, square *Map, rp RefineParams) []Box {
+	res := square.BoxesBy(rp.Rule, false)
+	if len(res.Boxes) == 0 || rp.Size <= 0 || rp.Stride <= 0 {
+		return nil
+	}
+	b := res.Boxes[0]
+	o := c.Opts.Offset
+	cx0, cy0, cx1, cy1 := c.ContentRect()
+	x0, y0 := max(b.X-rp.Margin+o, cx0), max(b.Y-rp.Margin+o, cy0)
+	x1, y1 := min(b.X+b.W+rp.Margin+o, cx1), min(b.Y+b.H+rp.Margin+o, cy1)
+	if x1 <= x0 || y1 <= y0 {
+		return nil
+	}
+	// Window centres cover the region; a window is kept inside the canvas.
+	count := func(stride int) int {
+		return ((x1-x0+stride-1)/stride + 1) * ((y1-y0+stride-1)/stride + 1)
+	}
+	stride := rp.Stride
+	for rp.MaxPasses > 0 && count(stride) > rp.MaxPasses {
+		stride++
+	}
+	size, half := rp.Size, rp.Size/2
+	var boxes []Box
+	for y := y0 - half; y <= y1-half; y += stride {
+		for x := x0 - half; x <= x1-half; x += stride {
+			bx := min(max(x, 0), c.Opts.Size-size)
+			by := min(max(y, 0), c.Opts.Size-size)
+			boxes = append(boxes, Box{bx, by, size, size})
+		}
+	}
+	return boxes
+}
+
+// refineMap scales the coarse map (over the image square, normalised over
+// the content) by the refinement windows' mean rank per pixel (low rank =
+// salient), min-max normalised over the pixels they cover and 0 elsewhere,
+// and normalises the product over the content again.
+func refineMap(c *Canvas, square *Map, boxes []Box, ranks []float64, beta float64) *Map {
+	n := square.W
+	o := c.Opts.Offset
+	sum := make([]float64, n*n)
+	cnt := make([]float64, n*n)
+	for k, b := range boxes {
+		for y := max(b.Y-o, 0); y < min(b.Y-o+b.H, n); y++ {
+			for x := max(b.X-o, 0); x < min(b.X-o+b.W, n); x++ {
+				sum[y*n+x] += ranks[k]
+				cnt[y*n+x]++
+			}
+		}
+	}
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for i := range sum {
+		if cnt[i] > 0 {
+			sum[i] /= cnt[i]
+			lo, hi = min(lo, sum[i]), max(hi, sum[i])
+		}
+	}
+	cx0, cy0, cx1, cy1 := c.ContentRect()
+	cx0, cy0, cx1, cy1 = cx0-o, cy0-o, cx1-o, cy1-o
+	v := make([]float64, len(square.V))
+	vlo, vhi := math.Inf(1), math.Inf(-1)
+	for i, s := range square.V {
+		f := 0.0
+		if cnt[i] > 0 && hi > lo {
+			f = 1 - (sum[i]-lo)/(hi-lo)
+		}
+		v[i] = float64(s) * (1 - beta + beta*f)
+		if x, y := i%n, i/n; x >= cx0 && x < cx1 && y >= cy0 && y < cy1 {
+			vlo, vhi = min(vlo, v[i]), max(vhi, v[i])
+		}
+	}
+	m := &Map{W: n, H: square.H, V: make([]float32, len(v)), Flat: square.Flat}
+	if vhi <= vlo {
+		copy(m.V, square.V)
+		return m
+	}
+	for i, x := range v {
+		m.V[i] = float32(min(max((x-vlo)/(vhi-vlo), 0), 1))
+	}
+	return m
+}
+
+// refine runs the refinement stage for one concept: plans the windows on
+// its coarse map, embeds them (through the window cache when there is
+// one), ranks them and returns the refined map, its windows and the
+// encoder passes they took.
+func (e *Explainer) refine(ctx context.Context, c *Canvas, square *Map, cc Concept, p Params) (*Map, int, int, error) {
+	boxes := refinePlan(c, square, *p.Refine)
+	if len(boxes) == 0 {
+		return square, 0, 0, nil
+	}
+	var rows [][]float32
+	passes := 0
+	var key string
+	if e.Cache != nil {
+		key = WindowKey(e.ModelKey, e.Pre.Config, p.Batch, c, boxes)
+		rows, _ = e.Cache.Get(key, len(boxes))
+	}
+	if rows == nil {
+		var stats EmbedStats
+		var err error
+		if rows, stats, err = EmbedWindows(ctx, c, boxes, e.Encoder, e.Pre, p.Batch, nil, nil); err != nil {
+			return nil, 0, 0, fmt.Errorf("refining the map of %s: %w", cc.Synset.Name, err)
+		}
+		passes = stats.Passes
+		if e.Cache != nil {
+			if err := e.Cache.Put(key, rows); err != nil {
+				e.Cache.warn(err)
+			}
+		}
+	}
+	ranks := make([]float64, len(rows))
+	P := e.Index.Len()
+	var sims, flat []float32
+	for start := 0; start < len(rows); start += p.Batch {
+		batch := rows[start:min(start+p.Batch, len(rows))]
+		if need := len(batch) * P; cap(sims) < need {
+			sims = make([]float32, need)
+		}
+		var err error
+		if flat, err = e.Index.SimilaritiesBatch(ctx, batch, sims, flat); err != nil {
+			return nil, 0, 0, fmt.Errorf("ranking refinement windows: %w", err)
+		}
+		for k := range batch {
+			ranks[start+k] = float64(BestRank(sims[k*P:(k+1)*P], cc.Set))
+		}
+	}
+	return refineMap(c, square, boxes, ranks, p.Refine.Weight), len(boxes), passes, nil
+}

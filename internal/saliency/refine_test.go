@@ -1,0 +1,159 @@
+package saliency
+
+import (
+	"context"
+	"testing"
+
+	"github.com/convis/convis/internal/clip"
+)
+
+// blobMap is a map over the image square that is 1 inside [x0,x1)×[y0,y1),
+// falling off linearly to 0.3 over fall pixels, and 0.3 elsewhere.
+func blobMap(n, x0, y0, x1, y1, fall int) *Map {
+	m := &Map{W: n, H: n, V: make([]float32, n*n)}
+	for y := 0; y < n; y++ {
+		for x := 0; x < n; x++ {
+			d := max(x0-x, x-(x1-1), y0-y, y-(y1-1), 0)
+			m.V[y*n+x] = 0.3 + 0.7*max(0, 1-float32(d)/float32(fall))
+		}
+	}
+	return m
+}
+
+// The plan covers the coarse box grown by the margin, stays on the canvas
+// and within the image's content, and respects the bound on passes.
+func TestRefinePlan(t *testing.T) {
+	c, err := NewCanvas(testImage(224, 224), DefaultCanvas())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := DefaultRefine()
+	square := blobMap(224, 80, 90, 130, 150, 40)
+	boxes := refinePlan(c, square, rp)
+	if len(boxes) == 0 || len(boxes) > rp.MaxPasses {
+		t.Fatalf("%d windows (bound %d)", len(boxes), rp.MaxPasses)
+	}
+	coarse := square.BoxesBy(rp.Rule, false).Boxes[0]
+	o := c.Opts.Offset
+	minX, minY, maxX, maxY := 1<<30, 1<<30, -1, -1
+	for _, b := range boxes {
+		if b.W != rp.Size || b.H != rp.Size || b.X < 0 || b.Y < 0 || b.X+b.W > c.Opts.Size || b.Y+b.H > c.Opts.Size {
+			t.Fatalf("window %+v", b)
+		}
+		minX, minY = min(minX, b.X+b.W/2), min(minY, b.Y+b.H/2)
+		maxX, maxY = max(maxX, b.X+b.W/2), max(maxY, b.Y+b.H/2)
+	}
+	// Window centres reach the grown box's edges, to within a stride.
+	if minX > coarse.X+o-rp.Margin+rp.Stride || maxX < coarse.X+coarse.W+o+rp.Margin-rp.Stride ||
+		minY > coarse.Y+o-rp.Margin+rp.Stride || maxY < coarse.Y+coarse.H+o+rp.Margin-rp.Stride {
+		t.Fatalf("centres span [%d,%d]×[%d,%d], coarse box %+v (offset %d)", minX, maxX, minY, maxY, coarse, o)
+	}
+	// A region of the whole image needs a wider stride to fit the bound.
+	wide := refinePlan(c, blobMap(224, 0, 0, 224, 224, 1), rp)
+	if len(wide) == 0 || len(wide) > rp.MaxPasses {
+		t.Fatalf("whole-image region: %d windows (bound %d)", len(wide), rp.MaxPasses)
+	}
+	// A flat map has no box, so nothing to refine.
+	if got := refinePlan(c, &Map{W: 224, H: 224, V: make([]float32, 224*224), Flat: true}, rp); len(got) != 0 {
+		t.Fatalf("flat map: %d windows", len(got))
+	}
+}
+
+// Fine windows that rank the concept well only over part of the coarse
+// blob move its edges: the refined map's box shrinks to that part, and the
+// map stays normalised with its peak there.
+func TestRefineMapMovesTheEdges(t *testing.T) {
+	c, err := NewCanvas(testImage(224, 224), DefaultCanvas())
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := c.Opts.Offset
+	rp := DefaultRefine()
+	square := blobMap(224, 60, 60, 160, 160, 50)
+	boxes := refinePlan(c, square, rp)
+	// The object is [60,110)×[60,110): windows centred on it rank 0, others 500.
+	ranks := make([]float64, len(boxes))
+	for k, b := range boxes {
+		cx, cy := b.X+b.W/2-o, b.Y+b.H/2-o
+		if cx < 60 || cx >= 110 || cy < 60 || cy >= 110 {
+			ranks[k] = 500
+		}
+	}
+	refined := refineMap(c, square, boxes, ranks, rp.Weight)
+	before := square.BoxesBy(rp.Rule, false).Boxes[0]
+	after := refined.BoxesBy(rp.Rule, false).Boxes[0]
+	object := Rect{X: 60, Y: 60, W: 50, H: 50}
+	if IoU(after, object) <= IoU(before, object) || IoU(after, object) < 0.5 {
+		t.Fatalf("box %+v (IoU %.2f) → %+v (IoU %.2f) with the object %+v", before, IoU(before, object), after, IoU(after, object), object)
+	}
+	lo, hi := refined.V[0], refined.V[0]
+	for _, v := range refined.V {
+		lo, hi = min(lo, v), max(hi, v)
+	}
+	if lo != 0 || hi != 1 {
+		t.Fatalf("refined map spans [%v, %v]", lo, hi)
+	}
+	if x, y := refined.Peak(); x < 60 || x >= 110 || y < 60 || y >= 110 {
+		t.Fatalf("peak at %d,%d", x, y)
+	}
+}
+
+// Through Explain: --refine adds its windows' passes (bounded per concept)
+// to the map's, changes the maps, and the window cache gives the same
+// bits on a hit with nothing encoded.
+func TestExplainRefine(t *testing.T) {
+	ex, _, concepts := fixture(t)
+	img := testImage(224, 224)
+	p := DefaultParams()
+	plain, err := ex.Explain(context.Background(), img, concepts, p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := DefaultRefine()
+	p.Refine = &rp
+	ex.Cache, ex.ModelKey = NewEmbeddingCache(t.TempDir(), 0), "test"
+	miss, err := ex.Explain(context.Background(), img, concepts, p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if miss.RefineWindows == 0 || miss.RefineWindows > len(concepts)*rp.MaxPasses || miss.RefinePasses != miss.RefineWindows ||
+		miss.Stats.Passes != plain.Stats.Passes+miss.RefinePasses {
+		t.Fatalf("refine windows %d, passes %d, map passes %d (plain %d)", miss.RefineWindows, miss.RefinePasses, miss.Stats.Passes, plain.Stats.Passes)
+	}
+	changed := false
+	for k := range plain.Maps {
+		for i := range plain.Maps[k].Map.V {
+			changed = changed || plain.Maps[k].Map.V[i] != miss.Maps[k].Map.V[i]
+		}
+	}
+	if !changed {
+		t.Fatal("refinement left every map unchanged")
+	}
+	hit, err := ex.Explain(context.Background(), img, concepts, p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if hit.Stats.Passes != 0 || hit.RefinePasses != 0 || hit.WindowCache != CacheHit {
+		t.Fatalf("second run: %d passes, %d refine passes, cache %s", hit.Stats.Passes, hit.RefinePasses, hit.WindowCache)
+	}
+	for k := range miss.Maps {
+		for i, v := range miss.Maps[k].Map.V {
+			if hit.Maps[k].Map.V[i] != v {
+				t.Fatalf("map %d differs at %d on a cache hit", k, i)
+			}
+		}
+	}
+}
+
+// Regression: EmbedWindows closed a nil channel when called without a sink.
+func TestEmbedWindowsWithoutSink(t *testing.T) {
+	ex, _, _ := fixture(t)
+	c, err := NewCanvas(clip.NewRGB(64, 64), DefaultCanvas())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, stats, err := EmbedWindows(context.Background(), c, []Box{{X: 128, Y: 128, W: 64, H: 64}}, ex.Encoder, ex.Pre, 1, nil, nil)
+	if err != nil || len(rows) != 1 || stats.Passes != 1 {
+		t.Fatalf("%d rows, %d passes, %v", len(rows), stats.Passes, err)
+	}
+}

@@ -96,6 +96,7 @@ and a cat for "animal"): one box cannot be the answer for them. Methods sharing 
 	f.IntVar(&opts.RefineP.Stride, "refine-stride", dr.Stride, "refinement window step (with --refine)")
 	f.IntVar(&opts.RefineP.Margin, "refine-margin", dr.Margin, "pixels around the coarse box that the refinement covers (with --refine)")
 	f.Float64Var(&opts.RefineP.Weight, "refine-weight", dr.Weight, "β: map = coarse × (1 − β + β·fine) (with --refine)")
+	f.Float64Var(&opts.RefineP.Quantile, "refine-quantile", dr.Quantile, "re-aggregate the coarse grid map with this quantile of the covering windows' ranks before refining (0: their sum, Algorithm 1) (with --refine)")
 	f.IntVar(&opts.RefineP.MaxPasses, "refine-max-passes", dr.MaxPasses, "bound on refinement windows per concept (with --refine)")
 	addIndexFlags(f, &opts.Index)
 	f.BoolVar(&opts.JSON, "json", false, "print JSON")
@@ -398,7 +399,7 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 	}
 	if opts.Refine {
 		rp := opts.RefineP
-		if rp.Size < 1 || rp.Size > params.Canvas.Size || rp.Stride < 1 || rp.Margin < 0 || rp.MaxPasses < 1 || !(rp.Weight >= 0 && rp.Weight <= 1) {
+		if rp.Size < 1 || rp.Size > params.Canvas.Size || rp.Stride < 1 || rp.Margin < 0 || rp.MaxPasses < 1 || !(rp.Weight >= 0 && rp.Weight <= 1) || !(rp.Quantile >= 0 && rp.Quantile < 1) {
 			return usageErrorf("--refine-size, --refine-stride, --refine-margin, --refine-max-passes and --refine-weight: want a size that fits the canvas, stride and bound ≥ 1, margin ≥ 0, weight in [0, 1]")
 		}
 		params.Refine = &rp
@@ -513,6 +514,7 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 			case "stochastic":
 				p := params
 				p.Method = saliency.MethodStochastic
+				p.Refine = nil // --refine refines grid maps
 				res, err := ex.Explain(ctx, img, concepts, p, nil)
 				if err != nil {
 					return fmt.Errorf("%s: %w", path, err)
@@ -615,5 +617,5 @@ func refineJSON(r *saliency.RefineParams) map[string]any {
 	if r == nil {
 		return nil
 	}
-	return map[string]any{"size": r.Size, "stride": r.Stride, "margin": r.Margin, "weight": r.Weight, "max_passes": r.MaxPasses, "box_rule": r.Rule.String()}
+	return map[string]any{"size": r.Size, "stride": r.Stride, "margin": r.Margin, "weight": r.Weight, "max_passes": r.MaxPasses, "box_rule": r.Rule.String(), "quantile": r.Quantile}
 }

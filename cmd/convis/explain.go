@@ -152,7 +152,7 @@ status is 1 if any failed (2 for usage errors, 130 when interrupted).`,
 	f.StringVar(&opts.Shard, "shard", "", "take part K of N of the images (K/N), or auto from Slurm array or Kubernetes Indexed Job variables")
 	f.BoolVar(&opts.FailFast, "fail-fast", false, "stop at the first image that fails")
 	f.IntVar(&opts.Prefetch, "prefetch", 2, "images decoded and prepared ahead while the encoder runs (0: none)")
-	f.BoolVar(&opts.Refine, "refine", false, "refinement stage: rank windows of 32 canvas pixels every 8 around the coarse map's box (at most 365 more passes per concept) and sharpen the map's edges with them (docs/localization.md)")
+	f.BoolVar(&opts.Refine, "refine", false, "refinement stage for boxes that fit: start from the 75th percentile of the grid windows' ranks per pixel instead of their sum, then rank windows of 32 canvas pixels every 8 around that map's box (at most 365 more passes per concept) and sharpen its edges with them (docs/localization.md)")
 	f.BoolVar(&opts.FullPlan, "full-plan", false, "also encode windows that miss the image (slower, same map; for checking)")
 	f.MarkHidden("full-plan")
 	return cmd
@@ -217,6 +217,9 @@ func (o *explainOptions) params() (saliency.Params, error) {
 	}
 	p.Sizes, p.Stride, p.Batch, p.FullPlan = o.Sizes, o.Stride, o.Batch, o.FullPlan
 	if o.Refine {
+		if p.Method != saliency.MethodGrid {
+			return p, usageErrorf("--refine refines grid maps (measured in docs/localization.md), not --method %s", p.Method)
+		}
 		rp := saliency.DefaultRefine()
 		p.Refine = &rp
 	}

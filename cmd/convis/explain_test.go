@@ -185,6 +185,9 @@ func TestExplainPresetAndBoxes(t *testing.T) {
 		rw < 1 || rw > 365 || refined["forward_passes"].(float64) <= rw {
 		t.Errorf("--refine: params %v, refine_windows %v, forward_passes %v", p, refined["refine_windows"], refined["forward_passes"])
 	}
+	if _, code, errs := run("--refine", "--method", "stochastic"); code != 2 || !strings.Contains(errs, "refines grid maps") {
+		t.Errorf("--refine --method stochastic: exit %d, %q", code, errs)
+	}
 	boxes, _ := def["boxes"].([]any)
 	if def["box"] == nil || len(boxes) == 0 || !reflect.DeepEqual(boxes[0], def["box"]) {
 		t.Errorf("--boxes all: box %v, boxes %v", def["box"], def["boxes"])

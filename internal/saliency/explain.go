@@ -244,7 +244,13 @@ func (e *Explainer) ExplainPrepared(ctx context.Context, pr *Prepared, concepts 
 			return nil, fmt.Errorf("the %s map of %s is not finite (NaN or infinite values): check --epsilon, --gamma and --n", p.Method, cc.Synset.Name)
 		}
 		if p.Refine != nil && !cm.Square.Flat {
-			refined, windows, passes, err := e.refine(ctx, c, cm.Square, cc, p)
+			coarse := cm.Square
+			if q := p.Refine.Quantile; q > 0 && p.Method == MethodGrid {
+				if qm := QuantileMap(c, ex.Windows, cm.Scores, q); !qm.Flat {
+					coarse = qm
+				}
+			}
+			refined, windows, passes, err := e.refine(ctx, c, coarse, cc, p)
 			if err != nil {
 				return nil, err
 			}

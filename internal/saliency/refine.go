@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // RefineParams is the refinement stage (`--refine`): after the coarse map,
@@ -18,11 +19,16 @@ type RefineParams struct {
 	Weight    float64 // β: the map becomes coarse × (1 − β + β·fine) (0.5)
 	MaxPasses int     // bound on the windows of one concept (365: half a grid map's 730)
 	Rule      BoxRule // the coarse box's rule (rel:0.8)
+	// Quantile, when above 0, first re-aggregates the coarse windows: a
+	// pixel's value is this quantile of the ranks of the windows covering
+	// it (salient only where most of them rank the concept well) instead
+	// of their sum, which spreads each good window over its whole area.
+	Quantile float64
 }
 
 // DefaultRefine is the measured setting of docs/localization.md.
 func DefaultRefine() RefineParams {
-	return RefineParams{Size: 32, Stride: 8, Margin: 16, Weight: 0.5, MaxPasses: 365, Rule: BoxRule{Mode: "rel", Threshold: 0.8}}
+	return RefineParams{Size: 32, Stride: 8, Margin: 16, Weight: 0.3, MaxPasses: 365, Rule: BoxRule{Mode: "rel", Threshold: 0.8}, Quantile: 0.75}
 }
 
 // refinePlan places the refinement windows over the coarse map's box (on
@@ -157,4 +163,71 @@ func (e *Explainer) refine(ctx context.Context, c *Canvas, square *Map, cc Conce
 		}
 	}
 	return refineMap(c, square, boxes, ranks, p.Refine.Weight), len(boxes), passes, nil
+}
+
+// QuantileMap is the coarse map re-aggregated (RefineParams.Quantile): over
+// the image square, each pixel of the image's content takes the q-quantile
+// of the scores of the windows covering it; low scores (ranks) are
+// salient. Normalised over the content, 0 outside it.
+func QuantileMap(c *Canvas, windows []Box, scores []float64, q float64) *Map {
+	n := c.Opts.ImageSize
+	o := c.Opts.Offset
+	cx0, cy0, cx1, cy1 := c.ContentRect()
+	cx0, cy0, cx1, cy1 = cx0-o, cy0-o, cx1-o, cy1-o
+	clip := func(b Box) (x0, y0, x1, y1 int) {
+		return max(b.X-o, cx0), max(b.Y-o, cy0), min(b.X-o+b.W, cx1), min(b.Y-o+b.H, cy1)
+	}
+	// Each pixel's scores lie in one flat array (counted first): a grid map
+	// covers each pixel with up to (128/16)² + (64/16)² = 80 windows.
+	count := make([]int32, n*n+1)
+	for _, b := range windows {
+		x0, y0, x1, y1 := clip(b)
+		for y := y0; y < y1; y++ {
+			for x := x0; x < x1; x++ {
+				count[y*n+x+1]++
+			}
+		}
+	}
+	for i := 1; i < len(count); i++ {
+		count[i] += count[i-1]
+	}
+	vals := make([]float32, count[n*n])
+	fill := append([]int32(nil), count[:n*n]...)
+	for k, b := range windows {
+		x0, y0, x1, y1 := clip(b)
+		for y := y0; y < y1; y++ {
+			for x := x0; x < x1; x++ {
+				vals[fill[y*n+x]] = float32(scores[k])
+				fill[y*n+x]++
+			}
+		}
+	}
+	out := make([]float64, n*n)
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for y := cy0; y < cy1; y++ {
+		for x := cx0; x < cx1; x++ {
+			i := y*n + x
+			l := vals[count[i]:count[i+1]]
+			if len(l) == 0 {
+				continue
+			}
+			slices.Sort(l)
+			v := float64(l[min(int(q*float64(len(l))), len(l)-1)])
+			out[i] = v
+			lo, hi = min(lo, v), max(hi, v)
+		}
+	}
+	m := &Map{W: n, H: n, V: make([]float32, n*n), Flat: !(hi > lo)}
+	if m.Flat {
+		return m
+	}
+	for y := cy0; y < cy1; y++ {
+		for x := cx0; x < cx1; x++ {
+			i := y*n + x
+			if count[i+1] > count[i] {
+				m.V[i] = float32(1 - (out[i]-lo)/(hi-lo))
+			}
+		}
+	}
+	return m
 }

@@ -157,3 +157,28 @@ func TestEmbedWindowsWithoutSink(t *testing.T) {
 		t.Fatalf("%d rows, %d passes, %v", len(rows), stats.Passes, err)
 	}
 }
+
+// QuantileMap takes, per pixel, the quantile of the ranks of the windows
+// covering it: where a well-ranked window overlaps a badly ranked one the
+// pixel is only as salient as the quantile says, unlike the sum of
+// Algorithm 1, which spreads the good window over its whole area.
+func TestQuantileMap(t *testing.T) {
+	c, err := NewCanvas(testImage(224, 224), DefaultCanvas())
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := c.Opts.Offset
+	windows := []Box{{o, o, 64, 64}, {o + 32, o + 32, 64, 64}, {o, o, 224, 224}}
+	ranks := []float64{0, 10, 20}
+	m := QuantileMap(c, windows, ranks, 0.75)
+	// (5,5): ranks {0, 20} → 20; (40,40): {0, 10, 20} → 20; (80,80): {10, 20} → 20;
+	// (150,150): {20} → 20. With q = 0.25: 0, 0, 10, 20.
+	if !m.Flat {
+		t.Fatalf("q 0.75: every pixel's quantile is 20, want a flat map")
+	}
+	m = QuantileMap(c, windows, ranks, 0.25)
+	at := func(x, y int) float32 { return m.V[y*m.W+x] }
+	if at(5, 5) != 1 || at(40, 40) != 1 || at(80, 80) != 0.5 || at(150, 150) != 0 {
+		t.Fatalf("q 0.25: %v %v %v %v, want 1 1 0.5 0", at(5, 5), at(40, 40), at(80, 80), at(150, 150))
+	}
+}

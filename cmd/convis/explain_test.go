@@ -181,7 +181,7 @@ func TestExplainPresetAndBoxes(t *testing.T) {
 		t.Fatalf("--refine: exit %d: %s", code, errs)
 	}
 	rw, _ := refined["refine_windows"].(float64)
-	if p := refined["params"].(map[string]any); p["refine"] != true || p["refine_size"] != 32.0 || p["refine_max_passes"] != 365.0 ||
+	if p := refined["params"].(map[string]any); p["refine"] != true || p["refine_size"] != 32.0 || p["refine_max_passes"] != 365.0 || p["refine_quantile"] != 0.75 ||
 		rw < 1 || rw > 365 || refined["forward_passes"].(float64) <= rw {
 		t.Errorf("--refine: params %v, refine_windows %v, forward_passes %v", p, refined["refine_windows"], refined["forward_passes"])
 	}

@@ -70,7 +70,7 @@ func (s Settings) ParamsJSON() map[string]any {
 	out["threshold"] = s.BoxRule().Threshold
 	out["refine"] = p.Refine != nil
 	if r := p.Refine; r != nil {
-		out["refine_size"], out["refine_stride"], out["refine_margin"], out["refine_weight"], out["refine_max_passes"], out["refine_box_rule"] = r.Size, r.Stride, r.Margin, r.Weight, r.MaxPasses, r.Rule.String()
+		out["refine_size"], out["refine_stride"], out["refine_margin"], out["refine_weight"], out["refine_max_passes"], out["refine_box_rule"], out["refine_quantile"] = r.Size, r.Stride, r.Margin, r.Weight, r.MaxPasses, r.Rule.String(), r.Quantile
 	}
 	if p.Method == saliency.MethodStochastic {
 		st := p.Stochastic

@@ -45,6 +45,7 @@ type evalOptions struct {
 	Sizes     []int
 	Stride    int
 	Refine    bool
+	Canvas    saliency.CanvasOptions // size, image size and padding (--canvas, --image-size, --padding)
 	RefineP   saliency.RefineParams
 }
 
@@ -89,6 +90,10 @@ and a cat for "animal"): one box cannot be the answer for them. Methods sharing 
 	f.StringVar(&opts.Crop, "crop", "pad", "pad or center")
 	f.IntSliceVar(&opts.Sizes, "sizes", saliency.DefaultParams().Sizes, "window sizes of grid, occlusion and stochastic, in canvas pixels")
 	f.IntVar(&opts.Stride, "stride", saliency.DefaultParams().Stride, "grid stride")
+	dc := saliency.DefaultCanvas()
+	f.IntVar(&opts.Canvas.Size, "canvas", dc.Size, "canvas side")
+	f.IntVar(&opts.Canvas.ImageSize, "image-size", dc.ImageSize, "side of the image's square on the canvas (the scale of the image)")
+	f.IntVar(&opts.Canvas.Offset, "padding", dc.Offset, "offset of the image's square on the canvas")
 	f.BoolVar(&opts.Refine, "refine", false, "grid maps with explain's refinement stage (passes per map then count its windows)")
 	dr := saliency.DefaultRefine()
 	opts.RefineP.Rule = dr.Rule
@@ -389,7 +394,11 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 	}
 	params := saliency.DefaultParams()
 	params.Batch = opts.Batch
+	params.Canvas.Size, params.Canvas.ImageSize, params.Canvas.Offset = opts.Canvas.Size, opts.Canvas.ImageSize, opts.Canvas.Offset
 	params.Canvas.Fill, params.Canvas.Crop, params.Canvas.Seed = saliency.Fill(opts.Fill), saliency.CropMode(opts.Crop), opts.Seed
+	if c := params.Canvas; c.ImageSize < 1 || c.Offset < 0 || c.Offset+c.ImageSize > c.Size {
+		return usageErrorf("--canvas %d, --image-size %d, --padding %d: the image's square must fit the canvas", c.Size, c.ImageSize, c.Offset)
+	}
 	params.Stochastic.Seed = opts.Seed
 	if len(opts.Sizes) > 0 {
 		params.Sizes, params.Stochastic.Sizes = opts.Sizes, opts.Sizes
@@ -584,7 +593,8 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 	sort.SliceStable(rows, func(a, b int) bool { return rows[a].Level < rows[b].Level })
 	if opts.JSON {
 		return writeJSON(g.Stdout, map[string]any{"dataset": opts.Dataset, "images": len(images), "seed": opts.Seed,
-			"sizes": params.Sizes, "stride": params.Stride, "refine": opts.Refine, "refine_params": refineJSON(params.Refine), "fill": string(params.Canvas.Fill), "crop": string(params.Canvas.Crop), "results": rows})
+			"sizes": params.Sizes, "stride": params.Stride, "refine": opts.Refine, "refine_params": refineJSON(params.Refine), "fill": string(params.Canvas.Fill), "crop": string(params.Canvas.Crop),
+			"canvas": params.Canvas.Size, "image_size": params.Canvas.ImageSize, "padding": params.Canvas.Offset, "results": rows})
 	}
 	w := g.Stdout
 	fmt.Fprintf(w, "%d images from %s (seed %d); mean [95%% bootstrap interval]\n", len(images), opts.Dataset, opts.Seed)

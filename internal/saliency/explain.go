@@ -195,36 +195,9 @@ func (e *Explainer) ExplainPrepared(ctx context.Context, pr *Prepared, concepts 
 		}
 		scoreTime += time.Since(t)
 	}
-	var key string
-	cached := false
-	if e.Cache != nil {
-		key = WindowKey(e.ModelKey, e.Pre.Config, p.Batch, c, boxes)
-		if rows, ok := e.Cache.Get(key, len(boxes)); ok {
-			// The same batches as when they were encoded: the kernel sees
-			// the same inputs, so the map has the same bits.
-			for start := 0; start < len(rows); start += p.Batch {
-				score(start, rows[start:min(start+p.Batch, len(rows))])
-			}
-			if progress != nil {
-				progress(len(boxes), len(boxes))
-			}
-			cached, ex.WindowCache = true, CacheHit
-		}
-	}
-	if !cached {
-		var rows [][]float32
-		rows, ex.Stats, err = EmbedWindows(ctx, c, boxes, e.Encoder, e.Pre, p.Batch, progress, score)
-		if err != nil {
-			return nil, err
-		}
-		if e.Cache != nil {
-			ex.WindowCache = CacheMiss
-			if scoreErr == nil {
-				if err := e.Cache.Put(key, rows); err != nil {
-					e.Cache.warn(err)
-				}
-			}
-		}
+	ex.Stats, ex.WindowCache, err = e.embedCached(ctx, c, boxes, p.Batch, progress, score, func() bool { return scoreErr != nil })
+	if err != nil {
+		return nil, err
 	}
 	if scoreErr != nil {
 		return nil, fmt.Errorf("ranking windows: %w", scoreErr)
@@ -263,4 +236,40 @@ func (e *Explainer) ExplainPrepared(ctx context.Context, pr *Prepared, concepts 
 		ex.Maps = append(ex.Maps, cm)
 	}
 	return ex, nil
+}
+
+// embedCached hands the embeddings of the canvas's boxes to sink, batch by
+// batch, through the window cache: on a hit the cached rows go in the same
+// batches as when they were encoded (the kernel then sees the same inputs,
+// so the maps have the same bits) and nothing is encoded; on a miss the
+// boxes are encoded, sunk while the encoder runs on, and stored unless
+// failed() says the caller could not use them. It returns the encoder's
+// work and CacheHit, CacheMiss or CacheOff.
+func (e *Explainer) embedCached(ctx context.Context, c *Canvas, boxes []Box, batch int, progress Progress, sink func(start int, rows [][]float32), failed func() bool) (EmbedStats, string, error) {
+	var key string
+	if e.Cache != nil {
+		key = WindowKey(e.ModelKey, e.Pre.Config, batch, c, boxes)
+		if rows, ok := e.Cache.Get(key, len(boxes)); ok {
+			for start := 0; start < len(rows); start += batch {
+				sink(start, rows[start:min(start+batch, len(rows))])
+			}
+			if progress != nil {
+				progress(len(boxes), len(boxes))
+			}
+			return EmbedStats{}, CacheHit, nil
+		}
+	}
+	rows, stats, err := EmbedWindows(ctx, c, boxes, e.Encoder, e.Pre, batch, progress, sink)
+	if err != nil {
+		return stats, "", err
+	}
+	if e.Cache == nil {
+		return stats, CacheOff, nil
+	}
+	if !failed() {
+		if err := e.Cache.Put(key, rows); err != nil {
+			e.Cache.warn(err)
+		}
+	}
+	return stats, CacheMiss, nil
 }

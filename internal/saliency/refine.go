@@ -126,42 +126,33 @@ func (e *Explainer) refine(ctx context.Context, c *Canvas, square *Map, cc Conce
 	if len(boxes) == 0 {
 		return square, 0, 0, nil
 	}
-	var rows [][]float32
-	passes := 0
-	var key string
-	if e.Cache != nil {
-		key = WindowKey(e.ModelKey, e.Pre.Config, p.Batch, c, boxes)
-		rows, _ = e.Cache.Get(key, len(boxes))
-	}
-	if rows == nil {
-		var stats EmbedStats
-		var err error
-		if rows, stats, err = EmbedWindows(ctx, c, boxes, e.Encoder, e.Pre, p.Batch, nil, nil); err != nil {
-			return nil, 0, 0, fmt.Errorf("refining the map of %s: %w", cc.Synset.Name, err)
-		}
-		passes = stats.Passes
-		if e.Cache != nil {
-			if err := e.Cache.Put(key, rows); err != nil {
-				e.Cache.warn(err)
-			}
-		}
-	}
-	ranks := make([]float64, len(rows))
+	// Ranked batch by batch as they come, as the grid's windows are.
+	ranks := make([]float64, len(boxes))
 	P := e.Index.Len()
 	var sims, flat []float32
-	for start := 0; start < len(rows); start += p.Batch {
-		batch := rows[start:min(start+p.Batch, len(rows))]
-		if need := len(batch) * P; cap(sims) < need {
+	var rankErr error
+	rank := func(start int, rows [][]float32) {
+		if rankErr != nil {
+			return
+		}
+		if need := len(rows) * P; cap(sims) < need {
 			sims = make([]float32, need)
 		}
-		var err error
-		if flat, err = e.Index.SimilaritiesBatch(ctx, batch, sims, flat); err != nil {
-			return nil, 0, 0, fmt.Errorf("ranking refinement windows: %w", err)
+		if flat, rankErr = e.Index.SimilaritiesBatch(ctx, rows, sims, flat); rankErr != nil {
+			return
 		}
-		for k := range batch {
+		for k := range rows {
 			ranks[start+k] = float64(BestRank(sims[k*P:(k+1)*P], cc.Set))
 		}
 	}
+	stats, _, err := e.embedCached(ctx, c, boxes, p.Batch, nil, rank, func() bool { return rankErr != nil })
+	if err != nil {
+		return nil, 0, 0, fmt.Errorf("refining the map of %s: %w", cc.Synset.Name, err)
+	}
+	if rankErr != nil {
+		return nil, 0, 0, fmt.Errorf("ranking refinement windows: %w", rankErr)
+	}
+	passes := stats.Passes
 	return refineMap(c, square, boxes, ranks, p.Refine.Weight), len(boxes), passes, nil
 }
 

@@ -123,20 +123,28 @@ def make_scene(seed, n_objects=None, size=SIZE, exclude=None, min_size=25):
     else:
         lo, hi = min_size, 130 if n == 2 else 100
     lo = min(lo, hi)
+    return img, _paste_sprites(rng, img, picks, lo, hi), bg
+
+
+def _paste_sprites(rng, img, picks, lo, hi):
+    """Pastes the picked objects' sprites (sized in [lo, hi]) where they do
+    not overlap, in order; returns their records with boxes. The square and
+    non-square scenes share it, so both draw from rng in the same order."""
+    width, height = img.size
     objs, boxes = [], []
     for idx in picks:
         o = OBJECTS[int(idx)]
-        sp = _sprite(rng, o, lo, hi, size, size)
+        sp = _sprite(rng, o, lo, hi, width, height)
         if sp is None:
             continue
-        pos = _place(rng, sp, boxes, size)
+        pos = _place(rng, sp, boxes, width, height)
         if pos is None:
             continue
         img.paste(sp, pos, sp)
         box = [pos[0], pos[1], sp.size[0], sp.size[1]]
         boxes.append(box)
         objs.append({"synset": o["synset"], "emoji": o["emoji"], "box": box})
-    return img, objs, bg
+    return objs
 
 
 def photo_background(rng, width, height):
@@ -167,18 +175,4 @@ def make_scene_wh(seed, width, height, n_objects=None):
     picks = rng.choice(len(OBJECTS), size=n, replace=False)
     k = min(width, height) / SIZE
     lo, hi = 25 * k, (200 if n == 1 else 130 if n == 2 else 100) * k
-    objs, boxes = [], []
-    for idx in picks:
-        o = OBJECTS[int(idx)]
-        sp = _sprite(rng, o, lo, hi, width, height)
-        if sp is None:
-            continue
-        pos = _place(rng, sp, boxes, width, height)
-        if pos is None:
-            continue
-        img.paste(sp, pos, sp)
-        w, h = sp.size
-        box = [pos[0], pos[1], w, h]
-        boxes.append(box)
-        objs.append({"synset": o["synset"], "emoji": o["emoji"], "box": box})
-    return img, objs, bg
+    return img, _paste_sprites(rng, img, picks, lo, hi), bg

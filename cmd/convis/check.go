@@ -207,5 +207,10 @@ func runCheck(ctx context.Context, g *globalOptions, opts *checkOptions, cmd *co
 	if err != nil {
 		return err
 	}
+	if res.Failed > 0 && len(res.Settings) > 0 {
+		// Most often convis's defaults changed (a new version): say how
+		// to keep the old maps or take the new ones.
+		g.Log.Warn(fmt.Sprintf("the goldens were made with other settings: to keep them, give the suite's args the old values (e.g. --refine=false for maps made before convis refined them by default); to take the new maps, run convis check %s --update and review them", opts.Suite))
+	}
 	return reportComparison(g, res, &opts.compareOptions)
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/convis/convis/internal/clip"
 	"github.com/convis/convis/internal/compare"
@@ -45,6 +46,7 @@ type evalOptions struct {
 	Sizes     []int
 	Stride    int
 	Refine    bool
+	flags     *pflag.FlagSet
 	Canvas    saliency.CanvasOptions // size, image size and padding (--canvas, --image-size, --padding)
 	RefineP   saliency.RefineParams
 }
@@ -58,10 +60,15 @@ func newEvalLocalizationCmd(g *globalOptions) *cobra.Command {
 (or a hypernym of it) and report, per method, the pointing game (peak in the
 box, 15 px tolerance at 224), energy-based pointing (share of the map in the
 box), IoU of the box at threshold 0.7, MaxBoxAcc (best accuracy over
-thresholds 0.00–0.99 of the largest-component box with IoU > 0.5) and, per
---box-rule, the share of boxes with IoU > 0.5 (the reference's 0.7 and
-explain's default: the box a user sees), each with a 95% bootstrap interval,
-and images per second.
+thresholds 0.00–0.99 of the largest-component box with IoU > 0.5), the
+share of boxes with IoU > 0.5 at the default settings (box_iou50_default:
+the box explain draws on the method's map, rule default_box_rule) and per
+--box-rule (by default the reference's 0.7 and rel:0.8), each with a 95%
+bootstrap interval, passes per map and images per second.
+
+Grid maps are made as explain makes them: refined (--refine, on by
+default; --refine=false for Algorithm 1's map, --refine-region box for the
+per-concept stage, and the --refine-* numbers for measuring the stage).
 
 DATASET is a JSON manifest or a directory holding manifest.json:
   {"images": [{"file": "a.png", "objects": [{"concept": "dog.n.01", "box": [x, y, w, h]}]}]}
@@ -76,7 +83,7 @@ and a cat for "animal"): one box cannot be the answer for them. Methods sharing 
   convis eval localization testdata/scenes --method grid,occlusion,stochastic,center --concept-level object,parent --json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Dataset = args[0]
+			opts.Dataset, opts.flags = args[0], cmd.Flags()
 			return runEvalLocalization(cmd.Context(), g, opts)
 		},
 	}
@@ -94,20 +101,22 @@ and a cat for "animal"): one box cannot be the answer for them. Methods sharing 
 	f.IntVar(&opts.Canvas.Size, "canvas", dc.Size, "canvas side")
 	f.IntVar(&opts.Canvas.ImageSize, "image-size", dc.ImageSize, "side of the image's square on the canvas (the scale of the image)")
 	f.IntVar(&opts.Canvas.Offset, "padding", dc.Offset, "offset of the image's square on the canvas")
-	f.BoolVar(&opts.Refine, "refine", false, "grid maps with explain's refinement stage (passes per map then count its windows)")
-	dr := saliency.DefaultRefine()
-	opts.RefineP.Rule = dr.Rule
-	f.IntVar(&opts.RefineP.Size, "refine-size", dr.Size, "refinement window side, canvas pixels (with --refine)")
-	f.IntVar(&opts.RefineP.Stride, "refine-stride", dr.Stride, "refinement window step (with --refine)")
-	f.IntVar(&opts.RefineP.Margin, "refine-margin", dr.Margin, "pixels around the coarse box that the refinement covers (with --refine)")
-	f.Float64Var(&opts.RefineP.Weight, "refine-weight", dr.Weight, "β: map = coarse × (1 − β + β·fine) (with --refine)")
-	f.Float64Var(&opts.RefineP.Quantile, "refine-quantile", dr.Quantile, "re-aggregate the coarse grid map with this quantile of the covering windows' ranks before refining (0: their sum, Algorithm 1) (with --refine)")
-	f.IntVar(&opts.RefineP.MaxPasses, "refine-max-passes", dr.MaxPasses, "bound on refinement windows per concept (with --refine)")
+	addRefineFlags(f, &opts.Refine, &opts.RefineP.Region)
+	// The stage's own numbers, for measuring it; not given, they are the
+	// chosen region's (saliency.DefaultRefine, saliency.BoxRefine).
+	dr, br := saliency.DefaultRefine(), saliency.BoxRefine()
+	f.IntVar(&opts.RefineP.Size, "refine-size", dr.Size, "refinement window side, canvas pixels")
+	f.IntVar(&opts.RefineP.Stride, "refine-stride", dr.Stride, fmt.Sprintf("refinement window step (box: %d)", br.Stride))
+	f.IntVar(&opts.RefineP.Margin, "refine-margin", br.Margin, "box: pixels around the coarse box that the refinement covers")
+	f.Float64Var(&opts.RefineP.Weight, "refine-weight", dr.Weight, fmt.Sprintf("β: map = coarse × (1 − β + β·fine) (box: %g)", br.Weight))
+	f.Float64Var(&opts.RefineP.Quantile, "refine-quantile", dr.Quantile, "re-aggregate the coarse grid map with this quantile of the covering windows' ranks before refining (0: their sum, Algorithm 1)")
+	f.BoolVar(&opts.RefineP.LogRanks, "refine-log-ranks", dr.LogRanks, "maps take log(1 + rank) instead of the rank (box: false)")
+	f.IntVar(&opts.RefineP.MaxPasses, "refine-max-passes", br.MaxPasses, "box: bound on refinement windows per concept")
 	addIndexFlags(f, &opts.Index)
 	f.BoolVar(&opts.JSON, "json", false, "print JSON")
 	f.IntVar(&opts.MaxPixels, "max-pixels", clip.DefaultMaxPixels, "refuse images with more pixels than this")
 	f.StringArrayVar(&opts.Maps, "maps", nil, "also score maps made elsewhere (other saliency methods): a folder of sidecars and .npy maps whose relative_path is the dataset's file and whose method names the row (repeatable)")
-	f.StringSliceVar(&opts.BoxRules, "box-rule", []string{saliency.ReferenceBoxRule.String(), defaultBoxRule}, "box rules to score (box IoU > 0.5 rate of each rule's box): a threshold (largest region, the reference's 0.7), otsu or otsu:T")
+	f.StringSliceVar(&opts.BoxRules, "box-rule", []string{saliency.ReferenceBoxRule.String(), "rel:0.8"}, "box rules to score besides the default box (box IoU > 0.5 rate of each rule's box): a threshold (largest region, the reference's 0.7), rel:A, otsu or otsu:T")
 	f.BoolVar(&opts.List, "list-samples", false, "print the samples (file, level, concept, box) as JSON and stop: what --maps folders must hold")
 	return cmd
 }
@@ -257,6 +266,7 @@ type methodScores struct {
 	energy   []float64
 	iou      []float64
 	boxAcc   [][]float64 // per --box-rule: 1 when the rule's first box has IoU > 0.5
+	defBox   []float64   // the same for the method's default rule
 	boxHits  [][]bool
 	seconds  float64
 	windows  int // windows a map needs encoded, summed over images
@@ -274,9 +284,13 @@ type EvalRow struct {
 	MaxBoxAcc saliency.Interval `json:"maxboxacc"`
 	// BoxAcc is, per --box-rule, the share of samples whose box (the
 	// rule's first) has IoU > 0.5 with the object's: what a user sees.
-	BoxAcc        map[string]saliency.Interval `json:"box_iou50"`
-	BestThreshold float64                      `json:"maxboxacc_threshold"`
-	ImagesPerSec  float64                      `json:"images_per_second"`
+	BoxAcc map[string]saliency.Interval `json:"box_iou50"`
+	// DefaultBox is the same for the box explain draws by default on
+	// this method's map (--box-rule auto: DefaultRule).
+	DefaultBox    saliency.Interval `json:"box_iou50_default"`
+	DefaultRule   string            `json:"default_box_rule"`
+	BestThreshold float64           `json:"maxboxacc_threshold"`
+	ImagesPerSec  float64           `json:"images_per_second"`
 	// PassesPerMap is the encoder passes a map needs (windows that touch
 	// the image), averaged over the images; the window cache may have
 	// saved them.
@@ -406,12 +420,25 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 	if opts.Stride > 0 {
 		params.Stride = opts.Stride
 	}
-	if opts.Refine {
-		rp := opts.RefineP
-		if rp.Size < 1 || rp.Size > params.Canvas.Size || rp.Stride < 1 || rp.Margin < 0 || rp.MaxPasses < 1 || !(rp.Weight >= 0 && rp.Weight <= 1) || !(rp.Quantile >= 0 && rp.Quantile < 1) {
-			return usageErrorf("--refine-size, --refine-stride, --refine-margin, --refine-max-passes and --refine-weight: want a size that fits the canvas, stride and bound ≥ 1, margin ≥ 0, weight in [0, 1]")
+	if params.Refine, err = refineParams(opts.Refine, opts.RefineP.Region, saliency.MethodGrid, false); err != nil {
+		return err
+	}
+	if rp := params.Refine; rp != nil {
+		// The stage's flags that were given replace the region's numbers.
+		given := opts.RefineP
+		for name, set := range map[string]func(){
+			"refine-size":   func() { rp.Size = given.Size },
+			"refine-stride": func() { rp.Stride = given.Stride }, "refine-margin": func() { rp.Margin = given.Margin },
+			"refine-weight": func() { rp.Weight = given.Weight }, "refine-quantile": func() { rp.Quantile = given.Quantile },
+			"refine-log-ranks": func() { rp.LogRanks = given.LogRanks }, "refine-max-passes": func() { rp.MaxPasses = given.MaxPasses },
+		} {
+			if opts.flags != nil && opts.flags.Changed(name) {
+				set()
+			}
 		}
-		params.Refine = &rp
+		if rp.Size < 1 || rp.Size > params.Canvas.Size || rp.Stride < 1 || rp.Margin < 0 || rp.MaxPasses < 0 || !(rp.Weight >= 0 && rp.Weight <= 1) || !(rp.Quantile >= 0 && rp.Quantile < 1) {
+			return usageErrorf("--refine-size, --refine-stride, --refine-margin, --refine-max-passes and --refine-weight: want a size that fits the canvas, stride ≥ 1, margin and bound ≥ 0, weight in [0, 1]")
+		}
 	}
 	for _, sz := range params.Sizes {
 		if sz < 1 || sz > params.Canvas.Size {
@@ -459,6 +486,13 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 				concepts = append(concepts, c)
 			}
 		}
+		// defaultRuleOf is the box explain draws by default on a method's
+		// map (made with these settings).
+		defaultRuleOf := func(method string) saliency.BoxRule {
+			p := params
+			p.Method = saliency.Method(method)
+			return saliency.DefaultBoxRule(p)
+		}
 		record := func(method string, k int, m *saliency.Map) {
 			sc := scores[key(method, levelOf[k])]
 			box := mine[k].box
@@ -472,13 +506,14 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 			if sc.boxAcc == nil {
 				sc.boxAcc = make([][]float64, len(boxRules))
 			}
-			for r, rule := range boxRules {
-				hit := 0.0
-				if res := m.BoxesBy(rule, false); len(res.Boxes) > 0 && saliency.IoU(res.Boxes[0], box) > 0.5 {
-					hit = 1
-				}
-				sc.boxAcc[r] = append(sc.boxAcc[r], hit)
+			fits := func(rule saliency.BoxRule) float64 {
+				res := m.BoxesBy(rule, false)
+				return b2f(len(res.Boxes) > 0 && saliency.IoU(res.Boxes[0], box) > 0.5)
 			}
+			for r, rule := range boxRules {
+				sc.boxAcc[r] = append(sc.boxAcc[r], fits(rule))
+			}
+			sc.defBox = append(sc.defBox, fits(defaultRuleOf(method)))
 			sc.boxHits = append(sc.boxHits, saliency.BoxHits(m, box))
 		}
 		var gridRes *saliency.Explanation
@@ -508,7 +543,11 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 				for _, l := range opts.Levels {
 					scores[key(method, l)].windows += gridRes.Encoded
 					if method == "grid" { // occlusion below is not refined
-						scores[key(method, l)].windows += gridRes.RefineWindows / len(gridRes.Maps)
+						rw := gridRes.RefineWindows // the image region's grid serves every concept
+						if params.Refine != nil && params.Refine.Region == saliency.RefineBox {
+							rw /= len(gridRes.Maps)
+						}
+						scores[key(method, l)].windows += rw
 					}
 					scores[key(method, l)].images++
 				}
@@ -577,6 +616,10 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 				}),
 			}
 			_, row.BestThreshold = saliency.MaxBoxAcc(sc.boxHits)
+			row.DefaultBox = saliency.Bootstrap(n, opts.Seed+4, meanOf(sc.defBox))
+			pm := params
+			pm.Method = saliency.Method(m)
+			row.DefaultRule = saliency.DefaultBoxRule(pm).String()
 			row.BoxAcc = map[string]saliency.Interval{}
 			for r, rule := range boxRules {
 				row.BoxAcc[rule.String()] = saliency.Bootstrap(n, opts.Seed+4, meanOf(sc.boxAcc[r]))
@@ -593,19 +636,19 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 	sort.SliceStable(rows, func(a, b int) bool { return rows[a].Level < rows[b].Level })
 	if opts.JSON {
 		return writeJSON(g.Stdout, map[string]any{"dataset": opts.Dataset, "images": len(images), "seed": opts.Seed,
-			"sizes": params.Sizes, "stride": params.Stride, "refine": opts.Refine, "refine_params": refineJSON(params.Refine), "fill": string(params.Canvas.Fill), "crop": string(params.Canvas.Crop),
+			"sizes": params.Sizes, "stride": params.Stride, "refine": params.Refine != nil, "refine_params": refineJSON(params.Refine), "fill": string(params.Canvas.Fill), "crop": string(params.Canvas.Crop),
 			"canvas": params.Canvas.Size, "image_size": params.Canvas.ImageSize, "padding": params.Canvas.Offset, "results": rows})
 	}
 	w := g.Stdout
 	fmt.Fprintf(w, "%d images from %s (seed %d); mean [95%% bootstrap interval]\n", len(images), opts.Dataset, opts.Seed)
-	head := fmt.Sprintf("%-8s %-22s %7s  %-21s %-21s %-21s %-21s", "level", "method", "samples", "pointing game", "energy pointing", "IoU@0.7", "MaxBoxAcc")
+	head := fmt.Sprintf("%-8s %-22s %7s  %-21s %-21s %-21s %-21s %-21s", "level", "method", "samples", "pointing game", "energy pointing", "IoU@0.7", "MaxBoxAcc", "box IoU>0.5 (default)")
 	for _, rule := range boxRules {
 		head += fmt.Sprintf(" %-21s", "box IoU>0.5 ("+rule.String()+")")
 	}
 	fmt.Fprintln(w, head+fmt.Sprintf(" %11s %8s", "passes/map", "img/s"))
 	for _, r := range rows {
 		ci := func(iv saliency.Interval) string { return fmt.Sprintf("%.3f [%.3f, %.3f]", iv.Mean, iv.Lo, iv.Hi) }
-		line := fmt.Sprintf("%-8s %-22s %7d  %-21s %-21s %-21s %-21s", r.Level, r.Method, r.Samples, ci(r.Pointing), ci(r.Energy), ci(r.IoU), ci(r.MaxBoxAcc))
+		line := fmt.Sprintf("%-8s %-22s %7d  %-21s %-21s %-21s %-21s %-21s", r.Level, r.Method, r.Samples, ci(r.Pointing), ci(r.Energy), ci(r.IoU), ci(r.MaxBoxAcc), ci(r.DefaultBox))
 		for _, rule := range boxRules {
 			line += fmt.Sprintf(" %-21s", ci(r.BoxAcc[rule.String()]))
 		}
@@ -627,5 +670,9 @@ func refineJSON(r *saliency.RefineParams) map[string]any {
 	if r == nil {
 		return nil
 	}
-	return map[string]any{"size": r.Size, "stride": r.Stride, "margin": r.Margin, "weight": r.Weight, "max_passes": r.MaxPasses, "box_rule": r.Rule.String(), "quantile": r.Quantile}
+	out := map[string]any{"region": r.Region, "size": r.Size, "stride": r.Stride, "weight": r.Weight, "quantile": r.Quantile, "log_ranks": r.LogRanks}
+	if r.Region == saliency.RefineBox {
+		out["margin"], out["max_passes"], out["box_rule"] = r.Margin, r.MaxPasses, r.Rule.String()
+	}
+	return out
 }

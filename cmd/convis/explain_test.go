@@ -101,7 +101,9 @@ func TestExplainWindowCache(t *testing.T) {
 	if off.cache != "off" || miss.cache != "miss" || hit.cache != "hit" || other.cache != "hit" {
 		t.Fatalf("window_cache: off %q, miss %q, hit %q, other concept %q", off.cache, miss.cache, hit.cache, other.cache)
 	}
-	if miss.pass != 654 || hit.pass != 0 || other.pass != 0 { // 400×300: windows on the padding alone are not encoded
+	// 400×300: windows on the padding alone are not encoded (654), and the
+	// default refinement's 154 windows tile the image.
+	if miss.pass != 654+154 || hit.pass != 0 || other.pass != 0 {
 		t.Fatalf("forward_passes: miss %v, hit %v, other concept %v", miss.pass, hit.pass, other.pass)
 	}
 	if !reflect.DeepEqual(off.npy, miss.npy) || !reflect.DeepEqual(off.npy, hit.npy) || len(off.npy) != 1 {
@@ -118,7 +120,7 @@ func TestExplainWindowCache(t *testing.T) {
 		t.Fatalf("after corrupting the cache: %q, maps equal %v", fixed.cache, reflect.DeepEqual(off.npy, fixed.npy))
 	}
 	var stdout bytes.Buffer
-	if code := Main(context.Background(), []string{"--cache-dir", cache, "cache", "clear"}, nil, &stdout, &bytes.Buffer{}); code != 0 || !strings.Contains(stdout.String(), "removed 2 embedding entries") {
+	if code := Main(context.Background(), []string{"--cache-dir", cache, "cache", "clear"}, nil, &stdout, &bytes.Buffer{}); code != 0 || !strings.Contains(stdout.String(), "removed 3 embedding entries") { // the grid's, the refinement's and the whole image's
 		t.Fatalf("cache clear: exit %d, %q", code, stdout.String())
 	}
 	if again := run("again", "-c", "dog"); again.cache != "miss" {
@@ -170,23 +172,42 @@ func TestExplainPresetAndBoxes(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	if p := def["params"].(map[string]any); p["box_rule"] != defaultBoxRule || p["preset"] != "none" || p["boxes"] != "all" {
+	if p := def["params"].(map[string]any); p["box_rule"] != "rel:0.4" || p["preset"] != "none" || p["boxes"] != "all" {
 		t.Errorf("defaults: box_rule %v, preset %v, boxes %v", p["box_rule"], p["preset"], p["boxes"])
 	}
-	if p := def["params"].(map[string]any); p["refine"] != false || ref["params"].(map[string]any)["refine"] != false {
-		t.Errorf("refine on by default or under the preset")
+	// The default map is refined over the whole image: 196 windows more
+	// on the square (the landscape's 224 × 168 content: 14 × 11 = 154).
+	dw, _ := def["refine_windows"].(float64)
+	if p := def["params"].(map[string]any); p["refine"] != true || p["refine_region"] != "image" || p["refine_log_ranks"] != true || p["refine_weight"] != 0.5 ||
+		p["refine_stride"] != 16.0 || p["refine_margin"] != nil || dw != 154 {
+		t.Errorf("default refinement: params %v, refine_windows %v", p, def["refine_windows"])
 	}
-	refined, code, errs := run("--refine", "--no-cache")
+	if p := ref["params"].(map[string]any); p["refine"] != false || p["refine_region"] != nil {
+		t.Errorf("refine under the preset: %v", p)
+	}
+	if p, code, errs := run("--refine=false"); code != 0 || p["params"].(map[string]any)["refine"] != false || p["params"].(map[string]any)["box_rule"] != "rel:0.8" {
+		t.Fatalf("--refine=false: exit %d, %s, params %v", code, errs, p["params"])
+	}
+	if p, code, errs := run("--method", "occlusion"); code != 0 || p["params"].(map[string]any)["refine"] != false || p["params"].(map[string]any)["box_rule"] != "rel:0.8" {
+		t.Fatalf("--method occlusion (no --refine): exit %d, %s, params %v", code, errs, p["params"])
+	}
+	if _, code, errs := run("--refine-region", "sharp"); code != 2 || !strings.Contains(errs, "want image or box") {
+		t.Errorf("--refine-region sharp: exit %d, %q", code, errs)
+	}
+	refined, code, errs := run("--refine-region", "box", "--no-cache")
 	if code != 0 {
-		t.Fatalf("--refine: exit %d: %s", code, errs)
+		t.Fatalf("--refine-region box: exit %d: %s", code, errs)
 	}
 	rw, _ := refined["refine_windows"].(float64)
-	if p := refined["params"].(map[string]any); p["refine"] != true || p["refine_size"] != 32.0 || p["refine_max_passes"] != 365.0 || p["refine_quantile"] != 0.75 ||
+	if p := refined["params"].(map[string]any); p["refine"] != true || p["refine_region"] != "box" || p["box_rule"] != "rel:0.8" || p["refine_size"] != 32.0 || p["refine_max_passes"] != 365.0 || p["refine_quantile"] != 0.75 ||
 		rw < 1 || rw > 365 || refined["forward_passes"].(float64) <= rw {
-		t.Errorf("--refine: params %v, refine_windows %v, forward_passes %v", p, refined["refine_windows"], refined["forward_passes"])
+		t.Errorf("--refine-region box: params %v, refine_windows %v, forward_passes %v", p, refined["refine_windows"], refined["forward_passes"])
 	}
 	if _, code, errs := run("--refine", "--method", "stochastic"); code != 2 || !strings.Contains(errs, "refines grid maps") {
 		t.Errorf("--refine --method stochastic: exit %d, %q", code, errs)
+	}
+	if p, code, errs := run("--method", "stochastic"); code != 0 || p["params"].(map[string]any)["refine"] != false {
+		t.Errorf("--method stochastic without --refine: exit %d, %q", code, errs)
 	}
 	boxes, _ := def["boxes"].([]any)
 	if def["box"] == nil || len(boxes) == 0 || !reflect.DeepEqual(boxes[0], def["box"]) {

@@ -78,8 +78,9 @@ type Sidecar struct {
 	Flat    bool   `json:"flat"`
 	MapSize [2]int `json:"map_size"` // width, height
 	Windows int    `json:"windows"`
-	// RefineWindows is the --refine stage's windows, all concepts of the
-	// image together (their passes are in forward_passes).
+	// RefineWindows is the --refine stage's windows: the image region's
+	// grid (shared by every concept), or the box region's windows of all
+	// concepts of the image together (their passes are in forward_passes).
 	RefineWindows int `json:"refine_windows,omitempty"`
 	Passes        int `json:"forward_passes"`
 	Batches       int `json:"encoder_batches"`

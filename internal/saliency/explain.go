@@ -75,8 +75,10 @@ type Explanation struct {
 	CanvasTime time.Duration
 	// WindowCache is CacheHit (nothing encoded), CacheMiss or CacheOff.
 	WindowCache string
-	// RefineWindows is how many refinement windows the maps used (all
-	// concepts); RefinePasses those of them encoded (not from the cache).
+	// RefineWindows is how many refinement windows the maps used: the
+	// image region's one grid shared by every concept, or the box
+	// region's windows of all concepts; RefinePasses those of them
+	// encoded (not from the cache).
 	RefineWindows, RefinePasses int
 	// Encoded is how many windows the map needs encoded (its encoder
 	// passes on a cache miss; those on a hit came from the cache).
@@ -143,18 +145,26 @@ func (e *Explainer) ExplainPrepared(ctx context.Context, pr *Prepared, concepts 
 	c := pr.Canvas
 	ex := &Explanation{Canvas: c, Windows: pr.Windows, CanvasTime: pr.CanvasTime, WindowCache: CacheOff}
 	var err error
+	// The image region's refinement windows are the same for every
+	// concept: they are encoded once, after the grid's, and ranked with
+	// them (indexes from len(ex.Windows) on).
+	var fine []Box
+	if r := p.Refine; r != nil && r.Region == RefineImage && p.Method == MethodGrid {
+		fine = FineWindows(c, *r)
+	}
+	nw := len(ex.Windows)
 	ranks := make([][]float64, len(concepts))
 	cosines := make([][]float64, len(concepts))
 	for i := range ranks {
-		ranks[i] = make([]float64, len(ex.Windows))
-		cosines[i] = make([]float64, len(ex.Windows))
+		ranks[i] = make([]float64, nw+len(fine))
+		cosines[i] = make([]float64, nw+len(fine))
 	}
 	// Encode only windows that overlap the image itself (the grid plan's
 	// windows all overlap the image square, unless FullPlan; those on the
 	// padding of a non-square image do not all reach the image): the
 	// others only touch pixels that the map crops away, so their score is
 	// never used.
-	encode := make([]int, 0, len(ex.Windows))
+	encode := make([]int, 0, nw)
 	x0, y0, x1, y1 := c.ContentRect()
 	for i, b := range ex.Windows {
 		if p.FullPlan || b.Overlaps(x0, y0, x1, y1) {
@@ -169,48 +179,79 @@ func (e *Explainer) ExplainPrepared(ctx context.Context, pr *Prepared, concepts 
 	var scoreTime time.Duration
 	var scoreErr error
 	var sims, flat []float32
-	// score ranks a batch of embeddings, windows encode[start:], against
+	// scoreInto ranks a batch of embeddings, windows idx[start:], against
 	// every prompt in one matrix product. Both scores are cheap next to
 	// the product, so every method gets both: evaluations compare methods
 	// on the same windows.
-	score := func(start int, rows [][]float32) {
-		if scoreErr != nil {
-			return
-		}
-		t := time.Now()
-		P := e.Index.Len()
-		if need := len(rows) * P; cap(sims) < need {
-			sims = make([]float32, need)
-		}
-		if flat, scoreErr = e.Index.SimilaritiesBatch(ctx, rows, sims, flat); scoreErr != nil {
-			return
-		}
-		for k := range rows {
-			s := sims[k*P : (k+1)*P]
-			i := encode[start+k]
-			for j, cc := range concepts {
-				cosines[j][i] = float64(OwnSimilarity(s, cc.Own))
-				ranks[j][i] = float64(BestRank(s, cc.Set))
+	scoreInto := func(idx []int) func(start int, rows [][]float32) {
+		return func(start int, rows [][]float32) {
+			if scoreErr != nil {
+				return
 			}
+			t := time.Now()
+			P := e.Index.Len()
+			if need := len(rows) * P; cap(sims) < need {
+				sims = make([]float32, need)
+			}
+			if flat, scoreErr = e.Index.SimilaritiesBatch(ctx, rows, sims, flat); scoreErr != nil {
+				return
+			}
+			for k := range rows {
+				s := sims[k*P : (k+1)*P]
+				i := idx[start+k]
+				for j, cc := range concepts {
+					cosines[j][i] = float64(OwnSimilarity(s, cc.Own))
+					ranks[j][i] = float64(BestRank(s, cc.Set))
+				}
+			}
+			scoreTime += time.Since(t)
 		}
-		scoreTime += time.Since(t)
 	}
-	ex.Stats, ex.WindowCache, err = e.embedCached(ctx, c, boxes, p.Batch, progress, score, func() bool { return scoreErr != nil })
+	failed := func() bool { return scoreErr != nil }
+	total := len(boxes) + len(fine)
+	var gridProgress Progress
+	if progress != nil {
+		gridProgress = func(done, _ int) { progress(done, total) }
+	}
+	ex.Stats, ex.WindowCache, err = e.embedCached(ctx, c, boxes, p.Batch, gridProgress, scoreInto(encode), failed)
 	if err != nil {
 		return nil, err
+	}
+	if len(fine) > 0 && scoreErr == nil {
+		idx := make([]int, len(fine))
+		for k := range idx {
+			idx[k] = nw + k
+		}
+		var fineProgress Progress
+		if progress != nil {
+			fineProgress = func(done, _ int) { progress(len(boxes)+done, total) }
+		}
+		st, state, err := e.embedCached(ctx, c, fine, p.Batch, fineProgress, scoreInto(idx), failed)
+		if err != nil {
+			return nil, fmt.Errorf("refinement windows: %w", err)
+		}
+		ex.Stats.Passes += st.Passes
+		ex.Stats.Batches = append(ex.Stats.Batches, st.Batches...)
+		ex.Stats.EncodeTime += st.EncodeTime
+		ex.Stats.PrepTime += st.PrepTime
+		ex.RefineWindows = len(fine)
+		ex.RefinePasses = st.Passes
+		if state == CacheMiss {
+			ex.WindowCache = CacheMiss
+		}
 	}
 	if scoreErr != nil {
 		return nil, fmt.Errorf("ranking windows: %w", scoreErr)
 	}
 	ex.ScoreTime = scoreTime
 	for k, cc := range concepts {
-		cm := ConceptMap{Concept: cc, Ranks: ranks[k], Cosines: cosines[k], BestRank: math.MaxInt}
+		cm := ConceptMap{Concept: cc, Ranks: ranks[k][:nw], Cosines: cosines[k][:nw], BestRank: math.MaxInt}
 		for _, i := range encode {
 			cm.BestRank = min(cm.BestRank, int(ranks[k][i]))
 		}
-		cm.Scores = ranks[k]
+		cm.Scores = cm.Ranks
 		if p.Method == MethodOcclusion {
-			cm.Scores = cosines[k]
+			cm.Scores = cm.Cosines
 		}
 		cm.Square = SquareMap(c, ex.Windows, cm.Scores, p.Method, p.Stochastic)
 		if !cm.Square.Finite() {
@@ -219,18 +260,22 @@ func (e *Explainer) ExplainPrepared(ctx context.Context, pr *Prepared, concepts 
 		if p.Refine != nil && !cm.Square.Flat {
 			coarse := cm.Square
 			if q := p.Refine.Quantile; q > 0 && p.Method == MethodGrid {
-				if qm := QuantileMap(c, ex.Windows, cm.Scores, q); !qm.Flat {
+				if qm := QuantileMap(c, ex.Windows, p.Refine.scale(cm.Scores), q); !qm.Flat {
 					coarse = qm
 				}
 			}
-			refined, windows, passes, err := e.refine(ctx, c, coarse, cc, p)
-			if err != nil {
-				return nil, err
+			if len(fine) > 0 {
+				cm.Square = refineMap(c, coarse, fine, p.Refine.scale(ranks[k][nw:]), p.Refine.Weight)
+			} else {
+				refined, windows, passes, err := e.refine(ctx, c, coarse, cc, p)
+				if err != nil {
+					return nil, err
+				}
+				cm.Square = refined
+				ex.Stats.Passes += passes
+				ex.RefineWindows += windows
+				ex.RefinePasses += passes
 			}
-			cm.Square = refined
-			ex.Stats.Passes += passes
-			ex.RefineWindows += windows
-			ex.RefinePasses += passes
 		}
 		cm.Map = c.ToImage(cm.Square)
 		ex.Maps = append(ex.Maps, cm)

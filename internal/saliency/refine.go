@@ -7,28 +7,97 @@ import (
 	"slices"
 )
 
-// RefineParams is the refinement stage (`--refine`): after the coarse map,
-// small windows around its top region are ranked too, and their mean rank
-// per pixel scales the coarse map there. The coarse map stays (the small
-// windows alone are noisy: a whole grid of them localises worse,
-// docs/localization.md); they only move its edges.
+// RefineParams is the refinement stage (`--refine`, on by default): after
+// the coarse map, small windows are ranked too, and their mean rank per
+// pixel scales the coarse map. The coarse map stays (the small windows
+// alone are noisy: a whole grid of them localises worse,
+// docs/localization.md); they only sharpen its edges.
 type RefineParams struct {
+	// Region is where the small windows go: RefineBox around each
+	// concept's coarse box, or RefineImage, a fixed grid over the whole
+	// image that is the same for every concept (so it is encoded once per
+	// image, with the grid, and cached with it).
+	Region    string
 	Size      int     // window side in canvas pixels (32)
-	Stride    int     // step between windows (8), raised when the region needs more than MaxPasses
-	Margin    int     // image-square pixels added around the coarse box on each side (16)
-	Weight    float64 // β: the map becomes coarse × (1 − β + β·fine) (0.5)
-	MaxPasses int     // bound on the windows of one concept (365: half a grid map's 730)
-	Rule      BoxRule // the coarse box's rule (rel:0.8)
+	Stride    int     // step between windows (image 16, box 8; box: raised when the region needs more than MaxPasses)
+	Margin    int     // box: image-square pixels added around the coarse box on each side (16)
+	Weight    float64 // β: the map becomes coarse × (1 − β + β·fine) (image 0.5, box 0.3)
+	MaxPasses int     // box: bound on the windows of one concept (365: half a grid map's 730)
+	Rule      BoxRule // box: the coarse box's rule (rel:0.8)
 	// Quantile, when above 0, first re-aggregates the coarse windows: a
 	// pixel's value is this quantile of the ranks of the windows covering
 	// it (salient only where most of them rank the concept well) instead
 	// of their sum, which spreads each good window over its whole area.
 	Quantile float64
+	// LogRanks: ranks enter both maps as log(1 + rank), so that the
+	// differences among the best ranks (the object's windows) count and
+	// those among the many poor ranks of the background hardly do.
+	LogRanks bool
 }
 
-// DefaultRefine is the measured setting of docs/localization.md.
+// scale is the ranks as the maps take them (LogRanks).
+func (rp *RefineParams) scale(ranks []float64) []float64 {
+	if !rp.LogRanks {
+		return ranks
+	}
+	out := make([]float64, len(ranks))
+	for i, r := range ranks {
+		out[i] = math.Log1p(r)
+	}
+	return out
+}
+
+// Refinement regions (RefineParams.Region).
+const (
+	RefineBox   = "box"
+	RefineImage = "image"
+)
+
+// FineWindows is the RefineImage region's plan: windows of Size every
+// Stride over the image's content, each centred on a Stride cell of it
+// (a 224 square with 32 every 16: 14 × 14 = 196 windows), kept inside the
+// canvas.
+func FineWindows(c *Canvas, rp RefineParams) []Box {
+	if rp.Size <= 0 || rp.Stride <= 0 || rp.Size > c.Opts.Size {
+		return nil
+	}
+	x0, y0, x1, y1 := c.ContentRect()
+	lead := (rp.Size - rp.Stride) / 2
+	var boxes []Box
+	for y := y0; y < y1; y += rp.Stride {
+		for x := x0; x < x1; x += rp.Stride {
+			bx := min(max(x-lead, 0), c.Opts.Size-rp.Size)
+			by := min(max(y-lead, 0), c.Opts.Size-rp.Size)
+			boxes = append(boxes, Box{bx, by, rp.Size, rp.Size})
+		}
+	}
+	return boxes
+}
+
+// DefaultRefine is explain's default map (docs/localization.md): the 75th
+// percentile of the grid windows' log ranks per pixel, scaled by a fixed
+// grid of windows of 32 canvas pixels every 16 over the image (196 more
+// passes on a square, shared by every concept), β 0.5.
 func DefaultRefine() RefineParams {
-	return RefineParams{Size: 32, Stride: 8, Margin: 16, Weight: 0.3, MaxPasses: 365, Rule: BoxRule{Mode: "rel", Threshold: 0.8}, Quantile: 0.75}
+	return RefineParams{Region: RefineImage, Size: 32, Stride: 16, Weight: 0.5, Quantile: 0.75, LogRanks: true, Rule: BoxRule{Mode: "rel", Threshold: 0.8}}
+}
+
+// BoxRefine is the per-concept stage (`--refine box`): windows of 32 every
+// 8 around each concept's coarse box, at most 365 per concept, on linear
+// ranks, β 0.3, as measured in docs/localization.md.
+func BoxRefine() RefineParams {
+	return RefineParams{Region: RefineBox, Size: 32, Stride: 8, Margin: 16, Weight: 0.3, MaxPasses: 365, Rule: BoxRule{Mode: "rel", Threshold: 0.8}, Quantile: 0.75}
+}
+
+// DefaultBoxRule is the box rule measured for the map that p makes:
+// rel:0.4 on the log-rank maps of the default refinement, whose object
+// region spreads wider above the background, and rel:0.8 on the others
+// (docs/localization.md).
+func DefaultBoxRule(p Params) BoxRule {
+	if p.Method == MethodGrid && p.Refine != nil && p.Refine.LogRanks {
+		return BoxRule{Mode: "rel", Threshold: 0.4}
+	}
+	return BoxRule{Mode: "rel", Threshold: 0.8}
 }
 
 // refinePlan places the refinement windows over the coarse map's box (on
@@ -153,7 +222,7 @@ func (e *Explainer) refine(ctx context.Context, c *Canvas, square *Map, cc Conce
 		return nil, 0, 0, fmt.Errorf("ranking refinement windows: %w", rankErr)
 	}
 	passes := stats.Passes
-	return refineMap(c, square, boxes, ranks, p.Refine.Weight), len(boxes), passes, nil
+	return refineMap(c, square, boxes, p.Refine.scale(ranks), p.Refine.Weight), len(boxes), passes, nil
 }
 
 // QuantileMap is the coarse map re-aggregated (RefineParams.Quantile): over

@@ -2,6 +2,7 @@ package saliency
 
 import (
 	"context"
+	"math"
 	"testing"
 
 	"github.com/convis/convis/internal/clip"
@@ -27,7 +28,7 @@ func TestRefinePlan(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rp := DefaultRefine()
+	rp := BoxRefine()
 	square := blobMap(224, 80, 90, 130, 150, 40)
 	boxes := refinePlan(c, square, rp)
 	if len(boxes) == 0 || len(boxes) > rp.MaxPasses {
@@ -68,7 +69,7 @@ func TestRefineMapMovesTheEdges(t *testing.T) {
 		t.Fatal(err)
 	}
 	o := c.Opts.Offset
-	rp := DefaultRefine()
+	rp := BoxRefine()
 	square := blobMap(224, 60, 60, 160, 160, 50)
 	boxes := refinePlan(c, square, rp)
 	// The object is [60,110)×[60,110): windows centred on it rank 0, others 500.
@@ -98,9 +99,9 @@ func TestRefineMapMovesTheEdges(t *testing.T) {
 	}
 }
 
-// Through Explain: --refine adds its windows' passes (bounded per concept)
-// to the map's, changes the maps, and the window cache gives the same
-// bits on a hit with nothing encoded.
+// Through Explain: --refine box adds its windows' passes (bounded per
+// concept) to the map's, changes the maps, and the window cache gives the
+// same bits on a hit with nothing encoded.
 func TestExplainRefine(t *testing.T) {
 	ex, _, concepts := fixture(t)
 	img := testImage(224, 224)
@@ -109,7 +110,7 @@ func TestExplainRefine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rp := DefaultRefine()
+	rp := BoxRefine()
 	p.Refine = &rp
 	ex.Cache, ex.ModelKey = NewEmbeddingCache(t.TempDir(), 0), "test"
 	miss, err := ex.Explain(context.Background(), img, concepts, p, nil)
@@ -120,15 +121,7 @@ func TestExplainRefine(t *testing.T) {
 		miss.Stats.Passes != plain.Stats.Passes+miss.RefinePasses {
 		t.Fatalf("refine windows %d, passes %d, map passes %d (plain %d)", miss.RefineWindows, miss.RefinePasses, miss.Stats.Passes, plain.Stats.Passes)
 	}
-	changed := false
-	for k := range plain.Maps {
-		for i := range plain.Maps[k].Map.V {
-			changed = changed || plain.Maps[k].Map.V[i] != miss.Maps[k].Map.V[i]
-		}
-	}
-	if !changed {
-		t.Fatal("refinement left every map unchanged")
-	}
+	assertMapsChanged(t, plain, miss)
 	hit, err := ex.Explain(context.Background(), img, concepts, p, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -136,12 +129,123 @@ func TestExplainRefine(t *testing.T) {
 	if hit.Stats.Passes != 0 || hit.RefinePasses != 0 || hit.WindowCache != CacheHit {
 		t.Fatalf("second run: %d passes, %d refine passes, cache %s", hit.Stats.Passes, hit.RefinePasses, hit.WindowCache)
 	}
-	for k := range miss.Maps {
-		for i, v := range miss.Maps[k].Map.V {
-			if hit.Maps[k].Map.V[i] != v {
+	assertSameMaps(t, miss, hit)
+}
+
+// The default refinement's windows are one fixed grid over the image: the
+// same 196 passes for any number of concepts, encoded once, and a concept
+// asked later on the same image is a cache hit (nothing encoded) with the
+// bits of the map made together with the others.
+func TestExplainRefineImage(t *testing.T) {
+	ex, _, concepts := fixture(t)
+	if len(concepts) < 2 {
+		t.Fatal("the fixture needs two concepts")
+	}
+	img := testImage(224, 224)
+	p := DefaultParams()
+	plain, err := ex.Explain(context.Background(), img, concepts, p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp := DefaultRefine()
+	p.Refine = &rp
+	ex.Cache, ex.ModelKey = NewEmbeddingCache(t.TempDir(), 0), "test"
+	var progressed, total int
+	miss, err := ex.Explain(context.Background(), img, concepts, p, func(done, n int) { progressed, total = done, n })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if miss.RefinePasses != 196 || miss.RefineWindows != 196 || miss.Stats.Passes != plain.Stats.Passes+196 || miss.WindowCache != CacheMiss {
+		t.Fatalf("refine windows %d, passes %d, map passes %d (plain %d), cache %s", miss.RefineWindows, miss.RefinePasses, miss.Stats.Passes, plain.Stats.Passes, miss.WindowCache)
+	}
+	if progressed != total || total != plain.Stats.Passes+196 {
+		t.Fatalf("progress ended at %d of %d", progressed, total)
+	}
+	assertMapsChanged(t, plain, miss)
+	second, err := ex.Explain(context.Background(), img, concepts[1:2], p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.Stats.Passes != 0 || second.WindowCache != CacheHit {
+		t.Fatalf("another concept on the same image: %d passes, cache %s", second.Stats.Passes, second.WindowCache)
+	}
+	for i, v := range miss.Maps[1].Map.V {
+		if second.Maps[0].Map.V[i] != v {
+			t.Fatalf("the concept's map alone differs at %d from the one made with the others", i)
+		}
+	}
+}
+
+func assertMapsChanged(t *testing.T, a, b *Explanation) {
+	t.Helper()
+	for k := range a.Maps {
+		for i := range a.Maps[k].Map.V {
+			if a.Maps[k].Map.V[i] != b.Maps[k].Map.V[i] {
+				return
+			}
+		}
+	}
+	t.Fatal("refinement left every map unchanged")
+}
+
+func assertSameMaps(t *testing.T, a, b *Explanation) {
+	t.Helper()
+	for k := range a.Maps {
+		for i, v := range a.Maps[k].Map.V {
+			if b.Maps[k].Map.V[i] != v {
 				t.Fatalf("map %d differs at %d on a cache hit", k, i)
 			}
 		}
+	}
+}
+
+// FineWindows tiles the image's content (not the padding of a non-square
+// image) with a window centred on every stride cell, inside the canvas.
+func TestFineWindows(t *testing.T) {
+	rp := DefaultRefine()
+	for _, tc := range []struct{ w, h, want int }{{224, 224, 196}, {320, 240, 14 * 11}, {240, 320, 11 * 14}, {50, 50, 196}} {
+		c, err := NewCanvas(testImage(tc.w, tc.h), DefaultCanvas())
+		if err != nil {
+			t.Fatal(err)
+		}
+		boxes := FineWindows(c, rp)
+		if len(boxes) != tc.want {
+			t.Fatalf("%dx%d: %d windows, want %d", tc.w, tc.h, len(boxes), tc.want)
+		}
+		x0, y0, x1, y1 := c.ContentRect()
+		covered := map[[2]int]bool{}
+		for _, b := range boxes {
+			if b.W != rp.Size || b.X < 0 || b.Y < 0 || b.X+b.W > c.Opts.Size || b.Y+b.H > c.Opts.Size || !b.Overlaps(x0, y0, x1, y1) {
+				t.Fatalf("%dx%d: window %+v (content %d,%d–%d,%d)", tc.w, tc.h, b, x0, y0, x1, y1)
+			}
+			for y := b.Y; y < b.Y+b.H; y++ {
+				for x := b.X; x < b.X+b.W; x++ {
+					covered[[2]int{x, y}] = true
+				}
+			}
+		}
+		for y := y0; y < y1; y++ {
+			for x := x0; x < x1; x++ {
+				if !covered[[2]int{x, y}] {
+					t.Fatalf("%dx%d: content pixel %d,%d not covered", tc.w, tc.h, x, y)
+				}
+			}
+		}
+	}
+}
+
+// Log ranks: the best ranks spread apart and the background's poor ranks
+// close up: ranks 0 and 5 lie about as far apart as 50 and 500 (on the
+// linear scale, 90 times nearer).
+func TestLogRanks(t *testing.T) {
+	rp := DefaultRefine()
+	v := rp.scale([]float64{0, 5, 50, 500})
+	if v[0] != 0 || math.Abs(v[1]-math.Log(6)) > 1e-12 || !(v[1]-v[0] > 0.75*(v[3]-v[2])) {
+		t.Fatalf("log ranks %v", v)
+	}
+	rp.LogRanks = false
+	if lin := rp.scale([]float64{0, 2}); lin[1] != 2 {
+		t.Fatalf("linear ranks %v", lin)
 	}
 }
 

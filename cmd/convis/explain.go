@@ -141,7 +141,7 @@ status is 1 if any failed (2 for usage errors, 130 when interrupted).`,
 	f.Float64Var(&opts.Threshold, "threshold", 0.7, "fixed box threshold on the map, largest region (the reference's rule; same as --box-rule T)")
 	f.StringVar(&opts.BoxRule, "box-rule", autoBoxRule, "how maps become boxes: auto (the rule measured for the map: rel:0.4 on the default --refine image maps, rel:0.8 on others), rel:A (the peak's region above median + A·(peak − median)), otsu (a threshold per map, the peak's region, no box without a clear region), otsu:T (Otsu, at least T), or a fixed threshold T (largest region; 0.7 is the reference)")
 	f.StringVar(&opts.Boxes, "boxes", "best", "best (one box) or all (one per region that stands out: two dogs, two boxes)")
-	f.StringVar(&opts.Preset, "preset", "", "reference: every published setting at once (grid, centre crop, noise canvas 480/224/128, windows 128 and 64 every 16, definitions over the paper's T, threshold 0.7, fade overlay); flags given as well win")
+	f.StringVar(&opts.Preset, "preset", "", "reference: every published setting at once (grid, centre crop, noise canvas 480/224/128, windows 128 and 64 every 16, definitions over the paper's T, Algorithm 1's map (--refine=false), threshold 0.7, fade overlay); flags given as well win")
 	f.IntVar(&opts.Batch, "batch", def.Batch, "crops per encoder pass")
 	f.StringVarP(&opts.OutDir, "output", "o", "convis-out", "output directory")
 	f.StringSliceVar(&opts.Formats, "format", allFormats, "outputs: overlay, npy, png16, json, canvas")

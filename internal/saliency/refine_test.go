@@ -286,3 +286,24 @@ func TestQuantileMap(t *testing.T) {
 		t.Fatalf("q 0.25: %v %v %v %v, want 1 1 0.5 0", at(5, 5), at(40, 40), at(80, 80), at(150, 150))
 	}
 }
+
+// The default box rule follows the map: rel:0.4 on the log-rank maps of
+// the default refinement, rel:0.8 on Algorithm 1's, on the box region's
+// linear maps and on the other methods'.
+func TestDefaultBoxRule(t *testing.T) {
+	img, box := DefaultRefine(), BoxRefine()
+	for _, tc := range []struct {
+		method Method
+		refine *RefineParams
+		want   string
+	}{
+		{MethodGrid, &img, "rel:0.4"}, {MethodGrid, nil, "rel:0.8"}, {MethodGrid, &box, "rel:0.8"},
+		{MethodOcclusion, &img, "rel:0.8"}, {MethodStochastic, nil, "rel:0.8"},
+	} {
+		p := DefaultParams()
+		p.Method, p.Refine = tc.method, tc.refine
+		if got := DefaultBoxRule(p).String(); got != tc.want {
+			t.Errorf("%s, refine %v: %s, want %s", tc.method, tc.refine != nil, got, tc.want)
+		}
+	}
+}

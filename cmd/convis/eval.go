@@ -112,6 +112,7 @@ and a cat for "animal"): one box cannot be the answer for them. Methods sharing 
 	f.Float64Var(&opts.RefineP.Quantile, "refine-quantile", dr.Quantile, "re-aggregate the coarse grid map with this quantile of the covering windows' ranks before refining (0: their sum, Algorithm 1)")
 	f.BoolVar(&opts.RefineP.LogRanks, "refine-log-ranks", dr.LogRanks, "maps take log(1 + rank) instead of the rank (box: false)")
 	f.IntVar(&opts.RefineP.MaxPasses, "refine-max-passes", br.MaxPasses, "box: bound on refinement windows per concept")
+	f.IntVar(&opts.RefineP.Smooth, "refine-smooth", dr.Smooth, "radius, in pixels of the image square (224), of the box filter over the refined map (0: none; box: 0)")
 	addIndexFlags(f, &opts.Index)
 	f.BoolVar(&opts.JSON, "json", false, "print JSON")
 	f.IntVar(&opts.MaxPixels, "max-pixels", clip.DefaultMaxPixels, "refuse images with more pixels than this")
@@ -431,12 +432,13 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 			"refine-stride": func() { rp.Stride = given.Stride }, "refine-margin": func() { rp.Margin = given.Margin },
 			"refine-weight": func() { rp.Weight = given.Weight }, "refine-quantile": func() { rp.Quantile = given.Quantile },
 			"refine-log-ranks": func() { rp.LogRanks = given.LogRanks }, "refine-max-passes": func() { rp.MaxPasses = given.MaxPasses },
+			"refine-smooth": func() { rp.Smooth = given.Smooth },
 		} {
 			if opts.flags != nil && opts.flags.Changed(name) {
 				set()
 			}
 		}
-		if rp.Size < 1 || rp.Size > params.Canvas.Size || rp.Stride < 1 || rp.Margin < 0 || rp.MaxPasses < 0 || !(rp.Weight >= 0 && rp.Weight <= 1) || !(rp.Quantile >= 0 && rp.Quantile < 1) {
+		if rp.Size < 1 || rp.Size > params.Canvas.Size || rp.Stride < 1 || rp.Margin < 0 || rp.MaxPasses < 0 || rp.Smooth < 0 || !(rp.Weight >= 0 && rp.Weight <= 1) || !(rp.Quantile >= 0 && rp.Quantile < 1) {
 			return usageErrorf("--refine-size, --refine-stride, --refine-margin, --refine-max-passes and --refine-weight: want a size that fits the canvas, stride ≥ 1, margin and bound ≥ 0, weight in [0, 1]")
 		}
 	}
@@ -670,7 +672,7 @@ func refineJSON(r *saliency.RefineParams) map[string]any {
 	if r == nil {
 		return nil
 	}
-	out := map[string]any{"region": r.Region, "size": r.Size, "stride": r.Stride, "weight": r.Weight, "quantile": r.Quantile, "log_ranks": r.LogRanks}
+	out := map[string]any{"region": r.Region, "size": r.Size, "stride": r.Stride, "weight": r.Weight, "quantile": r.Quantile, "log_ranks": r.LogRanks, "smooth": r.Smooth}
 	if r.Region == saliency.RefineBox {
 		out["margin"], out["max_passes"], out["box_rule"] = r.Margin, r.MaxPasses, r.Rule.String()
 	}

@@ -178,7 +178,7 @@ func TestExplainPresetAndBoxes(t *testing.T) {
 	// The default map is refined over the whole image: 196 windows more
 	// on the square (the landscape's 224 × 168 content: 14 × 11 = 154).
 	dw, _ := def["refine_windows"].(float64)
-	if p := def["params"].(map[string]any); p["refine"] != true || p["refine_region"] != "image" || p["refine_log_ranks"] != true || p["refine_weight"] != 0.5 ||
+	if p := def["params"].(map[string]any); p["refine"] != true || p["refine_region"] != "image" || p["refine_log_ranks"] != true || p["refine_weight"] != 0.5 || p["refine_smooth"] != 0.0 ||
 		p["refine_stride"] != 16.0 || p["refine_margin"] != nil || dw != 154 {
 		t.Errorf("default refinement: params %v, refine_windows %v", p, def["refine_windows"])
 	}
@@ -190,6 +190,12 @@ func TestExplainPresetAndBoxes(t *testing.T) {
 	}
 	if p, code, errs := run("--method", "occlusion"); code != 0 || p["params"].(map[string]any)["refine"] != false || p["params"].(map[string]any)["box_rule"] != "rel:0.8" {
 		t.Fatalf("--method occlusion (no --refine): exit %d, %s, params %v", code, errs, p["params"])
+	}
+	if p, code, errs := run("--refine-smooth", "8"); code != 0 || p["params"].(map[string]any)["refine_smooth"] != 8.0 {
+		t.Errorf("--refine-smooth 8: exit %d, %s", code, errs)
+	}
+	if _, code, errs := run("--refine-smooth", "-1"); code != 2 || !strings.Contains(errs, "refine-smooth") {
+		t.Errorf("--refine-smooth -1: exit %d, %q", code, errs)
 	}
 	if _, code, errs := run("--refine-region", "sharp"); code != 2 || !strings.Contains(errs, "want image or box") {
 		t.Errorf("--refine-region sharp: exit %d, %q", code, errs)

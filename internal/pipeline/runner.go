@@ -70,7 +70,7 @@ func (s Settings) ParamsJSON() map[string]any {
 	out["threshold"] = s.BoxRule().Threshold
 	out["refine"] = p.Refine != nil
 	if r := p.Refine; r != nil {
-		out["refine_region"], out["refine_size"], out["refine_stride"], out["refine_weight"], out["refine_quantile"], out["refine_log_ranks"] = r.Region, r.Size, r.Stride, r.Weight, r.Quantile, r.LogRanks
+		out["refine_region"], out["refine_size"], out["refine_stride"], out["refine_weight"], out["refine_quantile"], out["refine_log_ranks"], out["refine_smooth"] = r.Region, r.Size, r.Stride, r.Weight, r.Quantile, r.LogRanks, r.Smooth
 		if r.Region == saliency.RefineBox {
 			out["refine_margin"], out["refine_max_passes"], out["refine_box_rule"] = r.Margin, r.MaxPasses, r.Rule.String()
 		}
@@ -549,7 +549,7 @@ func (r *Runner) writePair(pr *prepared, p pair, cm saliency.ConceptMap, res *sa
 		}
 		ov := render.Overlay(img, mp.V, render.OverlayOptions{Style: render.Style(s.Style), Colormap: cmap, Alpha: s.Alpha, Exponent: s.Exponent})
 		ov = render.Annotate(ov, render.Annotation{Label: ConceptLabel(c), Box: rect, More: extra, NoBox: br.NoBox,
-			Footer: fmt.Sprintf("ConVis %s%s · %s · seed %d", s.Params.Method, refinedLabel(s.Params), r.Model.display(), s.Params.Canvas.Seed),
+			Footer: fmt.Sprintf("ConVis %s · %s · seed %d", s.Params.Method, r.Model.display(), s.Params.Canvas.Seed),
 			Style:  render.Style(s.Style), Colormap: cmap, Alpha: s.Alpha, Exponent: s.Exponent})
 		path := p.prefix + ".overlay.png"
 		if err := r.write(path, func(w io.Writer) error { return png.Encode(w, ov) }); err != nil {
@@ -637,12 +637,3 @@ func oneLine(s string) string {
 }
 
 func sortStrings(s []string) { sort.Strings(s) }
-
-// refinedLabel names the refinement in an overlay's footer: the map is
-// not Algorithm 1's.
-func refinedLabel(p saliency.Params) string {
-	if p.Refine == nil {
-		return ""
-	}
-	return ", refined (" + p.Refine.Region + ")"
-}

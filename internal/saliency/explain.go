@@ -265,7 +265,7 @@ func (e *Explainer) ExplainPrepared(ctx context.Context, pr *Prepared, concepts 
 				}
 			}
 			if len(fine) > 0 {
-				cm.Square = refineMap(c, coarse, fine, p.Refine.scale(ranks[k][nw:]), p.Refine.Weight)
+				cm.Square = refineMap(c, coarse, fine, p.Refine.scale(ranks[k][nw:]), p.Refine.Weight, p.Refine.Smooth)
 			} else {
 				refined, windows, passes, err := e.refine(ctx, c, coarse, cc, p)
 				if err != nil {

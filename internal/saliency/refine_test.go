@@ -80,7 +80,7 @@ func TestRefineMapMovesTheEdges(t *testing.T) {
 			ranks[k] = 500
 		}
 	}
-	refined := refineMap(c, square, boxes, ranks, rp.Weight)
+	refined := refineMap(c, square, boxes, ranks, rp.Weight, rp.Smooth)
 	before := square.BoxesBy(rp.Rule, false).Boxes[0]
 	after := refined.BoxesBy(rp.Rule, false).Boxes[0]
 	object := Rect{X: 60, Y: 60, W: 50, H: 50}
@@ -305,5 +305,23 @@ func TestDefaultBoxRule(t *testing.T) {
 		if got := DefaultBoxRule(p).String(); got != tc.want {
 			t.Errorf("%s, refine %v: %s, want %s", tc.method, tc.refine != nil, got, tc.want)
 		}
+	}
+}
+
+// The box filter averages within r, truncated at the rectangle's edges,
+// and leaves everything outside the rectangle alone.
+func TestBoxFilter(t *testing.T) {
+	n := 6
+	v := make([]float64, n*n)
+	v[2*n+2] = 9 // one spike inside the rectangle [1,5)×[1,5)
+	v[0] = 7     // outside it
+	boxFilter(v, n, 1, 1, 5, 5, 1)
+	at := func(x, y int) float64 { return v[y*n+x] }
+	// Inside, a 3×3 mean holding the spike: 9/9. At the rectangle's
+	// corner (1,1) the window is truncated to the 2×2 within it, the spike
+	// one of the four: 9/4. (4,4) is out of the spike's reach, (0,0)
+	// outside the rectangle.
+	if at(2, 2) != 1 || at(3, 3) != 1 || at(1, 1) != 9.0/4 || at(4, 4) != 0 || at(0, 0) != 7 {
+		t.Fatalf("filtered: (2,2) %v (3,3) %v (1,1) %v (4,4) %v (0,0) %v", at(2, 2), at(3, 3), at(1, 1), at(4, 4), at(0, 0))
 	}
 }

@@ -176,48 +176,17 @@ func (e *Explainer) ExplainPrepared(ctx context.Context, pr *Prepared, concepts 
 	for k, i := range encode {
 		boxes[k] = ex.Windows[i]
 	}
-	var scoreTime time.Duration
-	var scoreErr error
-	var sims, flat []float32
-	// scoreInto ranks a batch of embeddings, windows idx[start:], against
-	// every prompt in one matrix product. Both scores are cheap next to
-	// the product, so every method gets both: evaluations compare methods
-	// on the same windows.
-	scoreInto := func(idx []int) func(start int, rows [][]float32) {
-		return func(start int, rows [][]float32) {
-			if scoreErr != nil {
-				return
-			}
-			t := time.Now()
-			P := e.Index.Len()
-			if need := len(rows) * P; cap(sims) < need {
-				sims = make([]float32, need)
-			}
-			if flat, scoreErr = e.Index.SimilaritiesBatch(ctx, rows, sims, flat); scoreErr != nil {
-				return
-			}
-			for k := range rows {
-				s := sims[k*P : (k+1)*P]
-				i := idx[start+k]
-				for j, cc := range concepts {
-					cosines[j][i] = float64(OwnSimilarity(s, cc.Own))
-					ranks[j][i] = float64(BestRank(s, cc.Set))
-				}
-			}
-			scoreTime += time.Since(t)
-		}
-	}
-	failed := func() bool { return scoreErr != nil }
+	sc := &windowScorer{ctx: ctx, index: e.Index, concepts: concepts, ranks: ranks, cosines: cosines}
 	total := len(boxes) + len(fine)
 	var gridProgress Progress
 	if progress != nil {
 		gridProgress = func(done, _ int) { progress(done, total) }
 	}
-	ex.Stats, ex.WindowCache, err = e.embedCached(ctx, c, boxes, p.Batch, gridProgress, scoreInto(encode), failed)
+	ex.Stats, ex.WindowCache, err = e.embedCached(ctx, c, boxes, p.Batch, gridProgress, sc.into(encode), sc.failed)
 	if err != nil {
 		return nil, err
 	}
-	if len(fine) > 0 && scoreErr == nil {
+	if len(fine) > 0 && sc.err == nil {
 		idx := make([]int, len(fine))
 		for k := range idx {
 			idx[k] = nw + k
@@ -226,7 +195,7 @@ func (e *Explainer) ExplainPrepared(ctx context.Context, pr *Prepared, concepts 
 		if progress != nil {
 			fineProgress = func(done, _ int) { progress(len(boxes)+done, total) }
 		}
-		st, state, err := e.embedCached(ctx, c, fine, p.Batch, fineProgress, scoreInto(idx), failed)
+		st, state, err := e.embedCached(ctx, c, fine, p.Batch, fineProgress, sc.into(idx), sc.failed)
 		if err != nil {
 			return nil, fmt.Errorf("refinement windows: %w", err)
 		}
@@ -240,10 +209,10 @@ func (e *Explainer) ExplainPrepared(ctx context.Context, pr *Prepared, concepts 
 			ex.WindowCache = CacheMiss
 		}
 	}
-	if scoreErr != nil {
-		return nil, fmt.Errorf("ranking windows: %w", scoreErr)
+	if sc.err != nil {
+		return nil, fmt.Errorf("ranking windows: %w", sc.err)
 	}
-	ex.ScoreTime = scoreTime
+	ex.ScoreTime = sc.elapsed
 	for k, cc := range concepts {
 		cm := ConceptMap{Concept: cc, Ranks: ranks[k][:nw], Cosines: cosines[k][:nw], BestRank: math.MaxInt}
 		for _, i := range encode {
@@ -282,6 +251,53 @@ func (e *Explainer) ExplainPrepared(ctx context.Context, pr *Prepared, concepts 
 	}
 	return ex, nil
 }
+
+// windowScorer ranks batches of window embeddings against every prompt in
+// one matrix product and keeps, per concept and window, the best rank of
+// the concept's subtree and the cosine with its own prompt. Both are cheap
+// next to the product, so every method gets both: evaluations compare
+// methods on the same windows. The first error stops it.
+type windowScorer struct {
+	ctx            context.Context
+	index          *ConceptIndex
+	concepts       []Concept
+	ranks, cosines [][]float64 // [concept][window]
+	sims, flat     []float32
+	err            error
+	elapsed        time.Duration
+}
+
+// into is an embedCached sink for the windows idx (batch row k of a batch
+// starting at start is window idx[start+k]; nil idx: window start+k).
+func (s *windowScorer) into(idx []int) func(start int, rows [][]float32) {
+	return func(start int, rows [][]float32) {
+		if s.err != nil {
+			return
+		}
+		t := time.Now()
+		P := s.index.Len()
+		if need := len(rows) * P; cap(s.sims) < need {
+			s.sims = make([]float32, need)
+		}
+		if s.flat, s.err = s.index.SimilaritiesBatch(s.ctx, rows, s.sims, s.flat); s.err != nil {
+			return
+		}
+		for k := range rows {
+			sim := s.sims[k*P : (k+1)*P]
+			i := start + k
+			if idx != nil {
+				i = idx[i]
+			}
+			for j, cc := range s.concepts {
+				s.cosines[j][i] = float64(OwnSimilarity(sim, cc.Own))
+				s.ranks[j][i] = float64(BestRank(sim, cc.Set))
+			}
+		}
+		s.elapsed += time.Since(t)
+	}
+}
+
+func (s *windowScorer) failed() bool { return s.err != nil }
 
 // embedCached hands the embeddings of the canvas's boxes to sink, batch by
 // batch, through the window cache: on a hit the cached rows go in the same

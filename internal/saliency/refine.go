@@ -171,24 +171,20 @@ func refineMap(c *Canvas, square *Map, boxes []Box, ranks []float64, beta float6
 	cx0, cy0, cx1, cy1 := c.ContentRect()
 	cx0, cy0, cx1, cy1 = cx0-o, cy0-o, cx1-o, cy1-o
 	v := make([]float64, len(square.V))
-	vlo, vhi := math.Inf(1), math.Inf(-1)
 	for i, s := range square.V {
 		f := 0.0
 		if cnt[i] > 0 && hi > lo {
 			f = 1 - (sum[i]-lo)/(hi-lo)
 		}
 		v[i] = float64(s) * (1 - beta + beta*f)
-		if x, y := i%n, i/n; x >= cx0 && x < cx1 && y >= cy0 && y < cy1 {
-			vlo, vhi = min(vlo, v[i]), max(vhi, v[i])
-		}
 	}
 	if smooth > 0 {
 		boxFilter(v, n, cx0, cy0, cx1, cy1, smooth)
-		vlo, vhi = math.Inf(1), math.Inf(-1)
-		for y := cy0; y < cy1; y++ {
-			for x := cx0; x < cx1; x++ {
-				vlo, vhi = min(vlo, v[y*n+x]), max(vhi, v[y*n+x])
-			}
+	}
+	vlo, vhi := math.Inf(1), math.Inf(-1)
+	for y := cy0; y < cy1; y++ {
+		for x := cx0; x < cx1; x++ {
+			vlo, vhi = min(vlo, v[y*n+x]), max(vhi, v[y*n+x])
 		}
 	}
 	m := &Map{W: n, H: square.H, V: make([]float32, len(v)), Flat: square.Flat}
@@ -239,29 +235,13 @@ func (e *Explainer) refine(ctx context.Context, c *Canvas, square *Map, cc Conce
 	}
 	// Ranked batch by batch as they come, as the grid's windows are.
 	ranks := make([]float64, len(boxes))
-	P := e.Index.Len()
-	var sims, flat []float32
-	var rankErr error
-	rank := func(start int, rows [][]float32) {
-		if rankErr != nil {
-			return
-		}
-		if need := len(rows) * P; cap(sims) < need {
-			sims = make([]float32, need)
-		}
-		if flat, rankErr = e.Index.SimilaritiesBatch(ctx, rows, sims, flat); rankErr != nil {
-			return
-		}
-		for k := range rows {
-			ranks[start+k] = float64(BestRank(sims[k*P:(k+1)*P], cc.Set))
-		}
-	}
-	stats, _, err := e.embedCached(ctx, c, boxes, p.Batch, nil, rank, func() bool { return rankErr != nil })
+	sc := &windowScorer{ctx: ctx, index: e.Index, concepts: []Concept{cc}, ranks: [][]float64{ranks}, cosines: [][]float64{make([]float64, len(boxes))}}
+	stats, _, err := e.embedCached(ctx, c, boxes, p.Batch, nil, sc.into(nil), sc.failed)
 	if err != nil {
 		return nil, 0, 0, fmt.Errorf("refining the map of %s: %w", cc.Synset.Name, err)
 	}
-	if rankErr != nil {
-		return nil, 0, 0, fmt.Errorf("ranking refinement windows: %w", rankErr)
+	if sc.err != nil {
+		return nil, 0, 0, fmt.Errorf("ranking refinement windows: %w", sc.err)
 	}
 	passes := stats.Passes
 	return refineMap(c, square, boxes, p.Refine.scale(ranks), p.Refine.Weight, p.Refine.Smooth), len(boxes), passes, nil

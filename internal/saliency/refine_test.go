@@ -103,16 +103,8 @@ func TestRefineMapMovesTheEdges(t *testing.T) {
 // concept) to the map's, changes the maps, and the window cache gives the
 // same bits on a hit with nothing encoded.
 func TestExplainRefine(t *testing.T) {
-	ex, _, concepts := fixture(t)
-	img := testImage(224, 224)
-	p := DefaultParams()
-	plain, err := ex.Explain(context.Background(), img, concepts, p, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
 	rp := BoxRefine()
-	p.Refine = &rp
-	ex.Cache, ex.ModelKey = NewEmbeddingCache(t.TempDir(), 0), "test"
+	ex, concepts, img, p, plain := explainPlainThenRefine(t, rp)
 	miss, err := ex.Explain(context.Background(), img, concepts, p, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -137,19 +129,10 @@ func TestExplainRefine(t *testing.T) {
 // asked later on the same image is a cache hit (nothing encoded) with the
 // bits of the map made together with the others.
 func TestExplainRefineImage(t *testing.T) {
-	ex, _, concepts := fixture(t)
+	ex, concepts, img, p, plain := explainPlainThenRefine(t, DefaultRefine())
 	if len(concepts) < 2 {
 		t.Fatal("the fixture needs two concepts")
 	}
-	img := testImage(224, 224)
-	p := DefaultParams()
-	plain, err := ex.Explain(context.Background(), img, concepts, p, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rp := DefaultRefine()
-	p.Refine = &rp
-	ex.Cache, ex.ModelKey = NewEmbeddingCache(t.TempDir(), 0), "test"
 	var progressed, total int
 	miss, err := ex.Explain(context.Background(), img, concepts, p, func(done, n int) { progressed, total = done, n })
 	if err != nil {
@@ -174,6 +157,23 @@ func TestExplainRefineImage(t *testing.T) {
 			t.Fatalf("the concept's map alone differs at %d from the one made with the others", i)
 		}
 	}
+}
+
+// explainPlainThenRefine explains a test square with Algorithm 1's map
+// (no cache), then returns params set to refine with rp and the explainer
+// with a fresh window cache, for the refined runs to compare with it.
+func explainPlainThenRefine(t *testing.T, rp RefineParams) (*Explainer, []Concept, *clip.RGB, Params, *Explanation) {
+	t.Helper()
+	ex, _, concepts := fixture(t)
+	img := testImage(224, 224)
+	p := DefaultParams()
+	plain, err := ex.Explain(context.Background(), img, concepts, p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Refine = &rp
+	ex.Cache, ex.ModelKey = NewEmbeddingCache(t.TempDir(), 0), "test"
+	return ex, concepts, img, p, plain
 }
 
 func assertMapsChanged(t *testing.T, a, b *Explanation) {

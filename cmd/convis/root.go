@@ -67,7 +67,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	err := root.ExecuteContext(ctx)
-	code := exitCode(ctx, err)
+	code, usage := classify(ctx, err)
 	if err != nil && code != exitOK {
 		var silent silentError
 		switch {
@@ -77,7 +77,9 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		default:
 			fmt.Fprintln(stderr, "convis: "+oneLine(err.Error()))
 		}
-		if code == exitUsage {
+		// Only a usage error sends the user to --help: an unreadable input
+		// (exit 2 as well) ends with the line naming the file.
+		if usage {
 			fmt.Fprintln(stderr, "Run 'convis --help' for usage.")
 		}
 	}
@@ -85,20 +87,28 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 }
 
 func exitCode(ctx context.Context, err error) int {
+	code, _ := classify(ctx, err)
+	return code
+}
+
+// classify maps an error to its exit code, and says whether it is a usage
+// error (bad flags or arguments, as opposed to bad data that shares exit 2).
+func classify(ctx context.Context, err error) (code int, usage bool) {
 	switch {
 	case err == nil:
-		return exitOK
+		return exitOK, false
 	case errors.Is(err, context.Canceled) || ctx.Err() != nil:
-		return exitInterrupted
+		return exitInterrupted, false
 	}
 	var u usageError
 	if errors.As(err, &u) {
-		return exitUsage
+		return exitUsage, true
 	}
-	// An input compare cannot read is a broken pipeline, not a moved map.
+	// An input compare cannot read is a broken pipeline, not a moved map:
+	// exit 2, but not a usage error.
 	var in *compare.InputError
 	if errors.As(err, &in) {
-		return exitUsage
+		return exitUsage, false
 	}
 	// cobra reports unknown commands and argument counts as plain errors
 	// of its own: unwrapped, and starting with these words. Errors from
@@ -108,11 +118,11 @@ func exitCode(ctx context.Context, err error) int {
 		msg := err.Error()
 		for _, p := range []string{"unknown command ", "unknown flag: ", "unknown shorthand flag: ", "invalid argument ", "accepts ", "requires at least ", "requires at most ", "requires exactly ", "flag needs an argument: ", "required flag(s) "} {
 			if strings.HasPrefix(msg, p) {
-				return exitUsage
+				return exitUsage, true
 			}
 		}
 	}
-	return exitFailure
+	return exitFailure, false
 }
 
 var flagParseRE = regexp.MustCompile(`^invalid argument "(.*)" for "(.*)" flag: strconv\.Parse(\w+): .*$`)

@@ -62,3 +62,35 @@ func TestCompareUnreadableMapIsNotAUsageError(t *testing.T) {
 		t.Errorf("one argument: exit %d, %q", code, errs)
 	}
 }
+
+// Issue 29.8: a NaN bound compares false with everything, so it switched
+// its check off (a Pearson of −0.56 passed). Non-finite bounds are
+// refused, from flags (usage error) and from tolerance files (naming it).
+func TestCompareRefusesNonFiniteTolerances(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	a, b := filepath.Join(dir, "a.npy"), filepath.Join(dir, "b.npy")
+	writeTestNPY(t, a, 16, 16, 2, 2)
+	writeTestNPY(t, b, 16, 16, 13, 13) // far away: fails every default bound
+	if code, _, _ := runMain(t, "compare", a, b); code != exitFailure {
+		t.Fatalf("moved map: exit %d, want 1", code)
+	}
+	for _, flags := range [][]string{
+		{"--min-pearson", "NaN", "--max-peak-shift", "NaN", "--min-top-iou", "NaN"},
+		{"--min-pearson", "nan"}, {"--max-peak-shift", "+Inf"}, {"--top-k", "NaN"},
+	} {
+		code, out, errs := runMain(t, append([]string{"compare", a, b}, flags...)...)
+		if code != exitUsage || !strings.Contains(errs, "finite") {
+			t.Errorf("%v: exit %d, want 2 and a word on finite bounds\n%s%s", flags, code, out, errs)
+		}
+	}
+	tol := filepath.Join(dir, "tol.yaml")
+	os.WriteFile(tol, []byte("default: {min_pearson: .nan}\n"), 0o644)
+	if code, _, errs := runMain(t, "compare", a, b, "--tolerances", tol); code != exitUsage || !strings.Contains(errs, tol) || !strings.Contains(errs, "finite") {
+		t.Errorf("tolerance file with .nan: exit %d, %q", code, errs)
+	}
+	os.WriteFile(tol, []byte("concepts:\n  dog.n.01: {max_peak_shift: .nan}\n"), 0o644)
+	if code, _, errs := runMain(t, "compare", a, b, "--tolerances", tol); code != exitUsage || !strings.Contains(errs, "concepts.dog.n.01") {
+		t.Errorf("per-concept .nan: exit %d, %q", code, errs)
+	}
+}

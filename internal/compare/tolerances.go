@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"sort"
+	"strings"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -29,8 +30,18 @@ func DefaultTolerances() Tolerances {
 	return Tolerances{MinPearson: 0.95, MinSpearman: -1, MaxPeakShift: 0.05, MinTopIoU: 0.5, MinBoxIoU: 0, MaxMAD: 1, TopK: 0.10}
 }
 
-// Validate checks the bounds' ranges.
+// Validate checks the bounds' ranges. A NaN bound compares false with
+// every value, so it would switch its check off: bounds must be finite.
 func (t Tolerances) Validate() error {
+	for _, b := range []struct {
+		name string
+		v    float64
+	}{{"min_pearson", t.MinPearson}, {"min_spearman", t.MinSpearman}, {"max_peak_shift", t.MaxPeakShift}, {"min_top_iou", t.MinTopIoU},
+		{"min_box_iou", t.MinBoxIoU}, {"max_mean_abs_diff", t.MaxMAD}, {"top_k", t.TopK}} {
+		if math.IsNaN(b.v) || math.IsInf(b.v, 0) {
+			return fmt.Errorf("%s (--%s) is %v: bounds must be finite numbers", b.name, strings.ReplaceAll(b.name, "_", "-"), b.v)
+		}
+	}
 	switch {
 	case t.MinPearson < -1 || t.MinPearson > 1 || t.MinSpearman < -1 || t.MinSpearman > 1:
 		return fmt.Errorf("correlation bounds must be in [-1, 1]")

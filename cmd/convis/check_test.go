@@ -75,7 +75,7 @@ func TestCheckAndCompareCLI(t *testing.T) {
 	}
 	junit, md, diffs := filepath.Join(dir, "c.xml"), filepath.Join(dir, "c.md"), filepath.Join(dir, "diffs")
 	code, out, errs := run("compare", filepath.Join(dir, "golden"), other, "--junit", junit, "--markdown", md, "--diff-dir", diffs)
-	if code != 1 || !strings.Contains(errs, "outside tolerance") || !strings.Contains(errs, "differ in settings: model") {
+	if code != 1 || !strings.Contains(errs, "outside tolerance") || !strings.Contains(out, "differ in settings: model") {
 		t.Fatalf("another model: %d\n%s\n%s", code, out, errs)
 	}
 	if x := string(mustRead(t, junit)); !strings.Contains(x, `<failure message="pearson`) || !strings.Contains(x, `name="0000.png animal.n.01"`) {

@@ -143,8 +143,12 @@ func reportComparison(g *globalOptions, res *compare.Result, opts *compareOption
 	} else {
 		res.Text(g.Stdout, opts.Limit)
 	}
-	for _, s := range res.Settings {
-		g.Log.Warn("the compared runs differ in settings: " + s)
+	if opts.JSON {
+		// The table has them as notes; JSON on stdout has them as data, so
+		// people see them once, on stderr.
+		for _, s := range res.Settings {
+			g.Log.Warn("the compared runs differ in settings: " + s)
+		}
 	}
 	if res.Failed > 0 {
 		msg := fmt.Sprintf("%d of %d maps outside tolerance or missing", res.Failed, len(res.Pairs))

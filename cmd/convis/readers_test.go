@@ -2,11 +2,15 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/convis/convis/internal/pipeline"
 	"github.com/convis/convis/internal/render"
 )
 
@@ -92,5 +96,98 @@ func TestCompareRefusesNonFiniteTolerances(t *testing.T) {
 	os.WriteFile(tol, []byte("concepts:\n  dog.n.01: {max_peak_shift: .nan}\n"), 0o644)
 	if code, _, errs := runMain(t, "compare", a, b, "--tolerances", tol); code != exitUsage || !strings.Contains(errs, "concepts.dog.n.01") {
 		t.Errorf("per-concept .nan: exit %d, %q", code, errs)
+	}
+}
+
+// writeTestPair writes one map as explain does (a sidecar and its .npy)
+// in dir, peaking at (px, py) of a 16×16 map, and returns the sidecar.
+func writeTestPair(t *testing.T, dir, rel, synset string, seed uint64, px, py int) string {
+	t.Helper()
+	stem := strings.TrimSuffix(rel, filepath.Ext(rel))
+	npy := filepath.Join(dir, stem+"."+synset+".map.npy")
+	writeTestNPY(t, npy, 16, 16, px, py)
+	sc := pipeline.Sidecar{Schema: pipeline.SidecarSchema, Rel: rel, Image: rel, Concept: pipeline.ConceptInfo{Query: synset, Synset: synset}, Method: "grid", Seed: seed,
+		Model: pipeline.ModelInfo{SHA256: "abc", Variant: "fp32"}, MapSize: [2]int{16, 16}, Params: map[string]any{"stride": 16},
+		Outputs: map[string]string{"npy": filepath.Base(npy), "json": filepath.Base(stem) + "." + synset + ".json"}}
+	data, err := json.Marshal(sc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, stem+"."+synset+".json")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// Issue 29.21: compare's JUnit file passes the strict Ant/Jenkins schema
+// (testsuite timestamp, hostname and time; properties before testcases),
+// with a failing, a passing, a missing and an allowed-missing pair.
+func TestCompareJUnitValidates(t *testing.T) {
+	t.Parallel()
+	xmllint, err := exec.LookPath("xmllint")
+	if err != nil {
+		t.Skip("xmllint not installed (Debian package libxml2-utils; .ci/run installs it)")
+	}
+	xsd, _ := filepath.Abs("../../testdata/junit/JUnit.xsd")
+	dir := t.TempDir()
+	base, cur := filepath.Join(dir, "base"), filepath.Join(dir, "cur")
+	writeTestPair(t, base, "a.png", "dog.n.01", 0, 4, 4)
+	writeTestPair(t, cur, "a.png", "dog.n.01", 7, 4, 4)
+	writeTestPair(t, base, "sub/b.png", "dog.n.01", 0, 4, 4)
+	writeTestPair(t, cur, "sub/b.png", "dog.n.01", 7, 12, 12)
+	writeTestPair(t, base, "gone.png", "cat.n.01", 0, 4, 4)
+	for _, extra := range [][]string{nil, {"--allow-missing"}} {
+		junit := filepath.Join(dir, fmt.Sprintf("junit%d.xml", len(extra)))
+		code, out, errs := runMain(t, append([]string{"compare", base, cur, "--junit", junit}, extra...)...)
+		if code != exitFailure {
+			t.Fatalf("%v: exit %d, want 1\n%s%s", extra, code, out, errs)
+		}
+		if msg, err := exec.Command(xmllint, "--noout", "--schema", xsd, junit).CombinedOutput(); err != nil {
+			t.Errorf("%v: the JUnit file fails the schema: %v\n%s\n%s", extra, err, msg, mustRead(t, junit))
+		}
+		x := string(mustRead(t, junit))
+		if !strings.Contains(x, `<failure message="pearson`) || !strings.Contains(x, `name="sub/b.png dog.n.01"`) || strings.Index(x, "<properties>") > strings.Index(x, "<testcase") {
+			t.Errorf("%v: junit\n%s", extra, x)
+		}
+		if extra != nil && !strings.Contains(x, `<skipped message="no map in the current run`) {
+			t.Errorf("--allow-missing: the missing pair is not skipped\n%s", x)
+		}
+	}
+}
+
+// Issue 29.21: the settings that differ are said once (in the table on
+// stdout, not again on stderr; on stderr only with --json), the Markdown
+// lists them in one list, and a sidecar of an unknown (future) schema is
+// refused naming it.
+func TestCompareSettingsNotesAndSchema(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	base, cur := filepath.Join(dir, "base"), filepath.Join(dir, "cur")
+	writeTestPair(t, base, "a.png", "dog.n.01", 0, 4, 4)
+	sc := writeTestPair(t, cur, "a.png", "dog.n.01", 7, 4, 4)
+	// Another stride too: two settings differ.
+	data := strings.Replace(string(mustRead(t, sc)), `"stride":16`, `"stride":8`, 1)
+	os.WriteFile(sc, []byte(data), 0o644)
+	md := filepath.Join(dir, "summary.md")
+	code, out, errs := runMain(t, "compare", base, cur, "--markdown", md)
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s%s", code, out, errs)
+	}
+	if n := strings.Count(out+errs, "seed 0 → 7"); n != 1 || strings.Count(out, "stride 16 → 8") != 1 || strings.Contains(errs, "differ in settings") {
+		t.Errorf("the settings notes appear %d times:\nstdout:\n%s\nstderr:\n%s", n, out, errs)
+	}
+	code, out, errs = runMain(t, "compare", base, cur, "--json")
+	if code != exitOK || strings.Count(errs, "seed 0 → 7") != 1 || !strings.Contains(out, `"settings_differ"`) {
+		t.Errorf("--json: exit %d\nstdout:\n%s\nstderr:\n%s", code, out, errs)
+	}
+	m := string(mustRead(t, md))
+	if strings.Contains(m, "\n>") || !strings.Contains(m, "\n- seed 0 → 7\n- stride 16 → 8\n") {
+		t.Errorf("markdown: the settings are not one list:\n%s", m)
+	}
+	os.WriteFile(sc, []byte(strings.Replace(data, `"schema":2`, `"schema":99`, 1)), 0o644)
+	code, _, errs = runMain(t, "compare", base, cur)
+	if code != exitUsage || !strings.Contains(errs, sc) || !strings.Contains(errs, "schema 99") {
+		t.Errorf("schema 99: exit %d, %q", code, errs)
 	}
 }

@@ -2,6 +2,7 @@ package compare
 
 import (
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"math"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/convis/convis/internal/pipeline"
 	"github.com/convis/convis/internal/render"
@@ -69,6 +71,11 @@ func Collect(path string) (map[string]*Entry, error) {
 					return &InputError{p, "not a convis sidecar (no schema or concept)"}
 				}
 				return nil // some other JSON in the folder
+			}
+			if probe.Schema < 1 || probe.Schema > pipeline.SidecarSchema {
+				// A later convis may have changed what the fields mean:
+				// reading it as ours would compare the wrong numbers.
+				return &InputError{p, fmt.Sprintf("sidecar schema %d is not one this convis reads (1 to %d): read it with the convis that wrote it, or a newer one", probe.Schema, pipeline.SidecarSchema)}
 			}
 			sc, err := pipeline.ReadSidecar(p)
 			if err != nil {
@@ -138,17 +145,18 @@ type Metrics struct {
 
 // Pair is one compared map.
 type Pair struct {
-	Key      string   `json:"key"`
-	Rel      string   `json:"relative_path"`
-	Concept  string   `json:"concept,omitempty"`
-	Method   string   `json:"method,omitempty"`
-	Baseline string   `json:"baseline,omitempty"` // sidecar or .npy
-	Current  string   `json:"current,omitempty"`
-	Missing  string   `json:"missing,omitempty"` // "baseline" or "current"
-	Metrics  *Metrics `json:"metrics,omitempty"`
-	Failures []string `json:"failures,omitempty"` // tolerances broken
-	Settings []string `json:"settings_differ,omitempty"`
-	Size     [2]int   `json:"size,omitempty"`
+	Key      string        `json:"key"`
+	Rel      string        `json:"relative_path"`
+	Concept  string        `json:"concept,omitempty"`
+	Method   string        `json:"method,omitempty"`
+	Baseline string        `json:"baseline,omitempty"` // sidecar or .npy
+	Current  string        `json:"current,omitempty"`
+	Missing  string        `json:"missing,omitempty"` // "baseline" or "current"
+	Metrics  *Metrics      `json:"metrics,omitempty"`
+	Failures []string      `json:"failures,omitempty"` // tolerances broken
+	Settings []string      `json:"settings_differ,omitempty"`
+	Size     [2]int        `json:"size,omitempty"`
+	elapsed  time.Duration // measuring it (JUnit's testcase time)
 	baseMap  Map
 	curMap   Map
 }
@@ -167,6 +175,10 @@ type Result struct {
 	// Settings lists what differs between the two sides' settings (model,
 	// parameters, seed), over all pairs: the comparison is informed.
 	Settings []string `json:"settings_differ,omitempty"`
+	// When the comparison ran and how long it took (JUnit's timestamp and
+	// time); not in the JSON, which depends on the inputs only.
+	started time.Time
+	elapsed time.Duration
 }
 
 // Options of Run.
@@ -179,6 +191,7 @@ type Options struct {
 
 // Run compares two sides.
 func Run(baseline, current string, o Options) (*Result, error) {
+	started := time.Now()
 	a, err := Collect(baseline)
 	if err != nil {
 		return nil, err
@@ -194,7 +207,7 @@ func Run(baseline, current string, o Options) (*Result, error) {
 		eb.Key = ka.Key
 		b = map[string]*Entry{ka.Key: eb}
 	}
-	res := &Result{Baseline: baseline, Current: current, Tolerances: o.Tolerances}
+	res := &Result{Baseline: baseline, Current: current, Tolerances: o.Tolerances, started: started}
 	keys := map[string]bool{}
 	for k := range a {
 		keys[k] = true
@@ -250,7 +263,10 @@ func Run(baseline, current string, o Options) (*Result, error) {
 			defer wg.Done()
 			for i := range next {
 				j := jobs[i]
-				if errs[i] = measure(j.p, j.ea, j.eb, j.topK); errs[i] == nil {
+				t := time.Now()
+				errs[i] = measure(j.p, j.ea, j.eb, j.topK)
+				j.p.elapsed = time.Since(t)
+				if errs[i] == nil {
 					j.p.Failures = j.tol.Check(j.p.Metrics)
 					if !o.KeepMaps {
 						j.p.baseMap, j.p.curMap = Map{}, Map{}
@@ -279,6 +295,7 @@ func Run(baseline, current string, o Options) (*Result, error) {
 			res.Failed++
 		}
 	}
+	res.elapsed = time.Since(started)
 	return res, nil
 }
 

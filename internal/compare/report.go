@@ -7,8 +7,11 @@ import (
 	"image/png"
 	"io"
 	"math"
+	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/convis/convis/internal/render"
 )
@@ -52,40 +55,91 @@ func trunc(s string, n int) string {
 }
 
 // JUnit writes the pairs as JUnit XML: one testcase per pair, a failure
-// naming the metrics that broke (GitHub, GitLab and Jenkins read it).
+// naming the metrics that broke (GitHub, GitLab and Jenkins read it). It
+// follows the strict Ant/Jenkins schema (testdata/junit/JUnit.xsd, checked
+// by a test): the suite carries timestamp, hostname and time, properties
+// come before the testcases, a testcase holds no output of its own (the
+// metrics of every pair are in the suite's system-out), and a pair missing
+// on one side under --allow-missing is skipped.
 func (r *Result) JUnit(w io.Writer) error {
-	type failure struct {
+	type message struct {
 		Message string `xml:"message,attr"`
-		Type    string `xml:"type,attr"`
+		Type    string `xml:"type,attr,omitempty"`
 		Text    string `xml:",chardata"`
 	}
 	type testcase struct {
 		Name      string   `xml:"name,attr"`
 		Classname string   `xml:"classname,attr"`
 		Time      string   `xml:"time,attr"`
-		Failure   *failure `xml:"failure,omitempty"`
-		SystemOut string   `xml:"system-out,omitempty"`
+		Skipped   *message `xml:"skipped,omitempty"`
+		Failure   *message `xml:"failure,omitempty"`
+	}
+	type property struct {
+		Name  string `xml:"name,attr"`
+		Value string `xml:"value,attr"`
 	}
 	type suite struct {
-		XMLName  xml.Name   `xml:"testsuite"`
-		Name     string     `xml:"name,attr"`
-		Tests    int        `xml:"tests,attr"`
-		Failures int        `xml:"failures,attr"`
-		Errors   int        `xml:"errors,attr"`
-		Cases    []testcase `xml:"testcase"`
+		XMLName    xml.Name   `xml:"testsuite"`
+		Name       string     `xml:"name,attr"`
+		Timestamp  string     `xml:"timestamp,attr"`
+		Hostname   string     `xml:"hostname,attr"`
+		Tests      int        `xml:"tests,attr"`
+		Failures   int        `xml:"failures,attr"`
+		Errors     int        `xml:"errors,attr"`
+		Skipped    int        `xml:"skipped,attr"`
+		Time       string     `xml:"time,attr"`
+		Properties []property `xml:"properties>property"`
+		Cases      []testcase `xml:"testcase"`
+		SystemOut  string     `xml:"system-out"`
+		SystemErr  string     `xml:"system-err"`
 	}
-	s := suite{Name: "convis compare", Tests: len(r.Pairs), Failures: r.Failed}
+	host, err := os.Hostname()
+	if err != nil || strings.TrimSpace(host) == "" {
+		host = "localhost" // what the schema asks for when the name is unknown
+	}
+	started := r.started
+	if started.IsZero() {
+		started = time.Now()
+	}
+	t := r.Tolerances
+	s := suite{Name: "convis compare", Timestamp: started.UTC().Format("2006-01-02T15:04:05"), Hostname: host,
+		Tests: len(r.Pairs), Failures: r.Failed, Time: seconds(r.elapsed),
+		Properties: []property{{"baseline", r.Baseline}, {"current", r.Current},
+			{"min_pearson", fmt.Sprint(t.MinPearson)}, {"min_spearman", fmt.Sprint(t.MinSpearman)}, {"max_peak_shift", fmt.Sprint(t.MaxPeakShift)},
+			{"min_top_iou", fmt.Sprint(t.MinTopIoU)}, {"top_k", fmt.Sprint(t.TopK)}, {"min_box_iou", fmt.Sprint(t.MinBoxIoU)}, {"max_mean_abs_diff", fmt.Sprint(t.MaxMAD)}}}
+	for i, d := range r.Settings {
+		s.Properties = append(s.Properties, property{fmt.Sprintf("settings_differ.%d", i+1), d})
+	}
+	var out strings.Builder
 	for _, p := range r.Pairs {
-		tc := testcase{Name: p.Rel + " " + p.Concept, Classname: "convis." + strings.ReplaceAll(p.Method, ".", "_"), Time: "0"}
+		method := p.Method
+		if method == "" {
+			method = "map"
+		}
+		name := p.Rel + " " + p.Concept
+		tc := testcase{Name: name, Classname: "convis." + strings.ReplaceAll(method, ".", "_"), Time: seconds(p.elapsed)}
+		metrics := ""
 		if p.Metrics != nil {
 			m := p.Metrics
-			tc.SystemOut = fmt.Sprintf("pearson=%.4f spearman=%.4f peak_shift=%.4f box_iou=%.3f top_iou=%.3f mean_abs_diff=%.4f", m.Pearson, m.Spearman, m.PeakShift, m.BoxIoU, m.TopIoU, m.MAD)
+			metrics = fmt.Sprintf("pearson=%.4f spearman=%.4f peak_shift=%.4f box_iou=%.3f top_iou=%.3f mean_abs_diff=%.4f", m.Pearson, m.Spearman, m.PeakShift, m.BoxIoU, m.TopIoU, m.MAD)
+			fmt.Fprintf(&out, "%s: %s\n", name, metrics)
+		} else {
+			fmt.Fprintf(&out, "%s: missing in the %s run\n", name, p.Missing)
 		}
-		if p.Failed() {
-			tc.Failure = &failure{Message: strings.Join(p.Failures, "; "), Type: "SaliencyRegression", Text: fmt.Sprintf("baseline %s\ncurrent %s\n%s", p.Baseline, p.Current, strings.Join(p.Failures, "\n"))}
+		switch {
+		case p.Failed():
+			text := fmt.Sprintf("baseline %s\ncurrent %s\n%s", p.Baseline, p.Current, strings.Join(p.Failures, "\n"))
+			if metrics != "" {
+				text += "\n" + metrics
+			}
+			tc.Failure = &message{Message: strings.Join(p.Failures, "; "), Type: "SaliencyRegression", Text: text}
+		case p.Missing != "":
+			tc.Skipped = &message{Message: "no map in the " + p.Missing + " run (--allow-missing)"}
+			s.Skipped++
 		}
 		s.Cases = append(s.Cases, tc)
 	}
+	s.SystemOut = out.String()
 	if _, err := io.WriteString(w, xml.Header); err != nil {
 		return err
 	}
@@ -94,9 +148,12 @@ func (r *Result) JUnit(w io.Writer) error {
 	if err := enc.Encode(s); err != nil {
 		return err
 	}
-	_, err := io.WriteString(w, "\n")
+	_, err = io.WriteString(w, "\n")
 	return err
 }
+
+// seconds is a duration as the schema's xs:decimal.
+func seconds(d time.Duration) string { return strconv.FormatFloat(d.Seconds(), 'f', 3, 64) }
 
 // Markdown writes a summary for $GITHUB_STEP_SUMMARY or a merge request:
 // the verdict, the tolerances, and the worst pairs.
@@ -112,8 +169,12 @@ func (r *Result) Markdown(w io.Writer, limit int) error {
 		fmt.Fprintf(w, "; %d pairs missing on one side", r.Missing)
 	}
 	fmt.Fprintln(w, ".")
-	for _, s := range r.Settings {
-		fmt.Fprintf(w, "\n> The two runs differ in settings: %s\n", s)
+	if len(r.Settings) > 0 {
+		fmt.Fprintln(w, "\nThe two runs differ in settings:")
+		fmt.Fprintln(w)
+		for _, s := range r.Settings {
+			fmt.Fprintf(w, "- %s\n", s)
+		}
 	}
 	fmt.Fprintln(w, "\n| | image | concept | Pearson | peak shift | top-k IoU | box IoU | broken |")
 	fmt.Fprintln(w, "| --- | --- | --- | --- | --- | --- | --- | --- |")

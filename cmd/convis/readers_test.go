@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -106,9 +110,15 @@ func writeTestPair(t *testing.T, dir, rel, synset string, seed uint64, px, py in
 	stem := strings.TrimSuffix(rel, filepath.Ext(rel))
 	npy := filepath.Join(dir, stem+"."+synset+".map.npy")
 	writeTestNPY(t, npy, 16, 16, px, py)
+	overlay := filepath.Join(dir, stem+"."+synset+".overlay.png")
+	im := image.NewNRGBA(image.Rect(0, 0, 16, 16))
+	im.Set(px, py, color.NRGBA{255, 0, 0, 255})
+	if err := render.WriteAtomic(overlay, func(w io.Writer) error { return png.Encode(w, im) }); err != nil {
+		t.Fatal(err)
+	}
 	sc := pipeline.Sidecar{Schema: pipeline.SidecarSchema, Rel: rel, Image: rel, Concept: pipeline.ConceptInfo{Query: synset, Synset: synset}, Method: "grid", Seed: seed,
 		Model: pipeline.ModelInfo{SHA256: "abc", Variant: "fp32"}, MapSize: [2]int{16, 16}, Params: map[string]any{"stride": 16},
-		Outputs: map[string]string{"npy": filepath.Base(npy), "json": filepath.Base(stem) + "." + synset + ".json"}}
+		Outputs: map[string]string{"npy": filepath.Base(npy), "overlay": filepath.Base(overlay), "json": filepath.Base(stem) + "." + synset + ".json"}}
 	data, err := json.Marshal(sc)
 	if err != nil {
 		t.Fatal(err)
@@ -189,5 +199,121 @@ func TestCompareSettingsNotesAndSchema(t *testing.T) {
 	code, _, errs = runMain(t, "compare", base, cur)
 	if code != exitUsage || !strings.Contains(errs, sc) || !strings.Contains(errs, "schema 99") {
 		t.Errorf("schema 99: exit %d, %q", code, errs)
+	}
+}
+
+// reportTestFolder is an output folder of 4 images × 3 concepts.
+func reportTestFolder(t *testing.T, out string) {
+	for i, rel := range []string{"a.png", "b.png", "sub/c.png", "d.png"} {
+		for j, c := range []string{"dog.n.01", "cat.n.01", "food.n.01"} {
+			writeTestPair(t, out, rel, c, 0, 2+3*i, 2+4*j)
+		}
+	}
+}
+
+// reportSnapshot is a report's page and pictures, and fails the test on
+// a hidden (partial) folder left beside it.
+func reportSnapshot(t *testing.T, page string) string {
+	var b strings.Builder
+	b.Write(mustRead(t, page))
+	files, _ := filepath.Glob(filepath.Join(filepath.Dir(page), "*", "*"))
+	if hidden, _ := filepath.Glob(filepath.Join(filepath.Dir(page), ".*")); len(hidden) > 0 {
+		t.Errorf("left behind: %v", hidden)
+	}
+	for _, f := range files {
+		rel, _ := filepath.Rel(filepath.Dir(page), f)
+		fmt.Fprintf(&b, "\n%s %x", rel, mustRead(t, f))
+	}
+	return b.String()
+}
+
+// Issue 29.13: two reports of one folder are byte-identical, pictures
+// included (cells, pictures and the header were in map order).
+func TestReportIsDeterministic(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	reportTestFolder(t, out)
+	var first string
+	for i := 0; i < 4; i++ {
+		page := filepath.Join(dir, fmt.Sprintf("r%d", i), "report.html")
+		if code, stdout, errs := runMain(t, "report", out, "-o", page); code != exitOK {
+			t.Fatalf("report: exit %d\n%s%s", code, stdout, errs)
+		}
+		if snap := reportSnapshot(t, page); i == 0 {
+			first = snap
+		} else if snap != first {
+			t.Fatalf("report %d differs from report 0: the report is not deterministic", i)
+		}
+	}
+}
+
+// Issue 29.12: a report goes on past a pair it cannot show (a missing
+// overlay, a damaged map, a damaged sidecar), lists it as failed and
+// writes the page; it never leaves a half-built picture folder.
+func TestReportListsBrokenPairs(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	reportTestFolder(t, out)
+	os.Remove(filepath.Join(out, "b.cat.n.01.overlay.png"))
+	npy := filepath.Join(out, "sub", "c.food.n.01.map.npy")
+	os.WriteFile(npy, mustRead(t, npy)[:40], 0o644)
+	os.WriteFile(filepath.Join(out, "d.dog.n.01.json"), []byte(`{"schema": 2, "concept": {"syn`), 0o644)
+	page := filepath.Join(dir, "r", "report.html")
+	code, stdout, errs := runMain(t, "report", out, "-o", page)
+	if code != exitOK || !strings.Contains(stdout, "3 failed") {
+		t.Fatalf("report with three broken pairs: exit %d\n%s%s", code, stdout, errs)
+	}
+	html := string(mustRead(t, page))
+	for _, want := range []string{"b.cat.n.01.overlay.png", "c.food.n.01.map.npy", "d.dog.n.01.json"} {
+		if !strings.Contains(html, want) {
+			t.Errorf("the page does not list the broken %s", want)
+		}
+	}
+	reportSnapshot(t, page)
+	// Nothing to show: no page and no picture folder.
+	bad := filepath.Join(dir, "bad")
+	writeTestPair(t, bad, "x.png", "dog.n.01", 0, 1, 1)
+	writeTestPair(t, bad, "y.png", "dog.n.01", 0, 1, 1)
+	os.WriteFile(filepath.Join(bad, "y.dog.n.01.map.npy"), nil, 0o644)
+	os.Remove(filepath.Join(bad, "x.dog.n.01.overlay.png"))
+	os.Remove(filepath.Join(bad, "x.dog.n.01.map.npy"))
+	page = filepath.Join(dir, "none", "report.html")
+	if code, _, errs := runMain(t, "report", bad, "-o", page); code == exitOK || !strings.Contains(errs, "x.dog.n.01") {
+		t.Errorf("a folder with no showable map: exit %d, %q", code, errs)
+	}
+	if left, _ := os.ReadDir(filepath.Dir(page)); len(left) > 0 {
+		t.Errorf("a failed report left %v", left)
+	}
+}
+
+// Issue 29.5: after a crash the run log ends in half a line, and a convis
+// before this fix glued the rerun's header onto it. runs summary read
+// "line 3 is not JSON" and exited 1; report exited 0 with its failure
+// list silently empty. Both skip the torn line with a warning now.
+func TestReadersSkipTornRunLogLines(t *testing.T) {
+	t.Parallel()
+	out := filepath.Join(t.TempDir(), "out")
+	writeTestPair(t, out, "b.png", "dog.n.01", 0, 4, 4)
+	log := strings.Join([]string{
+		`{"type":"header","convis_version":"dev","images":3}`,
+		`{"type":"record","status":"error","image":"a.png","relative_path":"a.png","method":"grid","error":"a.png: not a PNG","forward_passes":0}`,
+		`{"type":"record","status":"ok","image":"b.png","relative_path":"b.p{"type":"header","convis_version":"dev","images":3}`,
+		`{"type":"record","status":"ok","image":"b.png","relative_path":"b.png","concept":"dog.n.01","method":"grid","forward_passes":730,"timings_ms":{"explain":100}}`,
+		`{"type":"record","status":"error","image":"c.png","relative_path":"c.png","concept":"dog.n.01","method":"grid","error":"c.png: truncated","forward_passes":0}`,
+	}, "\n") + "\n"
+	os.WriteFile(filepath.Join(out, "convis-run.jsonl"), []byte(log), 0o644)
+	code, stdout, errs := runMain(t, "runs", "summary", out)
+	if code != exitOK || !strings.Contains(errs, "line 3 is torn") || !strings.Contains(stdout, "(2 failed)") {
+		t.Errorf("runs summary: exit %d\n%s%s", code, stdout, errs)
+	}
+	page := filepath.Join(out, "report.html")
+	code, stdout, errs = runMain(t, "report", out, "-o", page)
+	if code != exitOK || !strings.Contains(errs, "line 3 is torn") {
+		t.Fatalf("report: exit %d\n%s%s", code, stdout, errs)
+	}
+	if html := string(mustRead(t, page)); !strings.Contains(html, "a.png: not a PNG") || !strings.Contains(html, "c.png: truncated") {
+		t.Errorf("the report's failure list misses the failed images")
 	}
 }

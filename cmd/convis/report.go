@@ -50,10 +50,15 @@ func runReport(_ context.Context, g *globalOptions, opts *reportOptions) error {
 	t0 := time.Now()
 	w := report.NewWriter(opts.Output, opts.Embed)
 	prog := newProgress(g.Stderr)
+	// Whole or absent: pictures of a page that is not written go.
+	defer w.Discard()
 	p, err := report.Gallery(opts.Dirs, w, func(done, total int) { prog.Update("report", done, total) })
 	prog.Done()
 	if err != nil {
 		return err
+	}
+	for _, warn := range p.Warnings {
+		g.Log.Warn(warn)
 	}
 	if opts.Title != "" {
 		p.Title = opts.Title
@@ -66,13 +71,14 @@ func runReport(_ context.Context, g *globalOptions, opts *reportOptions) error {
 	if st != nil {
 		size = st.Size()
 	}
-	fmt.Fprintf(g.Stdout, "wrote %s (%d images, %d concepts, %s) in %s\n", opts.Output, len(p.Rows), len(p.Columns), human(size), time.Since(t0).Round(time.Millisecond))
+	fmt.Fprintf(g.Stdout, "wrote %s (%d images, %d concepts, %d failed, %s) in %s\n", opts.Output, len(p.Rows), len(p.Columns), len(p.Failures), human(size), time.Since(t0).Round(time.Millisecond))
 	return nil
 }
 
 // writeComparisonHTML is compare --html.
 func writeComparisonHTML(path string, res *compare.Result) error {
 	w := report.NewWriter(path, false)
+	defer w.Discard()
 	p, err := report.Comparison(res, w)
 	if err != nil {
 		return err

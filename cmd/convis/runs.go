@@ -50,6 +50,9 @@ func runRunsSummary(_ context.Context, g *globalOptions, opts *runsSummaryOption
 	if err != nil {
 		return err
 	}
+	for _, t := range s.Torn {
+		g.Log.Warn(t.String())
+	}
 	if opts.CSV != "" {
 		if err := render.WriteAtomic(opts.CSV, func(w io.Writer) error { return s.WriteCSV(w) }); err != nil {
 			return err

@@ -41,14 +41,30 @@ type Entry struct {
 }
 
 // Collect reads one side: an explain output folder (every sidecar below
-// it), one sidecar, or one .npy file.
+// it), one sidecar, or one .npy file. Any unreadable sidecar is an error.
 func Collect(path string) (map[string]*Entry, error) {
+	out, bad, err := collect(path, true)
+	if err == nil && len(bad) > 0 {
+		err = bad[0]
+	}
+	return out, err
+}
+
+// CollectAll is Collect for readers that go on past a damaged sidecar (a
+// report lists it as failed): the sidecars that cannot be read come back
+// in bad, and only a folder that cannot be read at all, or holds no
+// sidecar, is an error.
+func CollectAll(path string) (entries map[string]*Entry, bad []*InputError, err error) {
+	return collect(path, false)
+}
+
+func collect(path string, strict bool) (map[string]*Entry, []*InputError, error) {
 	st, err := os.Stat(path)
 	if err != nil {
-		return nil, &InputError{path, unwrap(err).Error()}
+		return nil, nil, &InputError{path, unwrap(err).Error()}
 	}
 	out := map[string]*Entry{}
-	add := func(p string, explicit bool) error {
+	add := func(p string, explicit bool) *InputError {
 		switch {
 		case strings.HasSuffix(p, ".npy"):
 			e := &Entry{Key: filepath.Base(p), Rel: filepath.Base(p), NPY: p}
@@ -103,10 +119,11 @@ func Collect(path string) (map[string]*Entry, error) {
 	}
 	if !st.IsDir() {
 		if err := add(path, true); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return out, nil
+		return out, nil, nil
 	}
+	var bad []*InputError
 	err = filepath.WalkDir(path, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return &InputError{p, unwrap(err).Error()}
@@ -114,15 +131,21 @@ func Collect(path string) (map[string]*Entry, error) {
 		if d.IsDir() || strings.HasPrefix(d.Name(), ".") || !strings.HasSuffix(p, ".json") {
 			return nil
 		}
-		return add(p, false)
+		if err := add(p, false); err != nil {
+			if strict {
+				return err
+			}
+			bad = append(bad, err)
+		}
+		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if len(out) == 0 {
-		return nil, &InputError{path, "no convis sidecars in this folder"}
+	if len(out) == 0 && len(bad) == 0 {
+		return nil, nil, &InputError{path, "no convis sidecars in this folder"}
 	}
-	return out, nil
+	return out, bad, nil
 }
 
 func unwrap(err error) error {

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -68,15 +69,25 @@ type RunLog struct {
 }
 
 // OpenRunLog opens (creating) the run log of a shard and appends header.
+// A log whose last line was torn (a crash, a full disk) gets a newline
+// first: the header starts a line of its own instead of being glued to the
+// torn one, so readers lose the torn line only.
 func OpenRunLog(outDir string, s Shard, h Header) (*RunLog, error) {
 	path := RunLogPath(outDir, s)
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR|os.O_APPEND, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("run log %s: %w", path, unwrapPath(err))
 	}
 	l := &RunLog{f: f, Path: path}
+	prefix := ""
+	if st, err := f.Stat(); err == nil && st.Size() > 0 {
+		last := make([]byte, 1)
+		if _, err := f.ReadAt(last, st.Size()-1); err == nil && last[0] != '\n' {
+			prefix = "\n"
+		}
+	}
 	h.Type = "header"
-	if err := l.Append(h); err != nil {
+	if err := l.appendLine(prefix, h); err != nil {
 		f.Close()
 		return nil, err
 	}
@@ -84,12 +95,15 @@ func OpenRunLog(outDir string, s Shard, h Header) (*RunLog, error) {
 }
 
 // Append writes v as one line.
-func (l *RunLog) Append(v any) error {
+func (l *RunLog) Append(v any) error { return l.appendLine("", v) }
+
+// appendLine writes prefix and v's line in one write.
+func (l *RunLog) appendLine(prefix string, v any) error {
 	data, err := json.Marshal(v)
 	if err != nil {
 		return err
 	}
-	data = append(data, '\n')
+	data = append(append([]byte(prefix), data...), '\n')
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if _, err := l.f.Write(data); err != nil {
@@ -101,6 +115,18 @@ func (l *RunLog) Append(v any) error {
 // Close closes the log.
 func (l *RunLog) Close() error { return l.f.Close() }
 
+// TornLine is a line of a run log that is not JSON: the end of a line a
+// crashed run (or a full disk) left half-written, perhaps with the next
+// run's first line glued to it by a convis before issue 29.
+type TornLine struct {
+	File string `json:"file"`
+	Line int    `json:"line"`
+}
+
+func (t TornLine) String() string {
+	return fmt.Sprintf("run log %s: line %d is torn (not JSON: a run killed or out of disk space while writing it); skipped", t.File, t.Line)
+}
+
 // LogEntry is a line of a run log read back.
 type LogEntry struct {
 	File   string
@@ -108,6 +134,9 @@ type LogEntry struct {
 	Record *Record
 	Footer *Footer
 }
+
+// ErrNoRunLog is a folder without a run log (maps made elsewhere, goldens).
+var ErrNoRunLog = errors.New("no run log")
 
 // FindRunLogs lists the run logs in a folder (every shard's).
 func FindRunLogs(dir string) ([]string, error) {
@@ -124,34 +153,43 @@ func FindRunLogs(dir string) ([]string, error) {
 	}
 	sort.Strings(matches)
 	if len(matches) == 0 {
-		return nil, fmt.Errorf("%s: no run log (%s) in this folder", dir, RunLogName)
+		return nil, fmt.Errorf("%s: %w (%s) in this folder", dir, ErrNoRunLog, RunLogName)
 	}
 	return matches, nil
 }
 
-// ReadRunLog reads a run log. A line that is not JSON is an error, except
-// a last line without its newline (a run killed while writing it).
+// ReadRunLog reads a run log, skipping torn lines (ReadRunLogAll says
+// which).
 func ReadRunLog(path string) ([]LogEntry, error) {
+	entries, _, err := ReadRunLogAll(path)
+	return entries, err
+}
+
+// ReadRunLogAll reads a run log. A line that is not JSON is torn (a run
+// killed, or out of disk space, while writing it): it is skipped and
+// returned in torn, for the reader to warn about and count. A line of JSON
+// that is not a run log's is an error.
+func ReadRunLogAll(path string) (entries []LogEntry, torn []TornLine, err error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("run log %s: %w", path, unwrapPath(err))
+		return nil, nil, fmt.Errorf("run log %s: %w", path, unwrapPath(err))
 	}
 	defer f.Close()
 	var out []LogEntry
 	r := bufio.NewReader(f)
 	for n := 1; ; n++ {
 		line, err := r.ReadString('\n')
-		complete := strings.HasSuffix(line, "\n")
 		line = strings.TrimSpace(line)
 		if line != "" {
 			var kind struct {
 				Type string `json:"type"`
 			}
-			if jerr := json.Unmarshal([]byte(line), &kind); jerr != nil {
-				if !complete {
-					break // a partial last line
+			if json.Unmarshal([]byte(line), &kind) != nil {
+				torn = append(torn, TornLine{path, n})
+				if err != nil {
+					break
 				}
-				return nil, fmt.Errorf("run log %s: line %d is not JSON: %v", path, n, jerr)
+				continue
 			}
 			e := LogEntry{File: path}
 			var derr error
@@ -166,10 +204,10 @@ func ReadRunLog(path string) ([]LogEntry, error) {
 				e.Record = &Record{}
 				derr = json.Unmarshal([]byte(line), e.Record)
 			default:
-				return nil, fmt.Errorf("run log %s: line %d has unknown type %q", path, n, kind.Type)
+				return nil, nil, fmt.Errorf("run log %s: line %d has unknown type %q", path, n, kind.Type)
 			}
 			if derr != nil {
-				return nil, fmt.Errorf("run log %s: line %d: %v", path, n, derr)
+				return nil, nil, fmt.Errorf("run log %s: line %d: %v", path, n, derr)
 			}
 			out = append(out, e)
 		}
@@ -177,5 +215,5 @@ func ReadRunLog(path string) ([]LogEntry, error) {
 			break
 		}
 	}
-	return out, nil
+	return out, torn, nil
 }

@@ -23,7 +23,10 @@ type Summary struct {
 	Passes   int      `json:"forward_passes"` // spent by every run read, superseded records too
 	MSPerImg float64  `json:"ms_per_image"`   // mean time of images explained (not skipped)
 	Failures []Record `json:"failures,omitempty"`
-	Latest   []Record `json:"-"`
+	// Torn lists the lines of the logs that are not JSON (runs killed or
+	// out of disk space while writing them): skipped, and said.
+	Torn   []TornLine `json:"torn_lines,omitempty"`
+	Latest []Record   `json:"-"`
 }
 
 type pairKey struct{ rel, concept, method string }
@@ -40,11 +43,12 @@ func Summarize(paths []string) (*Summary, error) {
 			return nil, err
 		}
 		for _, lf := range logs {
-			entries, err := ReadRunLog(lf)
+			entries, torn, err := ReadRunLogAll(lf)
 			if err != nil {
 				return nil, err
 			}
 			s.Logs = append(s.Logs, lf)
+			s.Torn = append(s.Torn, torn...)
 			for _, e := range entries {
 				if e.Header != nil {
 					s.Runs++
@@ -143,6 +147,9 @@ func (s *Summary) Text(w io.Writer) {
 	fmt.Fprintf(w, "images:     %d (%d failed)\n", s.Images, s.Failed)
 	fmt.Fprintf(w, "pairs:      %d done (%d made, %d up to date), %d errors\n", s.Done, s.OK, s.Skipped, s.Errors)
 	fmt.Fprintf(w, "passes:     %d\n", s.Passes)
+	if len(s.Torn) > 0 {
+		fmt.Fprintf(w, "torn lines: %d skipped (runs killed or out of disk space while writing them)\n", len(s.Torn))
+	}
 	if s.MSPerImg > 0 {
 		fmt.Fprintf(w, "per image:  %.0f ms (images explained)\n", s.MSPerImg)
 	}

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"errors"
 	"fmt"
 	"image"
 	"image/png"
@@ -20,9 +21,15 @@ type Progress func(done, total int)
 // Gallery builds the page of explain output folders: a row per image, a
 // column per concept (and method, when a folder holds several), each cell
 // the overlay's thumbnail; the raw map in its colour scale and the
-// original image open on a click.
+// original image open on a click. A pair whose files cannot be read (a
+// missing overlay, a damaged map or sidecar) is listed among the failures
+// instead of a cell; the run logs' failed images are listed too, their torn
+// lines skipped and counted in p.Warnings. Pairs are visited in a fixed
+// order (folder, image, concept, method), so one folder always gives the
+// same page.
 func Gallery(dirs []string, w *Writer, progress Progress) (*Page, error) {
 	type item struct {
+		dir         int
 		rel, column string
 		e           *compare.Entry
 	}
@@ -30,42 +37,77 @@ func Gallery(dirs []string, w *Writer, progress Progress) (*Page, error) {
 	methods := map[string]bool{}
 	p := &Page{Title: "convis report", Header: map[string]string{}}
 	var first *pipeline.Sidecar
-	for _, d := range dirs {
-		entries, err := compare.Collect(d)
+	torn := 0
+	for di, d := range dirs {
+		entries, bad, err := compare.CollectAll(d)
 		if err != nil {
 			return nil, err
 		}
+		for _, b := range bad {
+			p.Failures = append(p.Failures, Failure{Name: b.Path, Error: b.Msg})
+		}
 		for _, e := range entries {
 			methods[e.Method] = true
-			items = append(items, item{rel: e.Rel, e: e})
+			items = append(items, item{dir: di, rel: e.Rel, e: e})
 		}
-		if s, err := pipeline.Summarize([]string{d}); err == nil {
+		s, err := pipeline.Summarize([]string{d})
+		switch {
+		case errors.Is(err, pipeline.ErrNoRunLog):
+			// Maps made elsewhere (goldens, another tool): no failures known.
+		case err != nil:
+			return nil, err
+		default:
 			for _, f := range s.Failures {
 				p.Failures = append(p.Failures, Failure{Name: f.Rel + " " + f.Concept, Error: f.Error})
 			}
+			for _, t := range s.Torn {
+				p.Warnings = append(p.Warnings, t.String())
+			}
+			torn += len(s.Torn)
 		}
 	}
 	if len(items) == 0 {
+		if len(p.Failures) > 0 {
+			return nil, fmt.Errorf("%s: no readable maps (%s: %s)", strings.Join(dirs, ", "), p.Failures[0].Name, p.Failures[0].Error)
+		}
 		return nil, fmt.Errorf("no maps in %s", strings.Join(dirs, ", "))
 	}
+	for i := range items {
+		it := &items[i]
+		it.column = it.e.Concept
+		if len(methods) > 1 {
+			it.column += " · " + it.e.Method
+		}
+	}
+	sort.Slice(items, func(a, b int) bool {
+		x, y := items[a], items[b]
+		if x.dir != y.dir {
+			return x.dir < y.dir
+		}
+		if x.rel != y.rel {
+			return x.rel < y.rel
+		}
+		return x.column < y.column
+	})
 	rows := map[string]*Row{}
 	columns := map[string]bool{}
 	for i := range items {
 		it := &items[i]
+		if progress != nil {
+			progress(i+1, len(items))
+		}
 		sc := it.e.Parsed
 		if sc == nil {
-			return nil, fmt.Errorf("%s: a map without a sidecar cannot be shown", it.e.NPY)
-		}
-		if first == nil {
-			first = sc
-		}
-		it.column = sc.Concept.Synset
-		if len(methods) > 1 {
-			it.column += " · " + sc.Method
+			p.Failures = append(p.Failures, Failure{Name: it.rel + " " + it.column, Error: it.e.NPY + ": a map without a sidecar cannot be shown"})
+			continue
 		}
 		cell, err := galleryCell(w, it.e, sc, it.column)
 		if err != nil {
-			return nil, err
+			p.Failures = append(p.Failures, Failure{Name: it.rel + " " + it.column, Error: err.Error()})
+			continue
+		}
+		if first == nil {
+			first = sc
 		}
 		columns[it.column] = true
 		r, ok := rows[it.rel]
@@ -75,13 +117,14 @@ func Gallery(dirs []string, w *Writer, progress Progress) (*Page, error) {
 		}
 		r.Cells = append(r.Cells, cell)
 		p.HasPresence = p.HasPresence || sc.Presence != nil
-		if progress != nil {
-			progress(i+1, len(items))
-		}
+	}
+	if first == nil {
+		return nil, fmt.Errorf("%s: no map could be shown (%s: %s)", strings.Join(dirs, ", "), p.Failures[0].Name, p.Failures[0].Error)
 	}
 	for _, r := range rows {
 		p.Rows = append(p.Rows, *r)
 	}
+	sort.Slice(p.Rows, func(a, b int) bool { return p.Rows[a].Name < p.Rows[b].Name })
 	for c := range columns {
 		p.Columns = append(p.Columns, c)
 	}
@@ -109,6 +152,9 @@ func Gallery(dirs []string, w *Writer, progress Progress) (*Page, error) {
 	h["images"] = fmt.Sprint(len(p.Rows))
 	h["failures"] = fmt.Sprint(len(p.Failures))
 	h["folders"] = strings.Join(dirs, ", ")
+	if torn > 0 {
+		h["torn run log lines"] = fmt.Sprintf("%d skipped", torn)
+	}
 	return p, nil
 }
 
@@ -199,7 +245,7 @@ func MapImage(v []float32, w, h int, cm render.Colormap) *image.NRGBA {
 func readPNG(path string) (image.Image, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, err // an *fs.PathError: it names the file
 	}
 	defer f.Close()
 	im, err := png.Decode(f)

@@ -79,14 +79,21 @@ type Page struct {
 	// HasPresence offers sorting by presence (when the maps carry scores).
 	HasPresence bool `json:"has_presence"`
 	ThumbWidth  int  `json:"thumb_width"`
+	// Warnings are for the terminal (torn run log lines), not the page,
+	// which counts them in the header.
+	Warnings []string `json:"-"`
 }
 
 // Writer places a page's pictures: as files in a folder beside the page,
-// or embedded as data URIs.
+// or embedded as data URIs. The files go to a hidden temporary folder
+// first, which Write renames into place with the page: a report that fails
+// half-way (or is never written) leaves no half-built folder; Discard
+// removes it.
 type Writer struct {
 	Path   string // the HTML file
 	Embed  bool
-	assets string
+	assets string // the folder the page names (REPORT_files)
+	tmp    string // where the pictures are written until Write
 	n      int
 }
 
@@ -106,15 +113,30 @@ func (w *Writer) Image(im image.Image, name string) (string, error) {
 	if w.Embed {
 		return "data:image/jpeg;base64," + base64.StdEncoding.EncodeToString(buf.Bytes()), nil
 	}
+	if w.tmp == "" {
+		if err := os.MkdirAll(filepath.Dir(w.assets), 0o755); err != nil {
+			return "", err
+		}
+		tmp, err := os.MkdirTemp(filepath.Dir(w.assets), "."+filepath.Base(w.assets)+".partial-")
+		if err != nil {
+			return "", err
+		}
+		w.tmp = tmp
+	}
 	w.n++
-	rel := filepath.Join(filepath.Base(w.assets), fmt.Sprintf("%05d-%s.jpg", w.n, safe(name)))
-	if err := render.WriteAtomicMkdir(filepath.Join(filepath.Dir(w.Path), rel), func(out io.Writer) error {
-		_, err := out.Write(buf.Bytes())
-		return err
-	}); err != nil {
+	file := fmt.Sprintf("%05d-%s.jpg", w.n, safe(name))
+	if err := os.WriteFile(filepath.Join(w.tmp, file), buf.Bytes(), 0o644); err != nil {
 		return "", err
 	}
-	return filepath.ToSlash(rel), nil
+	return filepath.ToSlash(filepath.Join(filepath.Base(w.assets), file)), nil
+}
+
+// Discard removes the pictures of a page that will not be written.
+func (w *Writer) Discard() {
+	if w.tmp != "" {
+		os.RemoveAll(w.tmp)
+		w.tmp = ""
+	}
 }
 
 // Link is the URL of an existing file from the page (relative, so the page
@@ -169,13 +191,51 @@ func safe(s string) string {
 	return out
 }
 
-// Write renders the page into the writer's file, atomically.
+// Write renders the page into the writer's file, atomically, with its
+// picture folder: the folder of an earlier page of the same name is
+// replaced, and put back if the page cannot be written.
 func (w *Writer) Write(p *Page) error {
 	if p.ThumbWidth == 0 {
 		p.ThumbWidth = ThumbWidth
 	}
 	sort.SliceStable(p.Rows, func(i, j int) bool { return p.Rows[i].Name < p.Rows[j].Name })
-	return render.WriteAtomicMkdir(w.Path, func(out io.Writer) error { return page.Execute(out, p) })
+	var html bytes.Buffer
+	if err := page.Execute(&html, p); err != nil {
+		w.Discard()
+		return err
+	}
+	old, moved := "", false
+	if w.tmp != "" {
+		if _, err := os.Lstat(w.assets); err == nil {
+			old = w.tmp + ".old"
+			if err := os.Rename(w.assets, old); err != nil {
+				w.Discard()
+				return err
+			}
+		}
+		if err := os.Rename(w.tmp, w.assets); err != nil {
+			if old != "" {
+				os.Rename(old, w.assets)
+			}
+			w.Discard()
+			return err
+		}
+		w.tmp, moved = "", true
+	}
+	err := render.WriteAtomicMkdir(w.Path, func(out io.Writer) error {
+		_, err := out.Write(html.Bytes())
+		return err
+	})
+	switch {
+	case err != nil && moved:
+		os.RemoveAll(w.assets)
+		if old != "" {
+			os.Rename(old, w.assets)
+		}
+	case old != "":
+		os.RemoveAll(old)
+	}
+	return err
 }
 
 // ColormapCSS samples a colormap for the page's colour scale.

@@ -1,0 +1,59 @@
+package pipeline
+
+import (
+	"os"
+	"strings"
+	"testing"
+)
+
+// Issue 29.5: a crash or a full disk leaves half a line at the end of the
+// run log; the rerun's header must start a line of its own, and readers
+// skip a torn line (anywhere) with a warning and count it, instead of
+// failing ("line 7 is not JSON").
+func TestTornRunLog(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	l, err := OpenRunLog(dir, Shard{}, Header{Images: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Append(Record{Type: "record", Status: StatusError, Rel: "a.png", Method: "grid", Error: "corrupt"})
+	l.Close()
+	f, _ := os.OpenFile(RunLogPath(dir, Shard{}), os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString(`{"type":"record","status":"ok","relative_path":"b.png","conc`) // the crash
+	f.Close()
+	// The rerun.
+	l, err = OpenRunLog(dir, Shard{}, Header{Images: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Append(Record{Type: "record", Status: StatusOK, Rel: "b.png", Concept: "dog.n.01", Method: "grid"})
+	l.Append(Record{Type: "record", Status: StatusError, Rel: "c.png", Concept: "dog.n.01", Method: "grid", Error: "truncated"})
+	l.Close()
+	data, _ := os.ReadFile(RunLogPath(dir, Shard{}))
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	if len(lines) != 6 || !strings.HasPrefix(lines[3], `{"type":"header"`) {
+		t.Fatalf("the rerun's header is not on a line of its own:\n%s", data)
+	}
+	// A torn line in the middle (a disk that filled up, then had room).
+	f, _ = os.OpenFile(RunLogPath(dir, Shard{}), os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("{\"type\":\"rec\n")
+	f.Close()
+	l, _ = OpenRunLog(dir, Shard{}, Header{Images: 1})
+	l.Close()
+	s, err := Summarize([]string{dir})
+	if err != nil {
+		t.Fatalf("summary of a torn log: %v", err)
+	}
+	if s.Runs != 3 || len(s.Torn) != 2 || s.Torn[0].Line != 3 || s.Torn[1].Line != 7 || s.OK != 1 || s.Errors != 2 || len(s.Failures) != 2 {
+		t.Errorf("runs %d, torn %v, ok %d, errors %d, failures %v", s.Runs, s.Torn, s.OK, s.Errors, s.Failures)
+	}
+	var text strings.Builder
+	s.Text(&text)
+	if !strings.Contains(text.String(), "torn lines: 2 skipped") {
+		t.Errorf("the summary does not count the torn lines:\n%s", text.String())
+	}
+	if w := s.Torn[0].String(); !strings.Contains(w, RunLogPath(dir, Shard{})) || !strings.Contains(w, "line 3") {
+		t.Errorf("warning %q", w)
+	}
+}

@@ -57,3 +57,51 @@ func TestTornRunLog(t *testing.T) {
 		t.Errorf("warning %q", w)
 	}
 }
+
+// Issue 29.16: an image's time is that of the last run that explained it
+// (a run plus its --force rerun is not their sum), and the CSV says that a
+// pair found up to date by a rerun is done.
+func TestSummaryTimesAndDoneOfReruns(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	for _, ms := range []float64{100, 120} { // a run, then its --force rerun
+		l, err := OpenRunLog(dir, Shard{}, Header{Images: 2, Force: ms == 120})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Two concepts share the image's time.
+		l.Append(Record{Type: "record", Status: StatusOK, Rel: "a.png", Concept: "dog.n.01", Method: "grid", Timings: map[string]float64{"prepare": 10, "explain": ms/2 - 10}})
+		l.Append(Record{Type: "record", Status: StatusOK, Rel: "a.png", Concept: "cat.n.01", Method: "grid", Timings: map[string]float64{"explain": ms/2 - 10, "write": 10}})
+		l.Close()
+	}
+	// A plain rerun finds b.png up to date; it was made by the first one.
+	l, _ := OpenRunLog(dir, Shard{K: 0, N: 2}, Header{Images: 1})
+	l.Append(Record{Type: "record", Status: StatusOK, Rel: "b.png", Concept: "dog.n.01", Method: "grid", Timings: map[string]float64{"explain": 300}})
+	l.Close()
+	l, _ = OpenRunLog(dir, Shard{K: 0, N: 2}, Header{Images: 1})
+	l.Append(Record{Type: "record", Status: StatusSkipped, Rel: "b.png", Concept: "dog.n.01", Method: "grid", Box: &Box{1, 2, 3, 4}})
+	l.Close()
+	s, err := Summarize([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.MSPerImg != (120+300)/2 {
+		t.Errorf("ms_per_image %v, want %v (a.png by its rerun, b.png by the run that made it)", s.MSPerImg, (120+300)/2)
+	}
+	var csv strings.Builder
+	if err := s.WriteCSV(&csv); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(csv.String()), "\n")
+	if !strings.HasPrefix(lines[0], "relative_path,image,concept,method,status,done,") || len(lines) != 4 {
+		t.Fatalf("CSV:\n%s", csv.String())
+	}
+	for _, l := range lines[1:] {
+		if !strings.Contains(l, ",true,") {
+			t.Errorf("a done pair is not said done: %s", l)
+		}
+		if strings.HasPrefix(l, "b.png,") && !strings.Contains(l, ",skipped,true,1,2,3,4,") {
+			t.Errorf("the up-to-date pair: %s", l)
+		}
+	}
+}

@@ -21,7 +21,7 @@ type Summary struct {
 	Errors   int      `json:"errors"`
 	Done     int      `json:"done"`           // ok + skipped: pairs whose outputs are complete
 	Passes   int      `json:"forward_passes"` // spent by every run read, superseded records too
-	MSPerImg float64  `json:"ms_per_image"`   // mean time of images explained (not skipped)
+	MSPerImg float64  `json:"ms_per_image"`   // mean time of images explained (not skipped), each by the last run that explained it
 	Failures []Record `json:"failures,omitempty"`
 	// Torn lists the lines of the logs that are not JSON (runs killed or
 	// out of disk space while writing them): skipped, and said.
@@ -36,7 +36,14 @@ func Summarize(paths []string) (*Summary, error) {
 	s := &Summary{}
 	latest := map[pairKey]Record{}
 	var order []pairKey
-	imageTime := map[string]float64{}
+	// An image's time is that of the last run that explained it: a
+	// --force rerun's time replaces the first run's, it does not add to it.
+	type runTime struct {
+		run int
+		ms  float64
+	}
+	imageTime := map[string]runTime{}
+	run := 0
 	for _, p := range paths {
 		logs, err := FindRunLogs(p)
 		if err != nil {
@@ -52,6 +59,7 @@ func Summarize(paths []string) (*Summary, error) {
 			for _, e := range entries {
 				if e.Header != nil {
 					s.Runs++
+					run++
 				}
 				rec := e.Record
 				if rec == nil {
@@ -75,7 +83,12 @@ func Summarize(paths []string) (*Summary, error) {
 				latest[k] = *rec
 				s.Passes += rec.Passes
 				if rec.Status == StatusOK {
-					imageTime[rec.Rel] += rec.Timings["prepare"] + rec.Timings["explain"] + rec.Timings["write"]
+					t := imageTime[rec.Rel]
+					if t.run != run {
+						t = runTime{run: run}
+					}
+					t.ms += rec.Timings["prepare"] + rec.Timings["explain"] + rec.Timings["write"]
+					imageTime[rec.Rel] = t
 				}
 			}
 		}
@@ -106,7 +119,7 @@ func Summarize(paths []string) (*Summary, error) {
 	s.Images, s.Failed, s.Done = len(images), len(failed), s.OK+s.Skipped
 	var total float64
 	for _, t := range imageTime {
-		total += t
+		total += t.ms
 	}
 	if len(imageTime) > 0 {
 		s.MSPerImg = total / float64(len(imageTime))
@@ -120,18 +133,22 @@ func Summarize(paths []string) (*Summary, error) {
 	return s, nil
 }
 
-// WriteCSV writes one row per (image, concept): its latest record.
+// WriteCSV writes one row per (image, concept): its latest record. status
+// is that record's (ok: made by it; skipped: found up to date by it, made
+// by an earlier run); done says whether the pair's outputs are complete
+// (ok or skipped), so a table of done pairs needs no knowledge of reruns.
 func (s *Summary) WriteCSV(w io.Writer) error {
 	cw := csv.NewWriter(w)
-	cw.Write([]string{"relative_path", "image", "concept", "method", "status", "box_x", "box_y", "box_w", "box_h", "peak_x", "peak_y", "forward_passes", "error"})
+	cw.Write([]string{"relative_path", "image", "concept", "method", "status", "done", "box_x", "box_y", "box_w", "box_h", "peak_x", "peak_y", "forward_passes", "error"})
 	itoa := strconv.Itoa
 	for _, r := range s.Latest {
-		row := []string{r.Rel, r.Image, r.Concept, r.Method, r.Status, "", "", "", "", "", "", itoa(r.Passes), r.Error}
+		done := strconv.FormatBool(r.Status == StatusOK || r.Status == StatusSkipped)
+		row := []string{r.Rel, r.Image, r.Concept, r.Method, r.Status, done, "", "", "", "", "", "", itoa(r.Passes), r.Error}
 		if r.Box != nil {
-			row[5], row[6], row[7], row[8] = itoa(r.Box.X), itoa(r.Box.Y), itoa(r.Box.W), itoa(r.Box.H)
+			row[6], row[7], row[8], row[9] = itoa(r.Box.X), itoa(r.Box.Y), itoa(r.Box.W), itoa(r.Box.H)
 		}
 		if r.Peak != nil {
-			row[9], row[10] = itoa(r.Peak[0]), itoa(r.Peak[1])
+			row[10], row[11] = itoa(r.Peak[0]), itoa(r.Peak[1])
 		}
 		if err := cw.Write(row); err != nil {
 			return err

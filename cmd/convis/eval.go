@@ -116,7 +116,7 @@ and a cat for "animal"): one box cannot be the answer for them. Methods sharing 
 	addIndexFlags(f, &opts.Index)
 	f.BoolVar(&opts.JSON, "json", false, "print JSON")
 	f.IntVar(&opts.MaxPixels, "max-pixels", clip.DefaultMaxPixels, "refuse images with more pixels than this")
-	f.StringArrayVar(&opts.Maps, "maps", nil, "also score maps made elsewhere (other saliency methods): a folder of sidecars and .npy maps whose relative_path is the dataset's file and whose method names the row (repeatable)")
+	f.StringArrayVar(&opts.Maps, "maps", nil, "also score maps made elsewhere (other saliency methods): a folder of sidecars and .npy maps whose relative_path is the dataset's file and whose method names the row; always read, never computed, even when named grid, occlusion…: such rows say (maps) (repeatable)")
 	f.StringSliceVar(&opts.BoxRules, "box-rule", []string{saliency.ReferenceBoxRule.String(), "rel:0.8"}, "box rules to score besides the default box (box IoU > 0.5 rate of each rule's box): a threshold (largest region, the reference's 0.7), rel:A, otsu or otsu:T")
 	f.BoolVar(&opts.List, "list-samples", false, "print the samples (file, level, concept, box) as JSON and stop: what --maps folders must hold")
 	return cmd
@@ -146,7 +146,11 @@ func loadExternalMaps(dirs []string) (*externalMaps, error) {
 			return nil, err
 		}
 		for _, e := range entries {
-			x.entries[e.Rel+"\x00"+e.Concept+"\x00"+e.Method] = e
+			k := e.Rel + "\x00" + e.Concept + "\x00" + e.Method
+			if prev, dup := x.entries[k]; dup {
+				return nil, &compare.InputError{Path: entryFile(e), Msg: "--maps: the same image, concept and method as " + entryFile(prev)}
+			}
+			x.entries[k] = e
 			if !seen[e.Method] {
 				seen[e.Method] = true
 				x.methods = append(x.methods, e.Method)
@@ -160,6 +164,14 @@ func loadExternalMaps(dirs []string) (*externalMaps, error) {
 	}
 	sort.Strings(x.methods)
 	return x, nil
+}
+
+// entryFile is an entry's file for messages.
+func entryFile(e *compare.Entry) string {
+	if e.Sidecar != "" {
+		return e.Sidecar
+	}
+	return e.NPY
 }
 
 // load reads the map of a sample.
@@ -296,6 +308,34 @@ type EvalRow struct {
 	// the image), averaged over the images; the window cache may have
 	// saved them.
 	PassesPerMap float64 `json:"passes_per_map,omitempty"`
+	// Source is "maps" for maps read from --maps folders (never computed,
+	// even when named like a method eval computes: grid, occlusion…).
+	Source string `json:"source,omitempty"`
+}
+
+// evalMethod is a row's method: computed by eval, or read from --maps.
+type evalMethod struct {
+	name string
+	maps bool
+}
+
+func (m evalMethod) key() string {
+	if m.maps {
+		return m.name + "\x00maps"
+	}
+	return m.name
+}
+
+// label is the method's name in the table: maps named like a computed
+// method say where they come from.
+func (m evalMethod) label() string {
+	switch {
+	case !m.maps:
+		return m.name
+	case m.name == "grid" || m.name == "stochastic" || m.name == "occlusion" || m.name == "center":
+		return m.name + " (maps)"
+	}
+	return m.name
 }
 
 func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOptions) error {
@@ -380,12 +420,20 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 		}
 		return writeJSON(g.Stdout, list)
 	}
+	// The rows: the computed methods, then the methods of the --maps
+	// folders, which are read whatever their names.
+	var methods []evalMethod
+	for _, m := range opts.Methods {
+		methods = append(methods, evalMethod{name: m})
+	}
 	var ext *externalMaps
 	if len(opts.Maps) > 0 {
 		if ext, err = loadExternalMaps(opts.Maps); err != nil {
 			return err
 		}
-		opts.Methods = append(append([]string(nil), opts.Methods...), ext.methods...)
+		for _, m := range ext.methods {
+			methods = append(methods, evalMethod{name: m, maps: true})
+		}
 	}
 	needModel := false
 	for _, m := range opts.Methods {
@@ -448,8 +496,8 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 		}
 	}
 	scores := map[string]*methodScores{}
-	key := func(m, l string) string { return m + "\x00" + l }
-	for _, m := range opts.Methods {
+	key := func(m evalMethod, l string) string { return m.key() + "\x00" + l }
+	for _, m := range methods {
 		for _, l := range opts.Levels {
 			scores[key(m, l)] = &methodScores{}
 		}
@@ -495,7 +543,7 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 			p.Method = saliency.Method(method)
 			return saliency.DefaultBoxRule(p)
 		}
-		record := func(method string, k int, m *saliency.Map) {
+		record := func(method evalMethod, k int, m *saliency.Map) {
 			sc := scores[key(method, levelOf[k])]
 			box := mine[k].box
 			sc.pointing = append(sc.pointing, b2f(saliency.PointingHit(m, box)))
@@ -515,26 +563,26 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 			for r, rule := range boxRules {
 				sc.boxAcc[r] = append(sc.boxAcc[r], fits(rule))
 			}
-			sc.defBox = append(sc.defBox, fits(defaultRuleOf(method)))
+			sc.defBox = append(sc.defBox, fits(defaultRuleOf(method.name)))
 			sc.boxHits = append(sc.boxHits, saliency.BoxHits(m, box))
 		}
 		var gridRes *saliency.Explanation
-		for _, method := range opts.Methods {
+		for _, method := range methods {
 			t := time.Now()
-			switch method {
-			case "center":
-				for k := range mine {
-					record(method, k, saliency.CenterPrior(img.W, img.H))
-				}
-			default: // a method of --maps
+			switch {
+			case method.maps:
 				for k, smp := range mine {
-					m, err := ext.load(im.File, smp.concept.Name, method, img.W, img.H)
+					m, err := ext.load(im.File, smp.concept.Name, method.name, img.W, img.H)
 					if err != nil {
 						return err
 					}
 					record(method, k, m)
 				}
-			case "grid", "occlusion":
+			case method.name == "center":
+				for k := range mine {
+					record(method, k, saliency.CenterPrior(img.W, img.H))
+				}
+			case method.name == "grid" || method.name == "occlusion":
 				if gridRes == nil {
 					p := params
 					p.Method = saliency.MethodGrid
@@ -544,7 +592,7 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 				}
 				for _, l := range opts.Levels {
 					scores[key(method, l)].windows += gridRes.Encoded
-					if method == "grid" { // occlusion below is not refined
+					if method.name == "grid" { // occlusion below is not refined
 						rw := gridRes.RefineWindows // the image region's grid serves every concept
 						if params.Refine != nil && params.Refine.Region == saliency.RefineBox {
 							rw /= len(gridRes.Maps)
@@ -555,13 +603,13 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 				}
 				for k, cm := range gridRes.Maps {
 					sm := cm.Square
-					if method == "occlusion" {
+					if method.name == "occlusion" {
 						sm = saliency.GridMap(gridRes.Canvas, gridRes.Windows, cm.Cosines, false)
 					}
 					// In image pixels, as the boxes (the centre crop too).
 					record(method, k, gridRes.Canvas.ToSource(sm))
 				}
-			case "stochastic":
+			case method.name == "stochastic":
 				p := params
 				p.Method = saliency.MethodStochastic
 				p.Refine = nil // --refine refines grid maps
@@ -578,8 +626,8 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 				}
 			}
 			spent := time.Since(t).Seconds()
-			if ext != nil && ext.seconds[method] > 0 {
-				spent = ext.seconds[method] * float64(len(mine)) // the maker's time, not the reading
+			if method.maps && ext.seconds[method.name] > 0 {
+				spent = ext.seconds[method.name] * float64(len(mine)) // the maker's time, not the reading
 			}
 			for _, l := range opts.Levels {
 				scores[key(method, l)].seconds += spent / float64(len(opts.Levels))
@@ -589,7 +637,7 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 	prog.Done()
 	var rows []EvalRow
 	for _, l := range opts.Levels {
-		for _, m := range opts.Methods {
+		for _, m := range methods {
 			sc := scores[key(m, l)]
 			n := len(sc.pointing)
 			meanOf := func(v []float64) func([]int) float64 {
@@ -604,7 +652,7 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 					return s / float64(len(idx))
 				}
 			}
-			row := EvalRow{Method: m, Level: l, Samples: n,
+			row := EvalRow{Method: m.name, Level: l, Samples: n,
 				Pointing: saliency.Bootstrap(n, opts.Seed, meanOf(sc.pointing)),
 				Energy:   saliency.Bootstrap(n, opts.Seed+1, meanOf(sc.energy)),
 				IoU:      saliency.Bootstrap(n, opts.Seed+2, meanOf(sc.iou)),
@@ -620,7 +668,7 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 			_, row.BestThreshold = saliency.MaxBoxAcc(sc.boxHits)
 			row.DefaultBox = saliency.Bootstrap(n, opts.Seed+4, meanOf(sc.defBox))
 			pm := params
-			pm.Method = saliency.Method(m)
+			pm.Method = saliency.Method(m.name)
 			row.DefaultRule = saliency.DefaultBoxRule(pm).String()
 			row.BoxAcc = map[string]saliency.Interval{}
 			for r, rule := range boxRules {
@@ -631,6 +679,9 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 			}
 			if sc.seconds > 0 {
 				row.ImagesPerSec = float64(len(images)) / sc.seconds
+			}
+			if m.maps {
+				row.Source = "maps"
 			}
 			rows = append(rows, row)
 		}
@@ -650,7 +701,8 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 	fmt.Fprintln(w, head+fmt.Sprintf(" %11s %8s", "passes/map", "img/s"))
 	for _, r := range rows {
 		ci := func(iv saliency.Interval) string { return fmt.Sprintf("%.3f [%.3f, %.3f]", iv.Mean, iv.Lo, iv.Hi) }
-		line := fmt.Sprintf("%-8s %-22s %7d  %-21s %-21s %-21s %-21s %-21s", r.Level, r.Method, r.Samples, ci(r.Pointing), ci(r.Energy), ci(r.IoU), ci(r.MaxBoxAcc), ci(r.DefaultBox))
+		label := evalMethod{name: r.Method, maps: r.Source == "maps"}.label()
+		line := fmt.Sprintf("%-8s %-22s %7d  %-21s %-21s %-21s %-21s %-21s", r.Level, label, r.Samples, ci(r.Pointing), ci(r.Energy), ci(r.IoU), ci(r.MaxBoxAcc), ci(r.DefaultBox))
 		for _, rule := range boxRules {
 			line += fmt.Sprintf(" %-21s", ci(r.BoxAcc[rule.String()]))
 		}

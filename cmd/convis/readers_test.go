@@ -317,3 +317,48 @@ func TestReadersSkipTornRunLogLines(t *testing.T) {
 		t.Errorf("the report's failure list misses the failed images")
 	}
 }
+
+// Issue 29.14: --maps folders whose method is named like one eval computes
+// (grid, stochastic, occlusion, center) were computed instead of read, or
+// doubled. They are read, always, and their rows say so; no model is
+// loaded for them (the ONNX Runtime path given does not exist).
+func TestEvalMapsNamedLikeComputedMethods(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "a.png"), mustRead(t, "../../testdata/scenes/single/0000.png"))
+	os.WriteFile(filepath.Join(dir, "manifest.json"), []byte(`{"images": [{"file": "a.png", "objects": [{"concept": "owl.n.01", "box": [4, 29, 141, 190]}]}]}`), 0o644)
+	maps := filepath.Join(dir, "maps")
+	peaks := map[string][2]int{"grid": {70, 120}, "stochastic": {220, 2}, "occlusion": {60, 100}, "center": {220, 220}}
+	for method, peak := range peaks {
+		v := make([]float32, 224*224)
+		v[peak[1]*224+peak[0]] = 1
+		sub := filepath.Join(maps, method)
+		if err := render.WriteAtomicMkdir(filepath.Join(sub, "a.owl.n.01.map.npy"), func(w io.Writer) error { return render.EncodeNPY(w, v, 224, 224) }); err != nil {
+			t.Fatal(err)
+		}
+		sc := fmt.Sprintf(`{"schema": 2, "relative_path": "a.png", "concept": {"synset": "owl.n.01"}, "method": %q, "outputs": {"npy": "a.owl.n.01.map.npy"}}`, method)
+		os.WriteFile(filepath.Join(sub, "a.owl.n.01.json"), []byte(sc), 0o644)
+	}
+	code, out, errs := runMain(t, "eval", "localization", dir, "--method", "center", "--maps", maps, "--json", "--ort-lib", filepath.Join(dir, "no-such-libonnxruntime.so"))
+	if code != exitOK {
+		t.Fatalf("eval --maps: exit %d\n%s", code, errs)
+	}
+	var res struct {
+		Results []EvalRow `json:"results"`
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, r := range res.Results {
+		got[r.Method+"/"+r.Source] = r.Pointing.Mean
+	}
+	want := map[string]float64{"center/": 1, "grid/maps": 1, "stochastic/maps": 0, "occlusion/maps": 1, "center/maps": 0}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("pointing game by method/source %v, want %v", got, want)
+	}
+	code, out, _ = runMain(t, "eval", "localization", dir, "--method", "center", "--maps", maps, "--ort-lib", filepath.Join(dir, "none.so"))
+	if code != exitOK || !strings.Contains(out, "center (maps)") || !strings.Contains(out, "grid (maps)") {
+		t.Errorf("the table does not say which rows are read:\n%s", out)
+	}
+}

@@ -4,8 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -14,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/convis/convis/internal/compare"
+	"github.com/convis/convis/internal/pipeline"
 )
 
 // Suite is a `convis check` file (YAML or JSON): which images and concepts
@@ -51,6 +54,9 @@ func loadSuite(path string) (*Suite, error) {
 		return nil, &compare.InputError{Path: path, Msg: "the suite names no golden folder"}
 	}
 	s.dir = filepath.Dir(path)
+	if err := s.checkArgs(path); err != nil {
+		return nil, err
+	}
 	return &s, nil
 }
 
@@ -59,6 +65,51 @@ func (s *Suite) path(p string) string {
 		return p
 	}
 	return filepath.Join(s.dir, p)
+}
+
+// suiteOwnedFlags are the explain flags a suite's args cannot hold: the
+// suite sets them with its own fields, or check sets them (where the maps
+// go, which formats the goldens hold), and in args they would fight.
+var suiteOwnedFlags = map[string]string{
+	"output":    "check writes the maps itself (--keep DIR keeps them, golden: names the goldens)",
+	"format":    "goldens are overlay, npy and json",
+	"seed":      "use the suite's seed:",
+	"concept":   "use the suite's concepts:",
+	"method":    "use the suite's method:",
+	"recursive": "use the suite's recursive:",
+	"from-file": "use the suite's images:",
+	"shard":     "a suite's maps are made in one run",
+	"model":     "use the suite's model: (or --model on the command line)",
+	"json":      "check prints the comparison",
+	"jsonl":     "check prints the comparison",
+}
+
+// checkArgs validates the suite's args against explain's flags and the
+// global ones (--threads, --variant…), on a command of their own so the
+// real run parses them afresh: an unknown flag, a flag the suite owns or
+// a stray argument is an error naming the suite file.
+func (s *Suite) checkArgs(path string) error {
+	root := newRootCmd(&globalOptions{Stdout: io.Discard, Stderr: io.Discard})
+	explain, _, err := root.Find([]string{"explain"})
+	if err != nil {
+		return err
+	}
+	if err := explain.ParseFlags(s.Args); err != nil {
+		return &compare.InputError{Path: path, Msg: "args: " + suggestFlag(explain, friendlyFlagError(err)).Error()}
+	}
+	var owned []string
+	explain.Flags().Visit(func(f *pflag.Flag) {
+		if why, ok := suiteOwnedFlags[f.Name]; ok {
+			owned = append(owned, "--"+f.Name+" ("+why+")")
+		}
+	})
+	if len(owned) > 0 {
+		return &compare.InputError{Path: path, Msg: "args cannot hold " + strings.Join(owned, ", ")}
+	}
+	if rest := explain.Flags().Args(); len(rest) > 0 {
+		return &compare.InputError{Path: path, Msg: fmt.Sprintf("args hold %q, which is not a flag: images go in images:", rest[0])}
+	}
+	return nil
 }
 
 // explainArgs are the explain arguments that make the suite's maps in out.
@@ -95,7 +146,9 @@ func newCheckCmd(g *globalOptions) *cobra.Command {
 explain flags, golden folder, tolerances) into a temporary folder and compare
 its maps with the golden folder, as convis compare does (same reports and
 exit status). --update rewrites the goldens instead: review them as pictures
-(they are ordinary explain output, overlays included) and commit them.
+(they are ordinary explain output, overlays included) and commit them. It
+refuses a golden folder that holds anything but goldens. args cannot hold
+what the suite sets (-o, --format, --seed, --concept, --method, --model…).
 
   name: my model's saliency
   model: models/my-clip          # or builtin
@@ -103,8 +156,8 @@ exit status). --update rewrites the goldens instead: review them as pictures
   concepts: [lung, rib]
   method: grid
   seed: 0
-  args: [--batch, "16"]
-  golden: golden/
+  args: [--batch, "16"]          # other explain flags, and --threads, --variant
+  golden: golden/                # a folder of its own: --update replaces it
   tolerances: {min_pearson: 0.95, max_peak_shift: 0.05}`,
 		Example: `  convis check testdata/suite/suite.yaml
   convis check ci/saliency.yaml --junit saliency.xml --diff-dir diffs/
@@ -147,51 +200,63 @@ func runCheck(ctx context.Context, g *globalOptions, opts *checkOptions, cmd *co
 	if tol, err = compare.Apply(tol, set, "flags"); err != nil {
 		return usageError{err}
 	}
-	golden := s.path(s.Golden)
-	out := opts.Keep
-	if opts.Update {
-		// A fresh folder beside the golden one, swapped in when complete:
-		// stale maps of images or concepts no longer in the suite go too.
-		out = golden + ".new"
-		os.RemoveAll(out)
-	} else if out == "" {
-		tmp, err := os.MkdirTemp("", "convis-check-")
-		if err != nil {
+	golden := filepath.Clean(s.path(s.Golden))
+	var out, tmp string // tmp: a folder of this run's, removed at the end
+	defer func() {
+		if tmp != "" {
+			os.RemoveAll(tmp)
+		}
+	}()
+	switch {
+	case opts.Update:
+		// --update replaces the whole golden folder: refuse one that holds
+		// anything else (the suite's images, the suite itself, other work).
+		if err := checkGoldenFolder(golden); err != nil {
 			return err
 		}
-		defer os.RemoveAll(tmp)
+		// The new goldens go to a fresh folder beside the old ones,
+		// swapped in when complete: stale maps of images or concepts no
+		// longer in the suite go too.
+		parent := filepath.Dir(golden)
+		if err := os.MkdirAll(parent, 0o755); err != nil {
+			return err
+		}
+		if tmp, err = os.MkdirTemp(parent, "."+filepath.Base(golden)+".new-"); err != nil {
+			return err
+		}
+		out = tmp
+	case opts.Keep != "":
+		if same, _ := samePath(opts.Keep, golden); same {
+			return usageErrorf("--keep %s is the golden folder: the run would compare the goldens with themselves", opts.Keep)
+		}
+		out = opts.Keep
+	default:
+		if tmp, err = os.MkdirTemp("", "convis-check-"); err != nil {
+			return err
+		}
 		out = tmp
 	}
-	// The suite's model, unless --model overrides it.
-	sg := *g
-	sg.Stdout = io.Discard // the comparison is the output, not explain's lines
-	if g.Model == "" && s.Model != "" && s.Model != "builtin" {
-		sg.Model = s.Model
-		if strings.ContainsAny(s.Model, "/.") {
-			sg.Model = s.path(s.Model)
+	if err := runSuite(ctx, g, s, out, cmd); err != nil {
+		if _, lerr := os.Stat(filepath.Join(out, pipeline.RunLogName)); lerr == nil && tmp != "" {
+			// Explain's last line points to its run log: keep it.
+			msg := "the run's maps and run log are kept in " + out
+			if opts.Update {
+				msg = "the goldens are unchanged; " + msg
+			}
+			fmt.Fprintf(g.Stderr, "convis: suite %s: %s\n", opts.Suite, msg)
+			tmp = ""
 		}
-	}
-	explain := newExplainCmd(&sg)
-	explain.SetArgs(s.explainArgs(out))
-	explain.SetOut(g.Stdout)
-	explain.SilenceErrors, explain.SilenceUsage = true, true
-	if err := explain.ExecuteContext(ctx); err != nil {
 		return fmt.Errorf("suite %s: %w", opts.Suite, err)
 	}
 	if opts.Update {
 		// Goldens are the maps; the run log (hosts, times) is not.
-		os.Remove(filepath.Join(out, "convis-run.jsonl"))
-		old := golden + ".old"
-		os.RemoveAll(old)
-		if _, err := os.Stat(golden); err == nil {
-			if err := os.Rename(golden, old); err != nil {
-				return err
-			}
+		os.Remove(filepath.Join(out, pipeline.RunLogName))
+		if err := checkGoldenFolder(out); err != nil {
+			return err // never: explain wrote only the suite's formats
 		}
-		if err := os.Rename(out, golden); err != nil {
+		if err := swapFolder(out, golden); err != nil {
 			return err
 		}
-		os.RemoveAll(old)
 		fmt.Fprintf(g.Stdout, "updated the goldens of %s in %s\n", opts.Suite, golden)
 		return nil
 	}
@@ -213,4 +278,154 @@ func runCheck(ctx context.Context, g *globalOptions, opts *checkOptions, cmd *co
 		g.Log.Warn(fmt.Sprintf("the goldens were made with other settings: to keep them, give the suite's args the old values (e.g. --refine=false for maps made before convis refined them by default); to take the new maps, run convis check %s --update and review them", opts.Suite))
 	}
 	return reportComparison(g, res, &opts.compareOptions)
+}
+
+// runSuite explains the suite's images into out, through the root command
+// so that the suite's args may hold global flags (--threads, --variant);
+// the global flags given to check come after them and win.
+func runSuite(ctx context.Context, g *globalOptions, s *Suite, out string, cmd *cobra.Command) error {
+	args := append([]string{"explain"}, s.explainArgs(out)...)
+	// The suite's model, unless --model (or CONVIS_MODEL) overrides it.
+	model := g.Model
+	if model == "" && s.Model != "" && s.Model != "builtin" {
+		model = s.Model
+		if strings.ContainsAny(s.Model, "/.") {
+			model = s.path(s.Model)
+		}
+	}
+	if model != "" {
+		args = append(args, "--model="+model)
+	}
+	for _, name := range []string{"variant", "ort-lib", "threads", "cache-dir", "log-level", "verbose"} {
+		if f := cmd.Flags().Lookup(name); f != nil && f.Changed {
+			args = append(args, "--"+name+"="+f.Value.String())
+		}
+	}
+	// The comparison is the output, not explain's lines.
+	sg := &globalOptions{Stdin: g.Stdin, Stdout: io.Discard, Stderr: g.Stderr}
+	root := newRootCmd(sg)
+	root.SetArgs(args)
+	root.SetOut(io.Discard)
+	root.SetErr(g.Stderr)
+	return root.ExecuteContext(ctx)
+}
+
+// checkGoldenFolder refuses a golden folder that holds anything but
+// goldens (sidecars and the outputs they list), since --update replaces
+// it whole. A folder that does not exist yet is fine.
+func checkGoldenFolder(dir string) error {
+	st, err := os.Lstat(dir)
+	if os.IsNotExist(err) {
+		return nil
+	}
+	if err != nil {
+		return &compare.InputError{Path: dir, Msg: unwrapPath(err).Error()}
+	}
+	if !st.IsDir() {
+		return &compare.InputError{Path: dir, Msg: "the golden folder is not a folder"}
+	}
+	goldens := map[string]bool{}
+	var files []string
+	dirsWithGoldens := map[string]bool{}
+	var dirs []string
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			if p != dir {
+				dirs = append(dirs, p)
+			}
+		case !d.Type().IsRegular():
+			files = append(files, p) // a link, a FIFO: never a golden
+		default:
+			files = append(files, p)
+			if strings.HasSuffix(p, ".json") {
+				if sc, err := pipeline.ReadSidecar(p); err == nil {
+					goldens[p] = true
+					for format := range sc.Outputs {
+						if out, ok := sc.OutputPath(p, format); ok {
+							goldens[filepath.Clean(out)] = true
+						}
+					}
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return &compare.InputError{Path: dir, Msg: unwrapPath(err).Error()}
+	}
+	// Files first, then folders without goldens, by name, relative to dir.
+	var others, emptyDirs []string
+	rel := func(p string) string {
+		if r, err := filepath.Rel(dir, p); err == nil {
+			return r
+		}
+		return p
+	}
+	for _, f := range files {
+		if !goldens[f] {
+			others = append(others, rel(f))
+			continue
+		}
+		for d := filepath.Dir(f); d != dir && len(d) > len(dir); d = filepath.Dir(d) {
+			dirsWithGoldens[d] = true
+		}
+	}
+	for _, d := range dirs {
+		if !dirsWithGoldens[d] {
+			emptyDirs = append(emptyDirs, rel(d)+string(filepath.Separator))
+		}
+	}
+	sort.Strings(others)
+	sort.Strings(emptyDirs)
+	others = append(others, emptyDirs...)
+	if len(others) == 0 {
+		return nil
+	}
+	what := strings.Join(others[:min(3, len(others))], ", ")
+	if len(others) > 3 {
+		what += fmt.Sprintf(" and %d more", len(others)-3)
+	}
+	return &compare.InputError{Path: dir, Msg: fmt.Sprintf("the golden folder holds what is not a golden (%s); check --update replaces the whole folder: give golden: a folder of its own", what)}
+}
+
+// swapFolder replaces dst (if any) by src, keeping dst if the swap fails.
+func swapFolder(src, dst string) error {
+	old := ""
+	if _, err := os.Lstat(dst); err == nil {
+		tmp, err := os.MkdirTemp(filepath.Dir(dst), "."+filepath.Base(dst)+".old-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		old = filepath.Join(tmp, filepath.Base(dst))
+		if err := os.Rename(dst, old); err != nil {
+			return err
+		}
+	}
+	if err := os.Rename(src, dst); err != nil {
+		if old != "" {
+			os.Rename(old, dst)
+		}
+		return err
+	}
+	return nil
+}
+
+// samePath reports whether two paths name the same file or folder.
+func samePath(a, b string) (bool, error) {
+	sa, err := os.Stat(a)
+	if err != nil {
+		aa, _ := filepath.Abs(a)
+		bb, _ := filepath.Abs(b)
+		return aa == bb, err
+	}
+	sb, err := os.Stat(b)
+	if err != nil {
+		return false, err
+	}
+	return os.SameFile(sa, sb), nil
 }

@@ -362,3 +362,82 @@ func TestEvalMapsNamedLikeComputedMethods(t *testing.T) {
 		t.Errorf("the table does not say which rows are read:\n%s", out)
 	}
 }
+
+// Issue 29.1: check --update replaced the whole golden folder: with
+// golden: imgs (the suite's images) the images were gone, with golden:
+// sandbox unrelated files and subfolders, and golden: . failed half-way
+// ("rename . ..old", leaving ..new/). A golden folder that holds anything
+// but goldens is refused (naming what), before any model is loaded, and
+// nothing is touched.
+func TestCheckUpdateRefusesFoldersOfOtherFiles(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	img := mustRead(t, "../../testdata/scenes/single/0000.png")
+	writeFile(t, filepath.Join(dir, "imgs", "0000.png"), img)
+	writeFile(t, filepath.Join(dir, "sandbox", "notes.txt"), []byte("mine"))
+	writeTestPair(t, filepath.Join(dir, "sandbox"), "0000.png", "dog.n.01", 0, 4, 4) // goldens beside it
+	os.MkdirAll(filepath.Join(dir, "sandbox", "empty"), 0o755)
+	writeTestPair(t, filepath.Join(dir, "mixed"), "0000.png", "dog.n.01", 0, 4, 4)
+	os.MkdirAll(filepath.Join(dir, "mixed", "work"), 0o755)
+	writeFile(t, filepath.Join(dir, "mixed", "work", "draft.md"), []byte("draft"))
+	before := func() map[string]bool {
+		seen := map[string]bool{}
+		filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error { seen[p] = true; return nil })
+		return seen
+	}
+	for golden, what := range map[string]string{"imgs": "0000.png", "sandbox": "notes.txt", ".": "imgs/0000.png", "mixed": "work/draft.md"} {
+		suite := filepath.Join(dir, "suite.yaml")
+		os.WriteFile(suite, []byte("images: [imgs/0000.png]\nconcepts: [dog]\ngolden: "+golden+"\n"), 0o644)
+		files := before()
+		code, out, errs := runMain(t, "check", suite, "--update", "--ort-lib", filepath.Join(dir, "no-such-lib.so"))
+		if code != exitUsage || !strings.Contains(errs, "not a golden") || !strings.Contains(errs, what) {
+			t.Errorf("golden: %s: exit %d, want 2 naming %s\n%s%s", golden, code, what, out, errs)
+		}
+		if after := before(); len(after) != len(files) {
+			t.Errorf("golden: %s: the refused update changed the tree: %d paths before, %d after", golden, len(files), len(after))
+		}
+	}
+	// The project's own goldens are goldens.
+	if err := checkGoldenFolder("../../testdata/suite/golden"); err != nil {
+		t.Errorf("testdata/suite/golden: %v", err)
+	}
+}
+
+// Issue 29.18: a suite's args may hold global flags (--threads, --variant),
+// not the flags the suite or check owns (-o, --format, --seed…); and check
+// with a missing image ends naming a run log that still exists.
+func TestCheckSuiteArgs(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "imgs", "0000.png"), mustRead(t, "../../testdata/scenes/single/0000.png"))
+	fixture, _ := filepath.Abs("../../testdata/fixture-model")
+	suite := filepath.Join(dir, "suite.yaml")
+	for _, bad := range []string{`[-o, out]`, `[--format, npy]`, `[--seed, "3"]`, `[extra.png]`, `[--thraeds, "1"]`} {
+		os.WriteFile(suite, []byte("model: "+fixture+"\nimages: [imgs/0000.png]\nconcepts: [animal]\nargs: "+bad+"\ngolden: golden\n"), 0o644)
+		code, out, errs := runMain(t, "check", suite, "--update", "--ort-lib", filepath.Join(dir, "no-such-lib.so"))
+		if code != exitUsage || !strings.Contains(errs, suite+": args") {
+			t.Errorf("args: %s: exit %d, want 2 naming the suite's args\n%s%s", bad, code, out, errs)
+		}
+	}
+	lib := ortLibForTest(t)
+	os.WriteFile(suite, []byte("model: "+fixture+"\nimages: [imgs/0000.png]\nconcepts: [animal]\nargs: [--threads, \"1\", --stride, \"96\"]\ngolden: golden\n"), 0o644)
+	for _, args := range [][]string{{"--update"}, nil} {
+		code, out, errs := runMain(t, append([]string{"check", suite, "--ort-lib", lib, "--cache-dir", sharedCache}, args...)...)
+		if code != exitOK {
+			t.Fatalf("check %v with global flags in args: exit %d\n%s%s", args, code, out, errs)
+		}
+	}
+	os.WriteFile(suite, []byte("model: "+fixture+"\nimages: [imgs/0000.png, imgs/missing.png]\nconcepts: [animal]\nargs: [--stride, \"96\"]\ngolden: golden\n"), 0o644)
+	code, _, errs := runMain(t, "check", suite, "--ort-lib", lib, "--cache-dir", sharedCache)
+	lines := strings.Split(strings.TrimSpace(errs), "\n")
+	last := lines[len(lines)-1]
+	kept := strings.TrimSpace(last[strings.LastIndex(last, " "):])
+	if code != exitFailure || !strings.Contains(errs, "missing.png") {
+		t.Fatalf("a missing image: exit %d\n%s", code, errs)
+	}
+	if _, err := os.Stat(filepath.Join(kept, "convis-run.jsonl")); err != nil {
+		t.Errorf("the last line %q names no run log that exists: %v", last, err)
+	} else {
+		os.RemoveAll(kept)
+	}
+}

@@ -243,8 +243,15 @@ func checkParses(t *testing.T, dir string) {
 				t.Errorf("%s: not JSON", p)
 			}
 		case strings.HasSuffix(name, ".jsonl"):
-			if _, err := pipeline.ReadRunLog(p); err != nil {
+			// A kill may tear the last line, never another one.
+			_, torn, err := pipeline.ReadRunLogAll(p)
+			if err != nil {
 				t.Errorf("%s: %v", p, err)
+			}
+			for _, tl := range torn {
+				if tl.Line != bytes.Count(data, []byte("\n"))+1 || bytes.HasSuffix(data, []byte("\n")) {
+					t.Errorf("%s", tl)
+				}
 			}
 		case strings.HasSuffix(name, ".npy"):
 			hl := int(data[8]) | int(data[9])<<8

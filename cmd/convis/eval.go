@@ -145,7 +145,15 @@ func loadExternalMaps(dirs []string) (*externalMaps, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, e := range entries {
+		// In a fixed order: the first sidecar of a method to give its time
+		// per map is the same one every run.
+		keys := make([]string, 0, len(entries))
+		for k := range entries {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, ek := range keys {
+			e := entries[ek]
 			k := e.Rel + "\x00" + e.Concept + "\x00" + e.Method
 			if prev, dup := x.entries[k]; dup {
 				return nil, &compare.InputError{Path: entryFile(e), Msg: "--maps: the same image, concept and method as " + entryFile(prev)}
@@ -157,7 +165,9 @@ func loadExternalMaps(dirs []string) (*externalMaps, error) {
 			}
 			if e.Parsed != nil {
 				if v, ok := e.Parsed.Params["seconds_per_map"].(float64); ok {
-					x.seconds[e.Method] = v
+					if _, set := x.seconds[e.Method]; !set {
+						x.seconds[e.Method] = v
+					}
 				}
 			}
 		}

@@ -13,7 +13,7 @@ NLTK_DATA ?= /tmp/convis-nltk_data
 TINY := models/convis-tiny/train
 TORCH_ENV := OPENBLAS_NUM_THREADS=1 NLTK_DATA=$(NLTK_DATA)
 
-.PHONY: help build test test-cluster fuzz ood peers ort bench demo wordnet fixture train-tiny scenes parity vitb32 python-deps clean
+.PHONY: help build test test-long test-cluster fuzz ood peers ort bench demo wordnet fixture train-tiny scenes parity vitb32 python-deps clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -34,12 +34,25 @@ $(ORT_LIB):
 	mv $(ORT_LIB).tmp $(ORT_LIB)
 	@echo "ONNX Runtime $(ORT_VERSION) in $(ORT_LIB)"
 
-test: ort ## run all tests (vet, then go test; the last line is the summary)
+# make test is the quick suite (-short: the long, benchmark-like tests are
+# skipped and say so); make test-long runs everything. CI runs both. The
+# explicit -timeout keeps a hung test from eating CI's 90 minutes.
+TEST_TIMEOUT ?= 6m
+LONG_TEST_TIMEOUT ?= 20m
+
+test: ort ## run the quick test suite (vet, then go test -short; the last line is the summary)
 	$(GO) vet ./...
 	@mkdir -p build
-	@$(GO) test -v -count=1 ./... > build/test.log 2>&1; rc=$$?; \
+	@$(GO) test -short -v -count=1 -timeout $(TEST_TIMEOUT) ./... > build/test.log 2>&1; rc=$$?; \
 	  if [ $$rc -ne 0 ]; then cat build/test.log; else grep -E '^(ok|FAIL|\?) ' build/test.log; fi; \
 	  awk '/^--- PASS/{p++} /^--- FAIL/{f++} /^--- SKIP/{s++} END{printf "%d passed, %d failed, %d skipped\n", p, f, s}' build/test.log; \
+	  exit $$rc
+
+test-long: ort ## run every test, the long ones included (CI runs it beside make test)
+	@mkdir -p build
+	@$(GO) test -v -count=1 -timeout $(LONG_TEST_TIMEOUT) ./... > build/test-long.log 2>&1; rc=$$?; \
+	  if [ $$rc -ne 0 ]; then cat build/test-long.log; else grep -E '^(ok|FAIL|\?) ' build/test-long.log; fi; \
+	  awk '/^--- PASS/{p++} /^--- FAIL/{f++} /^--- SKIP/{s++} END{printf "long suite: %d passed, %d failed, %d skipped\n", p, f, s}' build/test-long.log; \
 	  exit $$rc
 
 test-cluster: ort ## submit docs/convis-array.sbatch to a real one-node Slurm (needs slurmctld slurmd slurm-client munge)

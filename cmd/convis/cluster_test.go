@@ -249,6 +249,9 @@ func sameOutputs(t *testing.T, a, b string) {
 // convis run, and its command run here for every index with the variables
 // Kubernetes sets, the volumes mapped to folders.
 func TestKubernetesManifest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs every shard of the Job (make test-long)")
+	}
 	var job struct {
 		Kind string `yaml:"kind"`
 		Spec struct {

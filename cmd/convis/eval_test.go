@@ -20,6 +20,9 @@ import (
 // 448×448 scenes). On square scenes the centre crop is the whole image, so
 // both modes must score alike.
 func TestEvalCenterCropComparesInImagePixels(t *testing.T) {
+	if testing.Short() {
+		t.Skip("computes 12 grid maps of 448² scenes (make test-long)")
+	}
 	lib := ortLibForTest(t)
 	man := benchmarkManifest(t)
 	dir := t.TempDir()

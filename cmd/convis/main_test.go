@@ -13,6 +13,8 @@ import (
 
 	"github.com/rogpeppe/go-internal/testscript"
 
+	"github.com/convis/convis/internal/clip"
+	"github.com/convis/convis/internal/clip/cliptest"
 	"github.com/convis/convis/internal/filelock"
 )
 
@@ -29,6 +31,7 @@ func TestMain(m *testing.M) {
 	// The test binary runs as convis itself when a test starts it as a
 	// process (batch tests that kill, shard or stream).
 	if os.Getenv("CONVIS_TEST_AS_CONVIS") == "1" {
+		useFakeRuntimeFromEnv()
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		code := Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 		stop()
@@ -40,10 +43,29 @@ func TestMain(m *testing.M) {
 	}
 	sharedCache = dir
 	code := testscript.RunMain(m, map[string]func() int{
-		"convis": func() int { return Main(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr) },
+		"convis": func() int {
+			useFakeRuntimeFromEnv()
+			return Main(context.Background(), os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+		},
 	})
 	os.RemoveAll(dir)
 	os.Exit(code)
+}
+
+// useFakeRuntimeFromEnv swaps ONNX Runtime for cliptest's fake encoders when
+// CONVIS_TEST_FAKE_RUNTIME is set to the model's embedding size: scripts
+// and tests whose assertions are about flags, files and messages, not the
+// model's numbers, set it and run in a fraction of the time.
+func useFakeRuntimeFromEnv() {
+	v := os.Getenv("CONVIS_TEST_FAKE_RUNTIME")
+	if v == "" {
+		return
+	}
+	dim, err := strconv.Atoi(v)
+	if err != nil || dim <= 0 {
+		panic("CONVIS_TEST_FAKE_RUNTIME wants the embedding size, got " + v)
+	}
+	runtimeLoader = func(*globalOptions) (clip.Runtime, error) { return cliptest.Runtime{Dim: dim}, nil }
 }
 
 // sharedCache is one cache folder for the tests of this package: the

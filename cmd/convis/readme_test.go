@@ -81,6 +81,9 @@ var scenesArg = regexp.MustCompile(`testdata/scenes(-nonsquare)?`)
 // stand-in serving the fixture model under the README's model names, and
 // the evaluation is limited to two scenes.
 func TestREADMEExamplesRun(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs every README example (make test-long)")
+	}
 	lib := ortLibForTest(t)
 	examples := readmeExamples(t)
 	if len(examples) < 15 {

@@ -45,6 +45,10 @@ type Job struct {
 	Path string // the file to read, as the user named it (or found below a named folder)
 	Rel  string // slash-separated path relative to the run's root: names outputs and shards
 	Stem string // Rel without its extension (with it where two inputs would share a stem)
+	// PerFrame marks one frame of a multi-frame DICOM file (--frame all):
+	// Frame is decoded and Stem ends in .fNNN.
+	PerFrame bool
+	Frame    int
 }
 
 // InputOptions say how inputs become jobs.

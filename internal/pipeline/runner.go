@@ -43,6 +43,7 @@ type Settings struct {
 	Alpha    float64
 	Exponent float64
 	Decode   clip.DecodeOptions
+	FrameAll bool // --frame all: a multi-frame DICOM file is one job per frame (ExpandFrames)
 }
 
 // BoxRule is the rule in force: Box, or a fixed Threshold.
@@ -66,6 +67,9 @@ func (s Settings) ParamsJSON() map[string]any {
 		"batch": p.Batch, "threshold": s.Threshold, "style": s.Style, "colormap": s.Colormap, "alpha": s.Alpha, "exponent": s.Exponent,
 		"gray16": gray16, "box_rule": s.BoxRule().String(), "boxes": map[bool]string{false: "best", true: "all"}[s.AllBoxes],
 		"preset": map[bool]string{true: "none", false: s.Preset}[s.Preset == ""],
+	}
+	for k, v := range s.dicomParams() {
+		out[k] = v
 	}
 	out["threshold"] = s.BoxRule().Threshold
 	out["refine"] = p.Refine != nil
@@ -119,6 +123,17 @@ type Record struct {
 	WindowCache string             `json:"window_cache,omitempty"`
 	Presence    *saliency.Presence `json:"presence,omitempty"`
 	Timings     map[string]float64 `json:"timings_ms,omitempty"`
+	// Frame is the DICOM frame of a --frame all job: one image per frame.
+	Frame *int `json:"frame,omitempty"`
+}
+
+// imageKey names the image a record is of: its relative path, and its
+// frame for one frame of a multi-frame file.
+func (r Record) imageKey() string {
+	if r.Frame != nil {
+		return fmt.Sprintf("%s#f%03d", r.Rel, *r.Frame)
+	}
+	return r.Rel
 }
 
 // Event is progress: images finished of the total, and the encoder's
@@ -179,6 +194,7 @@ type prepared struct {
 	input   InputInfo
 	prep    *saliency.Prepared
 	err     error // the image failed before any concept
+	inputFile string // STEM.input.png, when written
 	elapsed time.Duration
 }
 
@@ -293,7 +309,7 @@ func (r *Runner) plan(job Job) *prepared {
 		pr.err = err
 		return pr
 	}
-	img, info, err := Decode(job.Path, data, r.Settings.Decode)
+	img, info, err := Decode(job.Path, data, job.decodeOptions(r.Settings.Decode))
 	if err != nil {
 		pr.err = err
 		return pr
@@ -363,6 +379,12 @@ func (r *Runner) Run(ctx context.Context, jobs []Job, emit func(Record) error) (
 			return tot, ctx.Err()
 		}
 		recs, err := r.process(ctx, pr, i, len(jobs), tot)
+		if pr.job.PerFrame {
+			k := pr.job.Frame
+			for i := range recs {
+				recs[i].Frame = &k
+			}
+		}
 		if err != nil && ctx.Err() != nil {
 			return tot, ctx.Err()
 		}
@@ -478,6 +500,20 @@ func (r *Runner) process(ctx context.Context, pr *prepared, idx, total int, tot 
 		s := r.Settings.Params.Canvas.ImageSize
 		img = res.Canvas.Crop(saliency.Box{X: x0, Y: y0, W: s, H: s})
 	}
+	if r.Settings.wants("input") {
+		// What the model saw: the decoded image at its own size, after any
+		// DICOM window, before the canvas.
+		inputFile := filepath.Join(r.OutDir, filepath.FromSlash(job.Stem)+".input.png")
+		if err := r.write(inputFile, func(w io.Writer) error { return png.Encode(w, RGBImage(pr.img)) }); err != nil {
+			for _, p := range pr.todo {
+				rec := base
+				rec.Status, rec.Concept, rec.Error = StatusError, r.Concepts[p.concept].Synset.Name, oneLine(err.Error())
+				out = append(out, rec)
+			}
+			return out, err
+		}
+		pr.inputFile = inputFile
+	}
 	canvasFile := ""
 	if r.Settings.wants("canvas") {
 		canvasFile = filepath.Join(r.OutDir, filepath.FromSlash(job.Stem)+".canvas.png")
@@ -573,6 +609,9 @@ func (r *Runner) writePair(pr *prepared, p pair, cm saliency.ConceptMap, res *sa
 	}
 	if canvasFile != "" {
 		names["canvas"] = canvasFile
+	}
+	if pr.inputFile != "" {
+		names["input"] = pr.inputFile
 	}
 	if s.wants("json") {
 		sc := *p.template

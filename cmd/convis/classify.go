@@ -11,11 +11,11 @@ import (
 )
 
 type classifyOptions struct {
-	Image     string
-	Top       int
-	Index     indexOptions
-	JSON      bool
-	Decode    decodeFlags
+	Image  string
+	Top    int
+	Index  indexOptions
+	JSON   bool
+	Decode decodeFlags
 }
 
 func newClassifyCmd(g *globalOptions) *cobra.Command {

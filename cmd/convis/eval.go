@@ -28,26 +28,26 @@ func newEvalCmd(g *globalOptions) *cobra.Command {
 }
 
 type evalOptions struct {
-	Dataset   string
-	Methods   []string
-	Levels    []string
-	Limit     int
-	Seed      uint64
-	Batch     int
-	Fill      string
-	Crop      string
-	Index     indexOptions
-	JSON      bool
-	Decode    decodeFlags
-	Maps      []string
-	List      bool
-	BoxRules  []string
-	Sizes     []int
-	Stride    int
-	Refine    bool
-	flags     *pflag.FlagSet
-	Canvas    saliency.CanvasOptions // size, image size and padding (--canvas, --image-size, --padding)
-	RefineP   saliency.RefineParams
+	Dataset  string
+	Methods  []string
+	Levels   []string
+	Limit    int
+	Seed     uint64
+	Batch    int
+	Fill     string
+	Crop     string
+	Index    indexOptions
+	JSON     bool
+	Decode   decodeFlags
+	Maps     []string
+	List     bool
+	BoxRules []string
+	Sizes    []int
+	Stride   int
+	Refine   bool
+	flags    *pflag.FlagSet
+	Canvas   saliency.CanvasOptions // size, image size and padding (--canvas, --image-size, --padding)
+	RefineP  saliency.RefineParams
 }
 
 func newEvalLocalizationCmd(g *globalOptions) *cobra.Command {

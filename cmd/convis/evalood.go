@@ -15,12 +15,12 @@ import (
 )
 
 type evalOODOptions struct {
-	In, OOD   string
-	Concept   string
-	Index     indexOptions
-	Seed      uint64
-	JSON      bool
-	Decode    decodeFlags
+	In, OOD string
+	Concept string
+	Index   indexOptions
+	Seed    uint64
+	JSON    bool
+	Decode  decodeFlags
 }
 
 // OODRow is one method's separation of the two sets.

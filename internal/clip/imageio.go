@@ -64,9 +64,9 @@ type DecodeOptions struct {
 
 // DecodeInfo says what decoding found and did, for sidecars.
 type DecodeInfo struct {
-	Format   string     `json:"format"`
-	BitDepth int        `json:"bit_depth"`
-	Scaled16 *[2]uint16 `json:"gray16_range,omitempty"` // the [min, max] stretched to [0, 255]
+	Format   string      `json:"format"`
+	BitDepth int         `json:"bit_depth"`
+	Scaled16 *[2]uint16  `json:"gray16_range,omitempty"` // the [min, max] stretched to [0, 255]
 	DICOM    *dicom.Info `json:"dicom,omitempty"`        // how a DICOM image became display pixels
 }
 

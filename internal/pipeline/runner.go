@@ -186,16 +186,16 @@ type pair struct {
 
 // prepared is a job made ready for the encoder (or found to need nothing).
 type prepared struct {
-	job     Job
-	records []Record // skipped or conflicting pairs, decided without decoding
-	todo    []pair
-	img     *clip.RGB
-	decode  clip.DecodeInfo
-	input   InputInfo
-	prep    *saliency.Prepared
-	err     error // the image failed before any concept
+	job       Job
+	records   []Record // skipped or conflicting pairs, decided without decoding
+	todo      []pair
+	img       *clip.RGB
+	decode    clip.DecodeInfo
+	input     InputInfo
+	prep      *saliency.Prepared
+	err       error  // the image failed before any concept
 	inputFile string // STEM.input.png, when written
-	elapsed time.Duration
+	elapsed   time.Duration
 }
 
 // MethodTag is the part of output names that says the method: empty for

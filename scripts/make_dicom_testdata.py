@@ -30,8 +30,8 @@ PRIVATE = {
     "StudyID": "STUDY-SECRET-5",
     "StudyDate": "19020304",
     "StudyDescription": "SECRET STUDY DESCRIPTION",
-    "StudyInstanceUID": "1.2.826.0.1.3680043.8.498.77731",
-    "SeriesInstanceUID": "1.2.826.0.1.3680043.8.498.77732",
+    "StudyInstanceUID": "1.2.826.0.1.3680043.8.498.55501",
+    "SeriesInstanceUID": "1.2.826.0.1.3680043.8.498.55502",
 }
 
 

@@ -103,24 +103,21 @@ func (f *file) native(frame int) (*samples, error) {
 		return out, nil
 	}
 	bpv := f.alloc / 8
+	if bpv == 1 && f.ts.order == binary.BigEndian && f.pixVR == "OW" {
+		// 8-bit data in an OW value is stored as 16-bit words, so big
+		// endian swaps each pair of bytes (PS3.5 7.3, 8.2).
+		swapped := make([]byte, len(raw)+len(raw)%2)
+		copy(swapped, raw)
+		for i := 0; i+1 < len(swapped); i += 2 {
+			swapped[i], swapped[i+1] = swapped[i+1], swapped[i]
+		}
+		raw = swapped
+	}
 	start := frame * n * bpv
 	if start+n*bpv > len(raw) {
 		return nil, errorf("%v", errShort)
 	}
 	buf := raw[start : start+n*bpv]
-	if bpv == 1 && f.ts.order == binary.BigEndian && f.pixVR == "OW" {
-		// 8-bit data in an OW value is stored as 16-bit words, so big
-		// endian swaps each pair of bytes (PS3.5 8.2, 7.3).
-		swapped := make([]byte, len(buf)+1)
-		copy(swapped, buf)
-		for i := 0; i+1 < len(swapped); i += 2 {
-			swapped[i], swapped[i+1] = swapped[i+1], swapped[i]
-		}
-		buf = swapped[:len(buf)]
-		if (start/2)*2 != start {
-			return nil, errorf("8-bit big endian OW frames at odd offsets are not supported")
-		}
-	}
 	order := f.ts.order
 	for i := range out.v {
 		var w uint64

@@ -258,7 +258,12 @@ func (f *file) jpeg(data []byte) (*samples, error) {
 			}
 		}
 		return out, nil
-	case *image.YCbCr, *image.RGBA, *image.NRGBA:
+	case *image.YCbCr:
+		if f.spp != 3 {
+			return nil, errorf("colour JPEG frame for %d samples per pixel", f.spp)
+		}
+		return &samples{v: ycbcrToRGB(g), rgb: true}, nil
+	case *image.RGBA, *image.NRGBA:
 		if f.spp != 3 {
 			return nil, errorf("colour JPEG frame for %d samples per pixel", f.spp)
 		}
@@ -597,4 +602,106 @@ func (f *file) palette(s *samples, img *Image) (*Image, error) {
 		}
 	}
 	return img, nil
+}
+
+// ycbcrToRGB converts a decoded JPEG's YCbCr planes to RGB as libjpeg
+// (and so Pillow, pydicom and dcmtk) does: subsampled chroma is upsampled
+// with libjpeg's "fancy" triangle filter (jdsample.c), not replicated as
+// image.YCbCr.At does, then YBR_FULL becomes RGB (PS3.3 C.7.6.3.1.2).
+// Hand-written because image/jpeg offers only the nearest-neighbour
+// conversion, which differs from the field's tools by tens of levels at
+// colour edges.
+func ycbcrToRGB(g *image.YCbCr) []int64 {
+	b := g.Bounds()
+	w, h := b.Dx(), b.Dy()
+	var hs, vs int // chroma subsampling factors
+	switch g.SubsampleRatio {
+	case image.YCbCrSubsampleRatio444:
+		hs, vs = 1, 1
+	case image.YCbCrSubsampleRatio422:
+		hs, vs = 2, 1
+	case image.YCbCrSubsampleRatio420:
+		hs, vs = 2, 2
+	case image.YCbCrSubsampleRatio440:
+		hs, vs = 1, 2
+	default:
+		hs, vs = 0, 0
+	}
+	cw := (w + max(hs, 1) - 1) / max(hs, 1)
+	ch := (h + max(vs, 1) - 1) / max(vs, 1)
+	plane := func(p []byte) []int {
+		if hs == 0 {
+			return nil
+		}
+		out := make([]int, w*h)
+		at := func(x, y int) int {
+			x, y = min(max(x, 0), cw-1), min(max(y, 0), ch-1)
+			return int(p[y*g.CStride+x])
+		}
+		for y := 0; y < h; y++ {
+			cy := y / vs
+			// The nearer and the farther chroma row (jdsample.c h2v2: 3:1).
+			near, far := cy, cy
+			if vs == 2 {
+				if y%2 == 0 {
+					far = cy - 1
+				} else {
+					far = cy + 1
+				}
+			}
+			for x := 0; x < w; x++ {
+				cx := x / hs
+				switch {
+				case hs == 1 && vs == 1:
+					out[y*w+x] = at(cx, cy)
+				case hs == 2 && vs == 1:
+					// h2v1_fancy_upsample: 3/4 nearer + 1/4 farther, rounded
+					// up on odd and down on even outputs; the ends replicate.
+					v := at(cx, cy) * 3
+					switch {
+					case x%2 == 0 && cx == 0, x%2 == 1 && cx == cw-1:
+						out[y*w+x] = at(cx, cy)
+					case x%2 == 0:
+						out[y*w+x] = (v + at(cx-1, cy) + 1) >> 2
+					default:
+						out[y*w+x] = (v + at(cx+1, cy) + 2) >> 2
+					}
+				case hs == 1 && vs == 2:
+					out[y*w+x] = (at(cx, near)*3 + at(cx, far) + 1 + y%2) >> 2
+				default: // h2v2_fancy_upsample
+					col := func(c int) int { return at(c, near)*3 + at(c, far) }
+					this := col(cx)
+					switch {
+					case x%2 == 0 && cx == 0:
+						out[y*w+x] = (this*4 + 8) >> 4
+					case x%2 == 1 && cx == cw-1:
+						out[y*w+x] = (this*4 + 7) >> 4
+					case x%2 == 0:
+						out[y*w+x] = (this*3 + col(cx-1) + 8) >> 4
+					default:
+						out[y*w+x] = (this*3 + col(cx+1) + 7) >> 4
+					}
+				}
+			}
+		}
+		return out
+	}
+	cb, cr := plane(g.Cb), plane(g.Cr)
+	out := make([]int64, 3*w*h)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			i := y*w + x
+			yy := float64(g.Y[g.YOffset(x+b.Min.X, y+b.Min.Y)])
+			var u, v float64
+			if cb != nil {
+				u, v = float64(cb[i]), float64(cr[i])
+			} else {
+				c := g.COffset(x+b.Min.X, y+b.Min.Y)
+				u, v = float64(g.Cb[c]), float64(g.Cr[c])
+			}
+			r, gg, bb := ybrFull(yy, u, v)
+			out[3*i], out[3*i+1], out[3*i+2] = int64(r), int64(gg), int64(bb)
+		}
+	}
+	return out
 }

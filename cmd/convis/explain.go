@@ -500,7 +500,7 @@ func runExplain(ctx context.Context, g *globalOptions, opts *explainOptions) err
 	}
 	runLog, err := pipeline.OpenRunLog(opts.OutDir, shard, pipeline.Header{
 		Version: Version(), Started: time.Now().UTC().Format(time.RFC3339), Host: hostname(), PID: os.Getpid(),
-		Model: runner.Model, Vocab: h.Vocab, Prompts: opts.Index.Prompts, Method: opts.Method, Params: settings.ParamsJSON(),
+		Model: runner.Model, Vocab: h.Vocab, Prompts: opts.Index.Prompts, Method: opts.Method, Params: settings.HeaderParams(),
 		Seed: opts.Seed, Concepts: names, Shard: shard.String(), Images: len(jobs), Force: opts.Force,
 	})
 	if err != nil {

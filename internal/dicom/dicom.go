@@ -152,16 +152,26 @@ type file struct {
 	pixVR  string
 }
 
-func parse(data []byte) (*file, error) {
+// parse reads the dataset. The parser panics on some malformed files
+// (its Must* accessors): that is a corrupt file, not a crash of the batch.
+func parse(data []byte) (f *file, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			f, err = nil, errorf("corrupt DICOM (the parser failed: %s)", oneLine(fmt.Sprint(r)))
+		}
+	}()
 	if !Preamble(data) {
 		return nil, errorf("not a DICOM Part 10 file (no DICM preamble at byte 128)")
+	}
+	if err := checkLengths(data); err != nil {
+		return nil, &Error{err.Error()}
 	}
 	ds, err := dcm.Parse(bytes.NewReader(data), int64(len(data)), nil,
 		dcm.SkipProcessingPixelDataValue(), dcm.AllowUnknownSpecificCharacterSet(), dcm.AllowMissingMetaElementGroupLength())
 	if err != nil {
 		return nil, errorf("corrupt DICOM: %s", oneLine(err.Error()))
 	}
-	f := &file{ds: ds}
+	f = &file{ds: ds}
 	tsUID := str(ds, tag.TransferSyntaxUID)
 	ts, ok := syntaxes[tsUID]
 	if !ok {
@@ -228,7 +238,16 @@ func Frames(data []byte) (int, error) {
 }
 
 // Decode turns one frame of a DICOM file into display pixels.
-func Decode(data []byte, o Options) (*Image, *Info, error) {
+func Decode(data []byte, o Options) (img *Image, info *Info, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			img, info, err = nil, nil, errorf("corrupt DICOM: %s", oneLine(fmt.Sprint(r)))
+		}
+	}()
+	return decode(data, o)
+}
+
+func decode(data []byte, o Options) (*Image, *Info, error) {
 	if err := o.Check(); err != nil {
 		return nil, nil, errorf("%v", err)
 	}

@@ -20,7 +20,7 @@ func read(t *testing.T, name string) []byte {
 	return data
 }
 
-func decode(t *testing.T, name string, o Options) (*Image, *Info) {
+func mustDecode(t *testing.T, name string, o Options) (*Image, *Info) {
 	t.Helper()
 	img, info, err := Decode(read(t, name), o)
 	if err != nil {
@@ -31,8 +31,8 @@ func decode(t *testing.T, name string, o Options) (*Image, *Info) {
 
 func TestMonochrome1IsInvertedAfterVOI(t *testing.T) {
 	t.Parallel()
-	m2, i2 := decode(t, "CT_small.dcm", Options{})
-	m1, i1 := decode(t, "generated/CT_small_mono1.dcm", Options{})
+	m2, i2 := mustDecode(t, "CT_small.dcm", Options{})
+	m1, i1 := mustDecode(t, "generated/CT_small_mono1.dcm", Options{})
 	if !i1.Inverted || i2.Inverted || i1.Photometric != "MONOCHROME1" {
 		t.Fatalf("inverted: MONOCHROME1 %v, MONOCHROME2 %v", i1.Inverted, i2.Inverted)
 	}
@@ -45,15 +45,15 @@ func TestMonochrome1IsInvertedAfterVOI(t *testing.T) {
 
 func TestTwoWindowsFirstByDefaultAndByIndex(t *testing.T) {
 	t.Parallel()
-	first, i0 := decode(t, "generated/MR_small_2windows.dcm", Options{})
-	second, i1 := decode(t, "generated/MR_small_2windows.dcm", Options{WindowIndex: 1})
+	first, i0 := mustDecode(t, "generated/MR_small_2windows.dcm", Options{})
+	second, i1 := mustDecode(t, "generated/MR_small_2windows.dcm", Options{WindowIndex: 1})
 	if w := i0.Window; w.Center != 600 || w.Width != 1600 || w.Source != "file" || w.Index != 0 || w.Count != 2 {
 		t.Errorf("default window %+v, want the first (600/1600) of 2", *w)
 	}
 	if w := i1.Window; w.Center != 300 || w.Width != 400 || w.Index != 1 {
 		t.Errorf("--window-index 1 gave %+v, want 300/400", *w)
 	}
-	one, _ := decode(t, "MR_small.dcm", Options{})
+	one, _ := mustDecode(t, "MR_small.dcm", Options{})
 	if !bytes.Equal(first.Pix, one.Pix) {
 		t.Error("the first window differs from MR_small's own 600/1600")
 	}
@@ -68,13 +68,13 @@ func TestTwoWindowsFirstByDefaultAndByIndex(t *testing.T) {
 
 func TestWindowOptionOnCT(t *testing.T) {
 	t.Parallel()
-	img, info := decode(t, "CT_small.dcm", Options{Window: &Window{40, 400}})
+	img, info := mustDecode(t, "CT_small.dcm", Options{Window: &Window{40, 400}})
 	if w := info.Window; w.Center != 40 || w.Width != 400 || w.Source != "option" || w.Function != "LINEAR" {
 		t.Errorf("window %+v", *w)
 	}
 	// The same pixels through --voi none say each pixel's HU: check the
 	// window's ends and middle on them (PS3.3 C.11.2.1.2.1).
-	none, _ := decode(t, "CT_small.dcm", Options{VOI: VOINone})
+	none, _ := mustDecode(t, "CT_small.dcm", Options{VOI: VOINone})
 	seen := map[string]bool{}
 	lo, hi := -32768.0-1024, 32767.0-1024 // the stored range after the rescale
 	for i := 0; i < len(img.Pix); i += 3 {
@@ -130,7 +130,7 @@ func TestSigned16(t *testing.T) {
 	}
 	// MR_small is signed 16-bit: its windowed pixels equal pydicom's
 	// (docs/dicom-parity.txt); here, its minimum is negative-safe.
-	_, info := decode(t, "MR_small.dcm", Options{})
+	_, info := mustDecode(t, "MR_small.dcm", Options{})
 	if !info.Signed || info.BitsStored != 16 {
 		t.Errorf("MR_small: signed %v, bits %d", info.Signed, info.BitsStored)
 	}
@@ -143,9 +143,9 @@ func TestTransferSyntaxesAgree(t *testing.T) {
 		"MR_small.dcm":         {"MR_small_bigendian.dcm", "MR_small_implicit.dcm", "MR_small_RLE.dcm", "generated/MR_small_deflate.dcm"},
 		"SC_rgb_small_odd.dcm": {"SC_rgb_small_odd_big_endian.dcm"},
 	} {
-		want, _ := decode(t, ref, Options{})
+		want, _ := mustDecode(t, ref, Options{})
 		for _, o := range others {
-			got, info := decode(t, o, Options{})
+			got, info := mustDecode(t, o, Options{})
 			if !bytes.Equal(got.Pix, want.Pix) {
 				t.Errorf("%s (%s) differs from %s", o, info.TransferSyntaxName, ref)
 			}
@@ -160,9 +160,9 @@ func TestRLEColourAndFrames(t *testing.T) {
 	if err != nil || n != 2 {
 		t.Fatalf("frames %d, %v", n, err)
 	}
-	f0, info := decode(t, "SC_rgb_rle_2frame.dcm", Options{})
-	f1, _ := decode(t, "SC_rgb_rle_2frame.dcm", Options{Frame: 1})
-	one, _ := decode(t, "SC_rgb_rle.dcm", Options{})
+	f0, info := mustDecode(t, "SC_rgb_rle_2frame.dcm", Options{})
+	f1, _ := mustDecode(t, "SC_rgb_rle_2frame.dcm", Options{Frame: 1})
+	one, _ := mustDecode(t, "SC_rgb_rle.dcm", Options{})
 	if info.TransferSyntaxName != "RLE Lossless" || info.Photometric != "RGB" {
 		t.Errorf("info %+v", info)
 	}
@@ -204,7 +204,7 @@ func TestUndecodedSyntaxesNameTheConversion(t *testing.T) {
 
 func TestPaletteAndOneBit(t *testing.T) {
 	t.Parallel()
-	img, info := decode(t, "examples_palette.dcm", Options{})
+	img, info := mustDecode(t, "examples_palette.dcm", Options{})
 	colour := 0
 	for i := 0; i < len(img.Pix); i += 3 {
 		if img.Pix[i] != img.Pix[i+1] || img.Pix[i+1] != img.Pix[i+2] {
@@ -214,7 +214,7 @@ func TestPaletteAndOneBit(t *testing.T) {
 	if info.Window != nil || colour < len(img.Pix)/30 {
 		t.Errorf("palette: %d colour pixels of %d, window %+v", colour, len(img.Pix)/3, info.Window)
 	}
-	bit, info := decode(t, "liver_1frame.dcm", Options{})
+	bit, info := mustDecode(t, "liver_1frame.dcm", Options{})
 	levels := map[uint8]bool{}
 	for _, v := range bit.Pix {
 		levels[v] = true
@@ -227,12 +227,12 @@ func TestPaletteAndOneBit(t *testing.T) {
 func TestVOIModes(t *testing.T) {
 	t.Parallel()
 	for _, m := range []VOIMode{VOIMinMax, VOIPercentile, VOINone} {
-		_, info := decode(t, "MR_small.dcm", Options{VOI: m})
+		_, info := mustDecode(t, "MR_small.dcm", Options{VOI: m})
 		if info.Window.Source != string(m) || info.Window.Function != "LINEAR_EXACT" {
 			t.Errorf("--voi %s: %+v", m, *info.Window)
 		}
 	}
-	_, info := decode(t, "CT_small.dcm", Options{}) // no window in the file
+	_, info := mustDecode(t, "CT_small.dcm", Options{}) // no window in the file
 	if info.Window.Source != "minmax" {
 		t.Errorf("a file without a window: %+v, want minmax", *info.Window)
 	}
@@ -247,7 +247,7 @@ func TestInfoHoldsNoIdentifier(t *testing.T) {
 	secrets := privacyStrings(t)
 	for _, name := range []string{"privacy/ct.dcm", "privacy/sub/mr.dcm", "privacy/no-extension"} {
 		for _, keep := range []bool{false, true} {
-			_, info := decode(t, name, Options{KeepUIDs: keep})
+			_, info := mustDecode(t, name, Options{KeepUIDs: keep})
 			js, _ := json.Marshal(info)
 			for _, s := range secrets {
 				if bytes.Contains(js, []byte(s)) {

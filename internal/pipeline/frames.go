@@ -30,18 +30,28 @@ func ExpandFrames(jobs []Job) []Job {
 	return out
 }
 
-func frameCount(path string) int {
+// isDICOMFile says whether a job's file is DICOM, by its ending or its
+// preamble (only regular files are opened).
+func isDICOMFile(path string) bool {
 	st, err := os.Stat(path)
 	if err != nil || !st.Mode().IsRegular() {
-		return 0
+		return false
+	}
+	if clip.IsDICOM(path, nil) {
+		return true
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return 0
+		return false
 	}
 	defer f.Close()
 	head := make([]byte, 132)
-	if _, err := io.ReadFull(f, head); err != nil || !clip.IsDICOM(path, head) {
+	_, err = io.ReadFull(f, head)
+	return err == nil && clip.IsDICOM(path, head)
+}
+
+func frameCount(path string) int {
+	if !isDICOMFile(path) {
 		return 0
 	}
 	data, err := os.ReadFile(path)
@@ -63,9 +73,10 @@ func (j Job) decodeOptions(o clip.DecodeOptions) clip.DecodeOptions {
 	return o
 }
 
-// dicomParams are the DICOM decoding settings that differ from the
-// defaults, for sidecars: a rerun with another window is not a skip.
-func (s Settings) dicomParams() map[string]any {
+// DICOMParams are the DICOM decoding settings that differ from the
+// defaults, for the sidecars of DICOM maps and run log headers: a rerun
+// with another window is not a skip.
+func (s Settings) DICOMParams() map[string]any {
 	d := s.Decode.DICOM
 	out := map[string]any{}
 	if d.VOI != "" && d.VOI != dicom.VOIStored {
@@ -84,6 +95,16 @@ func (s Settings) dicomParams() map[string]any {
 	}
 	if d.KeepUIDs {
 		out["keep_uids"] = true
+	}
+	return out
+}
+
+// HeaderParams are the run's parameters for its run log header: every
+// image's, and the DICOM ones.
+func (s Settings) HeaderParams() map[string]any {
+	out := s.ParamsJSON()
+	for k, v := range s.DICOMParams() {
+		out[k] = v
 	}
 	return out
 }

@@ -68,9 +68,6 @@ func (s Settings) ParamsJSON() map[string]any {
 		"gray16": gray16, "box_rule": s.BoxRule().String(), "boxes": map[bool]string{false: "best", true: "all"}[s.AllBoxes],
 		"preset": map[bool]string{true: "none", false: s.Preset}[s.Preset == ""],
 	}
-	for k, v := range s.dicomParams() {
-		out[k] = v
-	}
 	out["threshold"] = s.BoxRule().Threshold
 	out["refine"] = p.Refine != nil
 	if r := p.Refine; r != nil {
@@ -225,12 +222,19 @@ func (r *Runner) write(path string, fn func(io.Writer) error) error {
 
 // template is the sidecar a pair would get, before the image is read.
 func (r *Runner) template(job Job, c saliency.Concept) *Sidecar {
-	return &Sidecar{
+	s := &Sidecar{
 		Schema: SidecarSchema, Version: r.Version, Image: job.Path, Rel: job.Rel, Model: r.Model,
 		Concept: ConceptInfo{Query: c.Query, Synset: c.Synset.Name, WNID: c.Synset.WNID(), Definition: c.Synset.Definition, Synsets: c.Synsets, Prompts: len(c.Set)},
 		Vocab:   r.Vocab, TSize: r.VocabSize, Prompts: r.Prompts, Method: string(r.Settings.Params.Method),
 		Params: r.Settings.ParamsJSON(), Seed: r.Settings.Params.Canvas.Seed,
 	}
+	if isDICOMFile(job.Path) {
+		// DICOM settings are a DICOM map's: they change no other image's.
+		for k, v := range r.Settings.DICOMParams() {
+			s.Params[k] = v
+		}
+	}
+	return s
 }
 
 // plan decides, for each concept of a job, whether its outputs are up to

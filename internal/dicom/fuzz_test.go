@@ -1,0 +1,31 @@
+package dicom
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// Any bytes give pixels or an error, never a panic or a hang; pixels come
+// with the size the record says.
+func FuzzDecode(f *testing.F) {
+	for _, name := range []string{"MR_small.dcm", "MR_small_RLE.dcm", "SC_rgb_rle_2frame.dcm", "SC_rgb_jpeg_dcmtk.dcm", "examples_palette.dcm", "liver_1frame.dcm", "generated/MR_small_deflate.dcm", "ExplVR_BigEnd.dcm"} {
+		data, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if w, h, err := Size(data); err != nil || w*h > 1<<22 {
+			return // what convis's decoder refuses before decoding
+		}
+		img, info, err := Decode(data, Options{})
+		if err != nil {
+			return
+		}
+		if img.W != info.Columns || img.H != info.Rows || len(img.Pix) != 3*img.W*img.H {
+			t.Fatalf("image %dx%d (%d bytes), record %dx%d", img.W, img.H, len(img.Pix), info.Columns, info.Rows)
+		}
+	})
+}

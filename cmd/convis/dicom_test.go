@@ -170,18 +170,7 @@ func TestBatchDICOM(t *testing.T) {
 			t.Errorf("%s in %d shards", rel, n)
 		}
 	}
-	a, b := outputs(t, out), outputs(t, shared)
-	if len(a) != len(b) {
-		t.Errorf("%d files from the shards, %d from one run", len(b), len(a))
-	}
-	for name, data := range a {
-		if strings.HasSuffix(name, ".json") {
-			data = bytes.ReplaceAll(data, []byte(out), []byte(shared))
-		}
-		if !bytes.Equal(b[name], data) {
-			t.Errorf("%s differs between the shards and one run", name)
-		}
-	}
+	sameAsOneRun(t, out, shared)
 	noSecrets(t, secrets, out, append(streams, all, []byte(stderr), rerun, []byte(stderr2), wout, wstderr.Bytes())...)
 	noSecrets(t, secrets, shared)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"image/png"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -15,7 +16,7 @@ import (
 
 // dicomTree copies the privacy test files (patient and study fields set to
 // the known strings of STRINGS.txt) into a folder with a JPEG 2000 file
-// convis refuses; it returns the folder and those strings.
+// convis refuses and a PNG; it returns the folder and those strings.
 func dicomTree(t *testing.T) (string, []string) {
 	t.Helper()
 	src := "../../testdata/dicom/"
@@ -24,6 +25,7 @@ func dicomTree(t *testing.T) (string, []string) {
 		writeFile(t, filepath.Join(root, rel), mustRead(t, src+"privacy/"+rel))
 	}
 	writeFile(t, filepath.Join(root, "sub/jp2k.dcm"), mustRead(t, src+"JPEG2000.dcm"))
+	writeFile(t, filepath.Join(root, "photo.png"), mustRead(t, "../../testdata/images/landscape.png"))
 	var secrets []string
 	for _, line := range strings.Split(string(mustRead(t, src+"privacy/STRINGS.txt")), "\n") {
 		if _, v, ok := strings.Cut(line, "\t"); ok && !strings.HasPrefix(line, "#") {
@@ -96,7 +98,7 @@ func TestBatchDICOM(t *testing.T) {
 			bad[key] = rec.Error
 		}
 	}
-	for _, k := range []string{"ct.dcm", "no-extension", "sub/mr.dcm", "sub/rgb-2frame.dcm#0", "sub/rgb-2frame.dcm#1"} {
+	for _, k := range []string{"photo.png", "ct.dcm", "no-extension", "sub/mr.dcm", "sub/rgb-2frame.dcm#0", "sub/rgb-2frame.dcm#1"} {
 		if ok[k] != 2 {
 			t.Errorf("%s: %d ok records, want 2 (%v)", k, ok[k], ok)
 		}
@@ -104,8 +106,17 @@ func TestBatchDICOM(t *testing.T) {
 	if e := bad["sub/jp2k.dcm"]; len(bad) != 1 || !strings.Contains(e, "1.2.840.10008.1.2.4.91") || !strings.Contains(e, "gdcmconv --raw") {
 		t.Errorf("failures %v, want the JPEG 2000 file with its conversion hint", bad)
 	}
-	if !strings.Contains(stderr, "1 of 6 images failed") {
+	if !strings.Contains(stderr, "1 of 7 images failed") {
 		t.Errorf("stderr does not count the failure: %s", stderr)
+	}
+	// STEM.input.png is the decoded image at its own size, for a PNG too.
+	if im, err := png.Decode(bytes.NewReader(mustRead(t, filepath.Join(out, "photo.input.png")))); err != nil {
+		t.Error(err)
+	} else if src, _ := png.DecodeConfig(bytes.NewReader(mustRead(t, filepath.Join(root, "photo.png")))); im.Bounds().Dx() != src.Width || im.Bounds().Dy() != src.Height {
+		t.Errorf("photo.input.png is %v, the input %dx%d", im.Bounds(), src.Width, src.Height)
+	}
+	if im, err := png.Decode(bytes.NewReader(mustRead(t, filepath.Join(out, "ct.input.png")))); err != nil || im.Bounds().Dx() != 128 || im.Bounds().Dy() != 128 {
+		t.Errorf("ct.input.png: %v, want 128x128", err)
 	}
 	for _, p := range []string{"ct.input.png", "ct.animal.n.01.overlay.png", "no-extension.input.png", "sub/mr.food.n.01.json",
 		"sub/rgb-2frame.f000.animal.n.01.overlay.png", "sub/rgb-2frame.f001.animal.n.01.overlay.png", "sub/rgb-2frame.f001.input.png"} {
@@ -162,8 +173,8 @@ func TestBatchDICOM(t *testing.T) {
 		}
 		streams = append(streams, so.Bytes(), se.Bytes())
 	}
-	if len(seen) != 5 {
-		t.Errorf("the shards took %d files, want 5: %v", len(seen), seen)
+	if len(seen) != 6 {
+		t.Errorf("the shards took %d files, want 6: %v", len(seen), seen)
 	}
 	for rel, n := range seen {
 		if n != 1 {

@@ -182,6 +182,16 @@ func TestBatchDICOM(t *testing.T) {
 		}
 	}
 	sameAsOneRun(t, out, shared)
+	// The readers of the folder: a report and a summary.
+	var rout, rerr, sout bytes.Buffer
+	if code := Main(t.Context(), []string{"report", out, "-o", filepath.Join(out, "report.html")}, nil, &rout, &rerr); code != 0 {
+		t.Errorf("report: exit %d: %s", code, rerr.String())
+	}
+	Main(t.Context(), []string{"runs", "summary", out, "--json"}, nil, &sout, &rerr)
+	if !strings.Contains(sout.String(), "rgb-2frame") {
+		t.Errorf("summary: %s", sout.String())
+	}
+	streams = append(streams, rout.Bytes(), rerr.Bytes(), sout.Bytes())
 	noSecrets(t, secrets, out, append(streams, all, []byte(stderr), rerun, []byte(stderr2), wout, wstderr.Bytes())...)
 	noSecrets(t, secrets, shared)
 }

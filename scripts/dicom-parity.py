@@ -17,7 +17,8 @@ every command's decoder runs) with pydicom's after the same steps:
   JPEG:    pydicom's Pillow handler, converted to RGB as it documents
   PALETTE: apply_color_lut; 16-bit entries round(255 * v / 65535)
 
-Pass: max |convis - pydicom| <= 1 grey level on every pixel of every frame.
+Pass: max |convis - pydicom| <= 1 grey level on every pixel of every frame;
+lossy JPEG frames <= 2 (the decoders' IDCTs differ, see TOLERANCE_LOSSY_JPEG).
 Run from the repository root:
 
   python3 scripts/dicom-parity.py > docs/dicom-parity.txt
@@ -35,6 +36,12 @@ from pydicom.pixel_data_handlers.util import (apply_color_lut, apply_modality_lu
                                               apply_voi_lut, convert_color_space)
 
 TOLERANCE = 1
+# Lossy JPEG frames: image/jpeg's IDCT and libjpeg's (under Pillow) round
+# differently, by 1 on some luma and chroma samples (ISO/IEC 10918-2 lets
+# decoders differ so), which YCbCr -> RGB can add up to 2. Measured and
+# stated apart, not hidden in the lossless tolerance.
+TOLERANCE_LOSSY_JPEG = 2
+LOSSY_JPEG = ("1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51")
 
 # pydicom 2.3 does not swap the bytes of 8-bit pixel data in an OW value of
 # an Explicit VR Big Endian file (PS3.5 7.3: OW is a stream of 16-bit words);
@@ -107,9 +114,9 @@ def reference(ds, frame):
 def main():
     files = sys.argv[1:] or sorted(p for p in glob.glob("testdata/dicom/**/*", recursive=True)
                                    if os.path.isfile(p) and not p.endswith((".txt", ".md")) and "LICENSE" not in p)
-    worst, failed, compared = 0, 0, 0
+    worst, worst_lossy, failed, compared = 0, 0, 0, 0
     print("# convis DICOM decoding against pydicom", pydicom.__version__, "(numpy", np.__version__ + ")")
-    print("# regenerate: python3 scripts/dicom-parity.py > docs/dicom-parity.txt; tolerance", TOLERANCE, "grey level")
+    print("# regenerate: make dicom-parity; tolerance", TOLERANCE, "grey level,", TOLERANCE_LOSSY_JPEG, "on lossy JPEG frames (the IDCT)")
     print("# file\tframe\tsize\tphotometric\ttransfer syntax\twindow (convis)\tmax |diff|\tresult")
     with tempfile.TemporaryDirectory() as tmp:
         dump = os.path.join(tmp, "dicomdump")
@@ -138,13 +145,19 @@ def main():
                 diff = int(np.abs(got - want).max())
                 w = info.get("window")
                 wtxt = f"{w['source']} {w['function']} c={w['center']:g} w={w['width']:g}" if w else "-"
-                ok = diff <= TOLERANCE
+                lossy = info["transfer_syntax"] in LOSSY_JPEG
+                ok = diff <= (TOLERANCE_LOSSY_JPEG if lossy else TOLERANCE)
+                if lossy:
+                    worst_lossy = max(worst_lossy, diff)
+                    if diff > TOLERANCE:
+                        note += " (lossy JPEG: over 1 by the IDCT, within its tolerance of 2)"
+                else:
+                    worst = max(worst, diff)
                 compared += 1
                 failed += 0 if ok else 1
-                worst = max(worst, diff)
                 print(f"{name}\t{frame}\t{info['columns']}x{info['rows']}\t{info['photometric_interpretation']}\t"
                       f"{info['transfer_syntax_name']}\t{wtxt}\t{diff}\t{'ok' if ok else 'FAIL'}{note}")
-    print(f"# {compared} frames compared, {failed} over the tolerance, max |diff| {worst}")
+    print(f"# {compared} frames compared, {failed} over the tolerance; max |diff| {worst} on native, deflated and RLE frames, {worst_lossy} on lossy JPEG frames")
     sys.exit(1 if failed else 0)
 
 

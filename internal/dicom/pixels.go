@@ -238,7 +238,7 @@ func (f *file) jpeg(data []byte) (*samples, error) {
 	if err != nil {
 		var ue jpeg.UnsupportedError
 		if errors.As(err, &ue) {
-			return nil, errorf("transfer syntax %s (%s): %d-bit JPEG (%s) is not decoded by convis; convert it first: %s", f.ts.uid, f.ts.name, f.stored, string(ue), f.ts.hint)
+			return nil, errorf("transfer syntax %s (%s): %d-bit JPEG is not decoded by convis (image/jpeg: unsupported %s); convert it first: %s", f.ts.uid, f.ts.name, f.stored, string(ue), f.ts.hint)
 		}
 		return nil, errorf("corrupt JPEG frame: %v", err)
 	}

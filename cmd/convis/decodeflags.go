@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 
@@ -73,5 +72,3 @@ func (d *decodeFlags) singleFrame(cmd string) (clip.DecodeOptions, error) {
 	}
 	return o, err
 }
-
-var _ = fmt.Sprintf

@@ -8,14 +8,20 @@ and changes only what its test needs:
   generated/MR_small_2windows.dcm  MR_small with two windows (600/1600, 300/400)
   generated/MR_small_deflate.dcm   MR_small in Deflated Explicit VR Little Endian
   generated/MR_small_sigmoid.dcm   MR_small with VOI LUT Function SIGMOID
+  generated/SC_rgb_jpeg_422.dcm    SC_rgb_small's bigger sibling ExplVR_BigEnd's
+                                   RGB picture as JPEG baseline with 4:2:2
+                                   chroma (Pillow, quality 90), YBR_FULL_422
   privacy/*.dcm                    patient and study fields set to the known
                                    strings of PRIVATE below (the privacy test)
 
 Run from the repository root: python3 scripts/make_dicom_testdata.py
 """
+import io
 import os
 import pydicom
-from pydicom.uid import DeflatedExplicitVRLittleEndian
+from PIL import Image
+from pydicom.encaps import encapsulate
+from pydicom.uid import DeflatedExplicitVRLittleEndian, JPEGBaseline8Bit
 
 SRC = "testdata/dicom"
 PRIVATE = {
@@ -61,6 +67,19 @@ def main():
     ds = load("MR_small.dcm")
     ds.file_meta.TransferSyntaxUID = DeflatedExplicitVRLittleEndian
     save(ds, f"{SRC}/generated/MR_small_deflate.dcm")
+
+    ds = load("ExplVR_BigEnd.dcm")
+    buf = io.BytesIO()
+    Image.fromarray(ds.pixel_array).save(buf, "JPEG", quality=90, subsampling=1)  # 1: 4:2:2
+    ds.file_meta.TransferSyntaxUID = JPEGBaseline8Bit
+    ds.is_little_endian, ds.is_implicit_VR = True, False
+    ds.PixelData = encapsulate([buf.getvalue()])
+    ds["PixelData"].is_undefined_length = True
+    ds["PixelData"].VR = "OB"
+    ds.PhotometricInterpretation = "YBR_FULL_422"
+    ds.PlanarConfiguration = 0
+    ds.LossyImageCompression = "01"
+    save(ds, f"{SRC}/generated/SC_rgb_jpeg_422.dcm")
 
     for i, (name, out) in enumerate([("CT_small.dcm", "ct.dcm"), ("MR_small.dcm", "sub/mr.dcm"),
                                      ("SC_rgb_rle_2frame.dcm", "sub/rgb-2frame.dcm"), ("MR_small.dcm", "no-extension")]):

@@ -108,6 +108,12 @@ vitb32: python-deps ## export a ViT-B/32-sized CLIP with random weights to build
 parity: build python-deps ## compare convis's maps with a plain Python port of the reference on 20 scenes
 	$(TORCH_ENV) $(PY) scripts/reference_convis.py --scenes 20
 
+dicom-parity: ## compare convis's DICOM pixels with pydicom's on testdata/dicom (writes docs/dicom-parity.txt)
+	@dpkg -s python3-pydicom python3-numpy python3-pil >/dev/null 2>&1 || \
+	  (apt-get update -qq && apt-get install -y -qq python3-pydicom python3-numpy python3-pil)
+	$(PY) scripts/dicom-parity.py > docs/dicom-parity.txt
+	@tail -1 docs/dicom-parity.txt
+
 python-deps: ## Debian packages for the Python scripts (training, references)
 	@dpkg -s python3-torch python3-onnx python3-nltk python3-pil python3-regex wordnet-base fonts-noto-color-emoji libopenblas0-pthread >/dev/null 2>&1 || \
 	  (apt-get update -qq && apt-get install -y -qq python3-torch python3-onnx python3-nltk python3-pil python3-regex wordnet-base fonts-noto-color-emoji libopenblas0-pthread)

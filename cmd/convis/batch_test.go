@@ -414,18 +414,7 @@ func TestBatchShards(t *testing.T) {
 	if len(seen) != len(rels)+2 {
 		t.Errorf("shards took %d images, want %d", len(seen), len(rels)+2)
 	}
-	a, b := outputs(t, single), outputs(t, shared)
-	if len(a) != len(b) {
-		t.Errorf("%d files from the shards, %d from one run", len(b), len(a))
-	}
-	for name, data := range a {
-		if strings.HasSuffix(name, ".json") {
-			data = bytes.ReplaceAll(data, []byte(single), []byte(shared))
-		}
-		if !bytes.Equal(b[name], data) {
-			t.Errorf("%s differs between the shards and one run", name)
-		}
-	}
+	sameAsOneRun(t, single, shared)
 	var one, merged bytes.Buffer
 	Main(t.Context(), []string{"runs", "summary", single, "--json"}, nil, &one, os.Stderr)
 	Main(t.Context(), []string{"runs", "summary", shared, "--json"}, nil, &merged, os.Stderr)
@@ -439,6 +428,24 @@ func TestBatchShards(t *testing.T) {
 	}
 	if s2.Runs != 3 || len(s2.Logs) != 3 {
 		t.Errorf("merged %d logs of %d runs, want 3", len(s2.Logs), s2.Runs)
+	}
+}
+
+// sameAsOneRun checks that shards wrote into shared the files one run
+// wrote into single, byte for byte (sidecars name their own folder).
+func sameAsOneRun(t *testing.T, single, shared string) {
+	t.Helper()
+	a, b := outputs(t, single), outputs(t, shared)
+	if len(a) != len(b) {
+		t.Errorf("%d files from the shards, %d from one run", len(b), len(a))
+	}
+	for name, data := range a {
+		if strings.HasSuffix(name, ".json") {
+			data = bytes.ReplaceAll(data, []byte(single), []byte(shared))
+		}
+		if !bytes.Equal(b[name], data) {
+			t.Errorf("%s differs between the shards and one run", name)
+		}
 	}
 }
 

@@ -11,11 +11,11 @@ import (
 )
 
 type classifyOptions struct {
-	Image     string
-	Top       int
-	Index     indexOptions
-	JSON      bool
-	MaxPixels int
+	Image  string
+	Top    int
+	Index  indexOptions
+	JSON   bool
+	Decode decodeFlags
 }
 
 func newClassifyCmd(g *globalOptions) *cobra.Command {
@@ -35,7 +35,7 @@ prompts are most similar: what the embedding contains, before asking where.`,
 	f.IntVar(&opts.Top, "top", 10, "how many concepts to list")
 	addIndexFlags(f, &opts.Index)
 	f.BoolVar(&opts.JSON, "json", false, "print JSON")
-	f.IntVar(&opts.MaxPixels, "max-pixels", clip.DefaultMaxPixels, "refuse images with more pixels than this")
+	addDecodeFlags(f, &opts.Decode)
 	return cmd
 }
 
@@ -50,7 +50,11 @@ func runClassify(ctx context.Context, g *globalOptions, opts *classifyOptions) e
 	if opts.Top < 1 {
 		return usageErrorf("--top must be at least 1")
 	}
-	img, err := clip.LoadImage(opts.Image, opts.MaxPixels)
+	do, err := opts.Decode.singleFrame("classify")
+	if err != nil {
+		return err
+	}
+	img, _, err := clip.LoadImageWith(opts.Image, do)
 	if err != nil {
 		return err
 	}

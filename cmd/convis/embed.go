@@ -17,7 +17,7 @@ type embedOptions struct {
 	JSON      bool
 	Normalize bool
 	Batch     int
-	MaxPixels int
+	Decode    decodeFlags
 }
 
 func newEmbedCmd(g *globalOptions) *cobra.Command {
@@ -37,7 +37,7 @@ the input, a tab, and the values. --normalize scales them to unit length.`,
 	f.BoolVar(&opts.JSON, "json", false, `print a JSON array of {"input","kind","embedding"}`)
 	f.BoolVar(&opts.Normalize, "normalize", false, "L2-normalise the embeddings")
 	f.IntVar(&opts.Batch, "batch", 32, "inputs per encoder pass")
-	f.IntVar(&opts.MaxPixels, "max-pixels", clip.DefaultMaxPixels, "refuse images with more pixels than this")
+	addDecodeFlags(f, &opts.Decode)
 	return cmd
 }
 
@@ -48,10 +48,14 @@ func runEmbed(ctx context.Context, g *globalOptions, opts *embedOptions) error {
 	if opts.Batch < 1 {
 		return usageErrorf("--batch must be at least 1")
 	}
+	do, err := opts.Decode.singleFrame("embed")
+	if err != nil {
+		return err
+	}
 	// Decode every image before loading the model: bad input fails fast.
 	imgs := make([]*clip.RGB, len(opts.Images))
 	for i, p := range opts.Images {
-		im, err := clip.LoadImage(p, opts.MaxPixels)
+		im, _, err := clip.LoadImageWith(p, do)
 		if err != nil {
 			return err
 		}

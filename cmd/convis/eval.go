@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/convis/convis/internal/clip"
 	"github.com/convis/convis/internal/compare"
 	"github.com/convis/convis/internal/pipeline"
 	"github.com/convis/convis/internal/render"
@@ -29,26 +28,26 @@ func newEvalCmd(g *globalOptions) *cobra.Command {
 }
 
 type evalOptions struct {
-	Dataset   string
-	Methods   []string
-	Levels    []string
-	Limit     int
-	Seed      uint64
-	Batch     int
-	Fill      string
-	Crop      string
-	Index     indexOptions
-	JSON      bool
-	MaxPixels int
-	Maps      []string
-	List      bool
-	BoxRules  []string
-	Sizes     []int
-	Stride    int
-	Refine    bool
-	flags     *pflag.FlagSet
-	Canvas    saliency.CanvasOptions // size, image size and padding (--canvas, --image-size, --padding)
-	RefineP   saliency.RefineParams
+	Dataset  string
+	Methods  []string
+	Levels   []string
+	Limit    int
+	Seed     uint64
+	Batch    int
+	Fill     string
+	Crop     string
+	Index    indexOptions
+	JSON     bool
+	Decode   decodeFlags
+	Maps     []string
+	List     bool
+	BoxRules []string
+	Sizes    []int
+	Stride   int
+	Refine   bool
+	flags    *pflag.FlagSet
+	Canvas   saliency.CanvasOptions // size, image size and padding (--canvas, --image-size, --padding)
+	RefineP  saliency.RefineParams
 }
 
 func newEvalLocalizationCmd(g *globalOptions) *cobra.Command {
@@ -115,7 +114,7 @@ and a cat for "animal"): one box cannot be the answer for them. Methods sharing 
 	f.IntVar(&opts.RefineP.Smooth, "refine-smooth", dr.Smooth, "radius, in pixels of the image square (224), of the box filter over the refined map (0: none; box: 0)")
 	addIndexFlags(f, &opts.Index)
 	f.BoolVar(&opts.JSON, "json", false, "print JSON")
-	f.IntVar(&opts.MaxPixels, "max-pixels", clip.DefaultMaxPixels, "refuse images with more pixels than this")
+	addDecodeFlags(f, &opts.Decode)
 	f.StringArrayVar(&opts.Maps, "maps", nil, "also score maps made elsewhere (other saliency methods): a folder of sidecars and .npy maps whose relative_path is the dataset's file and whose method names the row; always read, never computed, even when named grid, occlusion…: such rows say (maps) (repeatable)")
 	f.StringSliceVar(&opts.BoxRules, "box-rule", []string{saliency.ReferenceBoxRule.String(), "rel:0.8"}, "box rules to score besides the default box (box IoU > 0.5 rate of each rule's box): a threshold (largest region, the reference's 0.7), rel:A, otsu or otsu:T")
 	f.BoolVar(&opts.List, "list-samples", false, "print the samples (file, level, concept, box) as JSON and stop: what --maps folders must hold")
@@ -505,6 +504,10 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 			return usageErrorf("--sizes: %d does not fit the canvas of %d", sz, params.Canvas.Size)
 		}
 	}
+	do, err := opts.Decode.singleFrame("eval")
+	if err != nil {
+		return err
+	}
 	scores := map[string]*methodScores{}
 	key := func(m evalMethod, l string) string { return m.key() + "\x00" + l }
 	for _, m := range methods {
@@ -532,7 +535,7 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 			continue
 		}
 		path := filepath.Join(base, im.File)
-		img, _, err := pipeline.LoadImage(path, clip.DecodeOptions{MaxPixels: opts.MaxPixels})
+		img, _, err := pipeline.LoadImage(path, do)
 		if err != nil {
 			return err
 		}

@@ -9,19 +9,18 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/convis/convis/internal/clip"
 	"github.com/convis/convis/internal/ood"
 	"github.com/convis/convis/internal/pipeline"
 	"github.com/convis/convis/internal/saliency"
 )
 
 type evalOODOptions struct {
-	In, OOD   string
-	Concept   string
-	Index     indexOptions
-	Seed      uint64
-	JSON      bool
-	MaxPixels int
+	In, OOD string
+	Concept string
+	Index   indexOptions
+	Seed    uint64
+	JSON    bool
+	Decode  decodeFlags
 }
 
 // OODRow is one method's separation of the two sets.
@@ -61,7 +60,7 @@ recursively) or manifests of convis eval localization.`,
 	addIndexFlags(f, &opts.Index)
 	f.Uint64Var(&opts.Seed, "seed", 0, "seed of the bootstrap")
 	f.BoolVar(&opts.JSON, "json", false, "print JSON (an object per method)")
-	f.IntVar(&opts.MaxPixels, "max-pixels", clip.DefaultMaxPixels, "refuse images with more pixels than this")
+	addDecodeFlags(f, &opts.Decode)
 	return cmd
 }
 
@@ -96,6 +95,10 @@ func runEvalOOD(ctx context.Context, g *globalOptions, opts *evalOODOptions) err
 	if opts.In == "" || opts.OOD == "" || opts.Concept == "" {
 		return usageErrorf("give --in, --ood and --concept")
 	}
+	do, err := opts.Decode.singleFrame("eval ood")
+	if err != nil {
+		return err
+	}
 	in, err := imageSet(opts.In)
 	if err != nil {
 		return err
@@ -117,7 +120,7 @@ func runEvalOOD(ctx context.Context, g *globalOptions, opts *evalOODOptions) err
 				return nil, err
 			}
 			prog.Update("scoring "+label, i, len(paths))
-			img, _, err := pipeline.LoadImage(p, clip.DecodeOptions{MaxPixels: opts.MaxPixels})
+			img, _, err := pipeline.LoadImage(p, do)
 			if err != nil {
 				return nil, err
 			}

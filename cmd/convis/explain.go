@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
-	"github.com/convis/convis/internal/clip"
 	"github.com/convis/convis/internal/pipeline"
 	"github.com/convis/convis/internal/render"
 	"github.com/convis/convis/internal/saliency"
@@ -54,8 +53,7 @@ type explainOptions struct {
 	Exponent     float64
 	JSON         bool
 	JSONL        bool
-	MaxPixels    int
-	Gray16       string
+	Decode       decodeFlags
 	FullPlan     bool
 	Refine       bool
 	RefineRegion string
@@ -145,15 +143,14 @@ status is 1 if any failed (2 for usage errors, 130 when interrupted).`,
 	f.StringVar(&opts.Preset, "preset", "", "reference: every published setting at once (grid, centre crop, noise canvas 480/224/128, windows 128 and 64 every 16, definitions over the paper's T, Algorithm 1's map (--refine=false), threshold 0.7, fade overlay); flags given as well win")
 	f.IntVar(&opts.Batch, "batch", def.Batch, "crops per encoder pass")
 	f.StringVarP(&opts.OutDir, "output", "o", "convis-out", "output directory")
-	f.StringSliceVar(&opts.Formats, "format", allFormats, "outputs: overlay, npy, png16, json, canvas")
+	f.StringSliceVar(&opts.Formats, "format", allFormats, "outputs: overlay, npy, png16, json, canvas, input (STEM.input.png: the decoded image at its own size, after any DICOM window, before the canvas)")
 	f.StringVar(&opts.Colormap, "colormap", "turbo", "heatmap colormap: turbo, viridis, inferno, jet")
 	f.Float64Var(&opts.Alpha, "alpha", 0.5, "heatmap opacity")
 	f.StringVar(&opts.Style, "style", string(render.StyleHeatmap), "overlay style: heatmap, or fade (the reference's fade to white)")
 	f.Float64Var(&opts.Exponent, "exponent", 10, "fade style exponent k (s = map^k)")
 	f.BoolVar(&opts.JSON, "json", false, "print one JSON array of the records on stdout at the end")
 	f.BoolVar(&opts.JSONL, "jsonl", false, "stream one JSON line per (image, concept) on stdout as it is written")
-	f.IntVar(&opts.MaxPixels, "max-pixels", clip.DefaultMaxPixels, "refuse images with more pixels than this")
-	f.StringVar(&opts.Gray16, "gray16", string(clip.Gray16Range), "16-bit grey images: range (stretch their own min–max to 0–255) or high-byte")
+	addDecodeFlags(f, &opts.Decode)
 	f.BoolVarP(&opts.Recursive, "recursive", "r", false, "descend into subfolders")
 	f.StringVar(&opts.FromFile, "from-file", "", "read image paths from a file, one per line (- for stdin)")
 	f.BoolVar(&opts.Force, "force", false, "redo pairs whose outputs are up to date, and overwrite outputs made with other settings")
@@ -315,8 +312,8 @@ func (o *explainOptions) params() (saliency.Params, error) {
 	if o.Padding < 0 || o.Padding+o.ImageSize > o.Canvas {
 		return p, usageErrorf("the image (%d at offset %d) must fit the canvas (%d)", o.ImageSize, o.Padding, o.Canvas)
 	}
-	if o.Gray16 != string(clip.Gray16Range) && o.Gray16 != string(clip.Gray16HighByte) {
-		return p, usageErrorf("--gray16 %q: want range or high-byte", o.Gray16)
+	if _, _, err := o.Decode.options(); err != nil {
+		return p, err
 	}
 	switch p.Canvas.Fill {
 	case saliency.FillNoise, saliency.FillGray, saliency.FillBlur:
@@ -339,8 +336,8 @@ func (o *explainOptions) params() (saliency.Params, error) {
 		return p, usageErrorf("--style %q: want heatmap or fade", o.Style)
 	}
 	for _, f := range o.Formats {
-		if f != "canvas" && !contains(allFormats, f) {
-			return p, usageErrorf("--format %q: want some of overlay, npy, png16, json, canvas", f)
+		if f != "canvas" && f != "input" && !contains(allFormats, f) {
+			return p, usageErrorf("--format %q: want some of overlay, npy, png16, json, canvas, input", f)
 		}
 	}
 	if o.Boxes != "best" && o.Boxes != "all" {
@@ -385,10 +382,11 @@ func unwrapPath(err error) error {
 
 // settings turns flags into the pipeline's settings.
 func (o *explainOptions) settings(p saliency.Params, box saliency.BoxRule) pipeline.Settings {
+	do, all, _ := o.Decode.options() // checked by params
 	return pipeline.Settings{
 		Params: p, Threshold: box.Threshold, Box: box, AllBoxes: o.Boxes == "all", Preset: o.Preset,
 		Formats: o.Formats, Style: o.Style, Colormap: o.Colormap, Alpha: o.Alpha, Exponent: o.Exponent,
-		Decode: clip.DecodeOptions{MaxPixels: o.MaxPixels, Gray16: clip.Gray16(o.Gray16)},
+		Decode: do, FrameAll: all,
 	}
 }
 
@@ -428,6 +426,9 @@ func explainJobs(g *globalOptions, opts *explainOptions) ([]pipeline.Job, pipeli
 	jobs = shard.Select(jobs)
 	if shard.Sharded() {
 		g.Log.Info("shard", "shard", shard.String(), "images", len(jobs), "of", all)
+	}
+	if _, frames, _ := opts.Decode.options(); frames {
+		jobs = pipeline.ExpandFrames(jobs)
 	}
 	return jobs, shard, nil
 }
@@ -499,7 +500,7 @@ func runExplain(ctx context.Context, g *globalOptions, opts *explainOptions) err
 	}
 	runLog, err := pipeline.OpenRunLog(opts.OutDir, shard, pipeline.Header{
 		Version: Version(), Started: time.Now().UTC().Format(time.RFC3339), Host: hostname(), PID: os.Getpid(),
-		Model: runner.Model, Vocab: h.Vocab, Prompts: opts.Index.Prompts, Method: opts.Method, Params: settings.ParamsJSON(),
+		Model: runner.Model, Vocab: h.Vocab, Prompts: opts.Index.Prompts, Method: opts.Method, Params: settings.HeaderParams(),
 		Seed: opts.Seed, Concepts: names, Shard: shard.String(), Images: len(jobs), Force: opts.Force,
 	})
 	if err != nil {
@@ -587,7 +588,7 @@ func recordLine(r pipeline.Record) string {
 }
 
 func firstOutput(o map[string]string) string {
-	for _, k := range []string{"overlay", "json", "npy", "png16", "canvas"} {
+	for _, k := range []string{"overlay", "json", "npy", "png16", "canvas", "input"} {
 		if v, ok := o[k]; ok {
 			return v
 		}

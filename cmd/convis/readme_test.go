@@ -96,6 +96,8 @@ func TestREADMEExamplesRun(t *testing.T) {
 	copyTo("../../testdata/images/portrait.jpg", "photo.jpg")
 	copyTo("../../testdata/images/landscape.png", "img.png")
 	copyTo("../../testdata/images/gray.png", "xray.png")
+	copyTo("../../testdata/dicom/CT_small.dcm", "testdata/dicom/CT_small.dcm")
+	copyTo("../../testdata/dicom/SC_rgb_rle_2frame.dcm", "scans/b/two-frames.dcm")
 	for _, d := range []string{"scans/a/", "scans/b/", "data/", "data/sub/", "photos/", "fruit/", "instruments/"} {
 		copyTo("../../testdata/images/gray.png", d+"one.png")
 	}

@@ -133,7 +133,7 @@ type scoreOptions struct {
 	Shard     string
 	JSONL     bool
 	CSV       bool
-	MaxPixels int
+	Decode    decodeFlags
 }
 
 // scoreRecord is one (image, concept) of convis score.
@@ -184,7 +184,7 @@ carries the rank. Inputs as explain takes them (folders, -r, --from-file,
 	f.StringVar(&opts.Shard, "shard", "", "take part K of N of the images (K/N), or auto")
 	f.BoolVar(&opts.JSONL, "jsonl", false, "stream one JSON line per (image, concept)")
 	f.BoolVar(&opts.CSV, "csv", false, "print CSV (a header, then one row per (image, concept))")
-	f.IntVar(&opts.MaxPixels, "max-pixels", clip.DefaultMaxPixels, "refuse images with more pixels than this")
+	addDecodeFlags(f, &opts.Decode)
 	return cmd
 }
 
@@ -198,6 +198,10 @@ func runScore(ctx context.Context, g *globalOptions, opts *scoreOptions) error {
 	}
 	if opts.JSONL && opts.CSV {
 		return usageErrorf("--jsonl and --csv: choose one")
+	}
+	do, err := opts.Decode.singleFrame("score")
+	if err != nil {
+		return err
 	}
 	jobs, _, err := explainJobs(g, &explainOptions{Inputs: opts.Inputs, FromFile: opts.FromFile, Recursive: opts.Recursive, Shard: opts.Shard})
 	if err != nil {
@@ -239,7 +243,7 @@ func runScore(ctx context.Context, g *globalOptions, opts *scoreOptions) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		img, _, err := pipeline.LoadImage(j.Path, clip.DecodeOptions{MaxPixels: opts.MaxPixels})
+		img, _, err := pipeline.LoadImage(j.Path, do)
 		var scores []conceptScore
 		if err == nil {
 			scores, err = s.score(ctx, img)

@@ -22,7 +22,7 @@ import (
 func FuzzDecodeImage(f *testing.F) {
 	// Small seeds: the fuzzer's engine slows to a few inputs a minute on
 	// the 30–60 kB test photographs, so each format is an 8×6 picture.
-	for _, p := range []string{"../../testdata/images/tiny.png", "../../testdata/images/exif-rotated.jpg"} {
+	for _, p := range []string{"../../testdata/images/tiny.png", "../../testdata/images/exif-rotated.jpg", "../../testdata/dicom/SC_rgb_small_odd.dcm"} {
 		if data, err := os.ReadFile(p); err == nil && len(data) < 8<<10 {
 			f.Add(data)
 		}

@@ -13,6 +13,10 @@ import (
 	_ "image/png"
 	"io"
 	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/convis/convis/internal/dicom"
 
 	_ "golang.org/x/image/bmp"
 	_ "golang.org/x/image/tiff"
@@ -55,13 +59,21 @@ const (
 type DecodeOptions struct {
 	MaxPixels int    // 0: DefaultMaxPixels
 	Gray16    Gray16 // "": Gray16Range
+	DICOM     dicom.Options
 }
 
 // DecodeInfo says what decoding found and did, for sidecars.
 type DecodeInfo struct {
-	Format   string     `json:"format"`
-	BitDepth int        `json:"bit_depth"`
-	Scaled16 *[2]uint16 `json:"gray16_range,omitempty"` // the [min, max] stretched to [0, 255]
+	Format   string      `json:"format"`
+	BitDepth int         `json:"bit_depth"`
+	Scaled16 *[2]uint16  `json:"gray16_range,omitempty"` // the [min, max] stretched to [0, 255]
+	DICOM    *dicom.Info `json:"dicom,omitempty"`        // how a DICOM image became display pixels
+}
+
+// IsDICOM reports whether a file is DICOM: it ends in .dcm or starts with
+// the DICM preamble.
+func IsDICOM(path string, data []byte) bool {
+	return dicom.Preamble(data) || strings.EqualFold(filepath.Ext(path), ".dcm")
 }
 
 // LoadImage decodes an image file into 8-bit RGB: PNG, JPEG (EXIF
@@ -108,21 +120,18 @@ func DecodeImageWith(path string, data []byte, o DecodeOptions) (*RGB, DecodeInf
 	default:
 		return nil, info, fmt.Errorf("unknown 16-bit grey conversion %q (want range or high-byte)", o.Gray16)
 	}
+	if IsDICOM(path, data) {
+		return decodeDICOM(path, data, o, maxPixels)
+	}
 	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
 	if err != nil {
 		if errors.Is(err, image.ErrFormat) {
-			return nil, info, &ImageError{path, "unsupported image format (want PNG, JPEG, GIF, BMP, TIFF or WebP)"}
+			return nil, info, &ImageError{path, "unsupported image format (want PNG, JPEG, GIF, BMP, TIFF, WebP or DICOM)"}
 		}
 		return nil, info, &ImageError{path, "corrupt image: " + err.Error()}
 	}
-	if cfg.Width <= 0 || cfg.Height <= 0 {
-		return nil, info, &ImageError{path, fmt.Sprintf("image has no pixels (%dx%d)", cfg.Width, cfg.Height)}
-	}
-	if int64(cfg.Width)*int64(cfg.Height) > int64(maxPixels) {
-		return nil, info, &ImageError{path, fmt.Sprintf("image is %dx%d = %d pixels, over the limit of %d (raise it with --max-pixels)", cfg.Width, cfg.Height, cfg.Width*cfg.Height, maxPixels)}
-	}
-	if long, short := max(cfg.Width, cfg.Height), min(cfg.Width, cfg.Height); long > MaxAspect*short {
-		return nil, info, &ImageError{path, fmt.Sprintf("image is %dx%d, too elongated to explain (aspect ratio %.0f:1, at most %d:1); crop it into tiles first", cfg.Width, cfg.Height, float64(long)/float64(short), MaxAspect)}
+	if err := checkSize(path, cfg.Width, cfg.Height, maxPixels); err != nil {
+		return nil, info, err
 	}
 	img, _, err := image.Decode(bytes.NewReader(data))
 	if err != nil {
@@ -154,6 +163,42 @@ func DecodeImageWith(path string, data []byte, o DecodeOptions) (*RGB, DecodeInf
 }
 
 var _ = jpeg.Decode
+
+// checkSize refuses images without pixels, decompression bombs and strips.
+func checkSize(path string, w, h, maxPixels int) error {
+	if w <= 0 || h <= 0 {
+		return &ImageError{path, fmt.Sprintf("image has no pixels (%dx%d)", w, h)}
+	}
+	if int64(w)*int64(h) > int64(maxPixels) {
+		return &ImageError{path, fmt.Sprintf("image is %dx%d = %d pixels, over the limit of %d (raise it with --max-pixels)", w, h, w*h, maxPixels)}
+	}
+	if long, short := max(w, h), min(w, h); long > MaxAspect*short {
+		return &ImageError{path, fmt.Sprintf("image is %dx%d, too elongated to explain (aspect ratio %.0f:1, at most %d:1); crop it into tiles first", w, h, float64(long)/float64(short), MaxAspect)}
+	}
+	return nil
+}
+
+// decodeDICOM is DecodeImageWith for DICOM files (internal/dicom).
+func decodeDICOM(path string, data []byte, o DecodeOptions, maxPixels int) (*RGB, DecodeInfo, error) {
+	var info DecodeInfo
+	w, h, err := dicom.Size(data)
+	if err == nil {
+		err = checkSize(path, w, h, maxPixels)
+	}
+	if err != nil {
+		var ie *ImageError
+		if errors.As(err, &ie) {
+			return nil, info, err
+		}
+		return nil, info, &ImageError{path, "DICOM: " + err.Error()}
+	}
+	img, di, err := dicom.Decode(data, o.DICOM)
+	if err != nil {
+		return nil, info, &ImageError{path, "DICOM: " + err.Error()}
+	}
+	info.Format, info.BitDepth, info.DICOM = "dicom", di.BitsStored, di
+	return &RGB{W: img.W, H: img.H, Pix: img.Pix}, info, nil
+}
 
 func toRGB(img image.Image) *RGB {
 	b := img.Bounds()

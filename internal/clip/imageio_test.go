@@ -5,6 +5,7 @@ import (
 	"image"
 	"image/color"
 	"image/png"
+	"os"
 	"strings"
 	"testing"
 )
@@ -60,5 +61,26 @@ func TestGray16StretchesItsRange(t *testing.T) {
 	}
 	if raw.Pix[9] != 15 || info.Scaled16 != nil {
 		t.Errorf("high-byte: pixel 3 = %d (want 15), info %+v", raw.Pix[9], info)
+	}
+}
+
+// DICOM files are decoded by their preamble whatever their name, say how
+// in DecodeInfo, and errors name the file.
+func TestDecodeDICOM(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile("../../testdata/dicom/MR_small.dcm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, info, err := DecodeImageWith("scan-without-dcm-ending", data, DecodeOptions{})
+	if err != nil || im.W != 64 || im.H != 64 || info.Format != "dicom" || info.DICOM == nil || info.DICOM.Window.Center != 600 {
+		t.Fatalf("MR_small: %v, %+v", err, info)
+	}
+	if _, _, err := DecodeImageWith("MR_small.dcm", data, DecodeOptions{MaxPixels: 64*64 - 1}); err == nil || !strings.Contains(err.Error(), "--max-pixels") {
+		t.Errorf("over --max-pixels: %v", err)
+	}
+	_, _, err = DecodeImageWith("x.dcm", []byte("plain text, not DICOM"), DecodeOptions{})
+	if err == nil || !strings.HasPrefix(err.Error(), "x.dcm: DICOM: not a DICOM Part 10 file") {
+		t.Errorf("not DICOM: %v", err)
 	}
 }

@@ -101,10 +101,7 @@ func collect(path string, strict bool) (map[string]*Entry, []*InputError, error)
 			if !ok {
 				return &InputError{p, "the sidecar lists no .npy map: explain with --format npy (or the default formats)"}
 			}
-			rel := sc.Rel
-			if rel == "" {
-				rel = filepath.Base(sc.Image)
-			}
+			rel := sc.ImageKey()
 			e := &Entry{Key: rel + " " + sc.Concept.Synset + " " + sc.Method, Rel: rel, Concept: sc.Concept.Synset, Method: sc.Method, NPY: npy, Sidecar: p, Parsed: sc}
 			if prev, dup := out[e.Key]; dup {
 				return &InputError{p, "maps the same image, concept and method as " + prev.Sidecar}

@@ -13,16 +13,42 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/convis/convis/internal/dicom"
 )
 
 // ImageExts are the file endings taken from directories.
-var ImageExts = map[string]bool{".png": true, ".jpg": true, ".jpeg": true, ".gif": true, ".bmp": true, ".tif": true, ".tiff": true, ".webp": true}
+var ImageExts = map[string]bool{".png": true, ".jpg": true, ".jpeg": true, ".gif": true, ".bmp": true, ".tif": true, ".tiff": true, ".webp": true, ".dcm": true}
+
+// isImage says whether a file in a folder is an image: by its ending, or,
+// for DICOM files that often have none (IM000001, 1.2.840…), by the DICM
+// preamble.
+func isImage(path string) bool {
+	if ImageExts[strings.ToLower(filepath.Ext(path))] {
+		return true
+	}
+	if st, err := os.Stat(path); err != nil || !st.Mode().IsRegular() {
+		return false // never open a FIFO or device to sniff it
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var head [132]byte
+	_, err = io.ReadFull(f, head[:])
+	return err == nil && dicom.Preamble(head[:])
+}
 
 // Job is one input image.
 type Job struct {
 	Path string // the file to read, as the user named it (or found below a named folder)
 	Rel  string // slash-separated path relative to the run's root: names outputs and shards
 	Stem string // Rel without its extension (with it where two inputs would share a stem)
+	// PerFrame marks one frame of a multi-frame DICOM file (--frame all):
+	// Frame is decoded and Stem ends in .fNNN.
+	PerFrame bool
+	Frame    int
 }
 
 // InputOptions say how inputs become jobs.
@@ -134,7 +160,7 @@ func Expand(args []string, o InputOptions) ([]Job, InputStats, error) {
 					}
 					continue
 				}
-				if !ImageExts[strings.ToLower(filepath.Ext(e.Name()))] {
+				if !isImage(p) {
 					stats.NonImage++
 					continue
 				}

@@ -43,6 +43,7 @@ type Settings struct {
 	Alpha    float64
 	Exponent float64
 	Decode   clip.DecodeOptions
+	FrameAll bool // --frame all: a multi-frame DICOM file is one job per frame (ExpandFrames)
 }
 
 // BoxRule is the rule in force: Box, or a fixed Threshold.
@@ -119,6 +120,17 @@ type Record struct {
 	WindowCache string             `json:"window_cache,omitempty"`
 	Presence    *saliency.Presence `json:"presence,omitempty"`
 	Timings     map[string]float64 `json:"timings_ms,omitempty"`
+	// Frame is the DICOM frame of a --frame all job: one image per frame.
+	Frame *int `json:"frame,omitempty"`
+}
+
+// imageKey names the image a record is of: its relative path, and its
+// frame for one frame of a multi-frame file.
+func (r Record) imageKey() string {
+	if r.Frame != nil {
+		return fmt.Sprintf("%s#f%03d", r.Rel, *r.Frame)
+	}
+	return r.Rel
 }
 
 // Event is progress: images finished of the total, and the encoder's
@@ -171,15 +183,16 @@ type pair struct {
 
 // prepared is a job made ready for the encoder (or found to need nothing).
 type prepared struct {
-	job     Job
-	records []Record // skipped or conflicting pairs, decided without decoding
-	todo    []pair
-	img     *clip.RGB
-	decode  clip.DecodeInfo
-	input   InputInfo
-	prep    *saliency.Prepared
-	err     error // the image failed before any concept
-	elapsed time.Duration
+	job       Job
+	records   []Record // skipped or conflicting pairs, decided without decoding
+	todo      []pair
+	img       *clip.RGB
+	decode    clip.DecodeInfo
+	input     InputInfo
+	prep      *saliency.Prepared
+	err       error  // the image failed before any concept
+	inputFile string // STEM.input.png, when written
+	elapsed   time.Duration
 }
 
 // MethodTag is the part of output names that says the method: empty for
@@ -209,12 +222,19 @@ func (r *Runner) write(path string, fn func(io.Writer) error) error {
 
 // template is the sidecar a pair would get, before the image is read.
 func (r *Runner) template(job Job, c saliency.Concept) *Sidecar {
-	return &Sidecar{
+	s := &Sidecar{
 		Schema: SidecarSchema, Version: r.Version, Image: job.Path, Rel: job.Rel, Model: r.Model,
 		Concept: ConceptInfo{Query: c.Query, Synset: c.Synset.Name, WNID: c.Synset.WNID(), Definition: c.Synset.Definition, Synsets: c.Synsets, Prompts: len(c.Set)},
 		Vocab:   r.Vocab, TSize: r.VocabSize, Prompts: r.Prompts, Method: string(r.Settings.Params.Method),
 		Params: r.Settings.ParamsJSON(), Seed: r.Settings.Params.Canvas.Seed,
 	}
+	if isDICOMFile(job.Path) {
+		// DICOM settings are a DICOM map's: they change no other image's.
+		for k, v := range r.Settings.DICOMParams() {
+			s.Params[k] = v
+		}
+	}
+	return s
 }
 
 // plan decides, for each concept of a job, whether its outputs are up to
@@ -293,7 +313,7 @@ func (r *Runner) plan(job Job) *prepared {
 		pr.err = err
 		return pr
 	}
-	img, info, err := Decode(job.Path, data, r.Settings.Decode)
+	img, info, err := Decode(job.Path, data, job.decodeOptions(r.Settings.Decode))
 	if err != nil {
 		pr.err = err
 		return pr
@@ -363,6 +383,12 @@ func (r *Runner) Run(ctx context.Context, jobs []Job, emit func(Record) error) (
 			return tot, ctx.Err()
 		}
 		recs, err := r.process(ctx, pr, i, len(jobs), tot)
+		if pr.job.PerFrame {
+			k := pr.job.Frame
+			for i := range recs {
+				recs[i].Frame = &k
+			}
+		}
 		if err != nil && ctx.Err() != nil {
 			return tot, ctx.Err()
 		}
@@ -478,6 +504,20 @@ func (r *Runner) process(ctx context.Context, pr *prepared, idx, total int, tot 
 		s := r.Settings.Params.Canvas.ImageSize
 		img = res.Canvas.Crop(saliency.Box{X: x0, Y: y0, W: s, H: s})
 	}
+	if r.Settings.wants("input") {
+		// What the model saw: the decoded image at its own size, after any
+		// DICOM window, before the canvas.
+		inputFile := filepath.Join(r.OutDir, filepath.FromSlash(job.Stem)+".input.png")
+		if err := r.write(inputFile, func(w io.Writer) error { return png.Encode(w, RGBImage(pr.img)) }); err != nil {
+			for _, p := range pr.todo {
+				rec := base
+				rec.Status, rec.Concept, rec.Error = StatusError, r.Concepts[p.concept].Synset.Name, oneLine(err.Error())
+				out = append(out, rec)
+			}
+			return out, err
+		}
+		pr.inputFile = inputFile
+	}
 	canvasFile := ""
 	if r.Settings.wants("canvas") {
 		canvasFile = filepath.Join(r.OutDir, filepath.FromSlash(job.Stem)+".canvas.png")
@@ -573,6 +613,9 @@ func (r *Runner) writePair(pr *prepared, p pair, cm saliency.ConceptMap, res *sa
 	}
 	if canvasFile != "" {
 		names["canvas"] = canvasFile
+	}
+	if pr.inputFile != "" {
+		names["input"] = pr.inputFile
 	}
 	if s.wants("json") {
 		sc := *p.template

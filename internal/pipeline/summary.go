@@ -65,17 +65,17 @@ func Summarize(paths []string) (*Summary, error) {
 				if rec == nil {
 					continue
 				}
-				k := pairKey{rec.Rel, rec.Concept, rec.Method}
+				k := pairKey{rec.imageKey(), rec.Concept, rec.Method}
 				if rec.Concept == "" {
 					// The image failed before any concept: it stands for
 					// every pair of that image until one of them is made.
 					for kk := range latest {
-						if kk.rel == rec.Rel && kk.method == rec.Method {
+						if kk.rel == rec.imageKey() && kk.method == rec.Method {
 							delete(latest, kk)
 						}
 					}
 				} else {
-					delete(latest, pairKey{rec.Rel, "", rec.Method})
+					delete(latest, pairKey{rec.imageKey(), "", rec.Method})
 				}
 				if _, ok := latest[k]; !ok {
 					order = append(order, k)
@@ -83,12 +83,12 @@ func Summarize(paths []string) (*Summary, error) {
 				latest[k] = *rec
 				s.Passes += rec.Passes
 				if rec.Status == StatusOK {
-					t := imageTime[rec.Rel]
+					t := imageTime[rec.imageKey()]
 					if t.run != run {
 						t = runTime{run: run}
 					}
 					t.ms += rec.Timings["prepare"] + rec.Timings["explain"] + rec.Timings["write"]
-					imageTime[rec.Rel] = t
+					imageTime[rec.imageKey()] = t
 				}
 			}
 		}
@@ -100,7 +100,7 @@ func Summarize(paths []string) (*Summary, error) {
 		if !ok {
 			continue
 		}
-		images[rec.Rel] = true
+		images[rec.imageKey()] = true
 		s.Latest = append(s.Latest, rec)
 		if rec.Concept != "" {
 			s.Pairs++
@@ -112,7 +112,7 @@ func Summarize(paths []string) (*Summary, error) {
 			s.Skipped++
 		default:
 			s.Errors++
-			failed[rec.Rel] = true
+			failed[rec.imageKey()] = true
 			s.Failures = append(s.Failures, rec)
 		}
 	}

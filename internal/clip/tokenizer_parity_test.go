@@ -6,8 +6,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // The parity vectors of scripts/tokenizer_parity.py: strings (accents, CJK,
@@ -160,4 +163,84 @@ func TestTokenizerForDirPicksFile(t *testing.T) {
 			t.Errorf("%s: TokenizerFiles %v", c.file, got)
 		}
 	}
+}
+
+// A tokenizer.json in the layout of Hugging Face's CLIP exports (NFC,
+// whitespace Replace, Lowercase; the CLIP Split pattern and ByteLevel
+// without its regex; BPE with "</w>"; RobertaProcessing), holding the
+// bundled OpenAI vocabulary, gives the ids of OpenAI's reference tokenizer
+// (testdata/tokenizer_cases.json) wherever the two normalisations agree:
+// the file's normaliser has no HTML unescaping and no ftfy repairs, and its
+// \\s (Oniguruma: Unicode White_Space) lacks U+001C–U+001F, which Python's has.
+func TestCLIPTokenizerJSONMatchesOpenAI(t *testing.T) {
+	t.Parallel()
+	def, err := DefaultTokenizer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bpe := def.model.(*openAIBPE).bpe
+	merges := make([]string, len(bpe.ranks))
+	for p, r := range bpe.ranks {
+		merges[r] = p[0] + " " + p[1]
+	}
+	special := func(id int32, s string) map[string]any {
+		return map[string]any{"id": id, "content": s, "single_word": false, "lstrip": false, "rstrip": false, "normalized": true, "special": true}
+	}
+	doc := map[string]any{
+		"version": "1.0", "truncation": nil, "padding": nil,
+		"added_tokens": []any{special(StartToken, "<|startoftext|>"), special(EndToken, "<|endoftext|>")},
+		"normalizer": map[string]any{"type": "Sequence", "normalizers": []any{
+			map[string]any{"type": "NFC"},
+			map[string]any{"type": "Replace", "pattern": map[string]any{"Regex": `\s+`}, "content": " "},
+			map[string]any{"type": "Lowercase"}}},
+		"pre_tokenizer": map[string]any{"type": "Sequence", "pretokenizers": []any{
+			map[string]any{"type": "Split", "pattern": map[string]any{"Regex": `<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+`}, "behavior": "Removed", "invert": true},
+			map[string]any{"type": "ByteLevel", "add_prefix_space": false, "trim_offsets": true, "use_regex": false}}},
+		"post_processor": map[string]any{"type": "RobertaProcessing", "sep": []any{"<|endoftext|>", EndToken}, "cls": []any{"<|startoftext|>", StartToken}, "trim_offsets": false, "add_prefix_space": false},
+		"decoder":        map[string]any{"type": "ByteLevel", "add_prefix_space": true, "trim_offsets": true, "use_regex": true},
+		"model": map[string]any{"type": "BPE", "dropout": nil, "unk_token": "<|endoftext|>", "continuing_subword_prefix": "", "end_of_word_suffix": "</w>",
+			"fuse_unk": false, "byte_fallback": false, "vocab": bpe.vocab, "merges": merges},
+	}
+	data, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "tokenizer.json"), data, 0o644)
+	os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"model_type": "clip"}`), 0o644)
+	tok, err := TokenizerForDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tok.Kind() != KindBPE || tok.ContextLength() != ContextLength || tok.EndToken() != EndToken {
+		t.Fatalf("kind %s, context %d, end %d", tok.Kind(), tok.ContextLength(), tok.EndToken())
+	}
+	raw, err := os.ReadFile("testdata/tokenizer_cases.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []struct {
+		Text string  `json:"text"`
+		IDs  []int32 `json:"ids"`
+	}
+	if err := json.Unmarshal(raw, &cases); err != nil {
+		t.Fatal(err)
+	}
+	fileNorm := func(s string) string {
+		return strings.ToLower(strings.Join(strings.FieldsFunc(norm.NFC.String(s), isUniSpace), " "))
+	}
+	compared := 0
+	for _, c := range cases {
+		if Clean(c.Text) != fileNorm(c.Text) {
+			continue
+		}
+		compared++
+		if got := tok.Tokenize(c.Text); !slices.Equal(got, c.IDs) {
+			t.Errorf("%q:\n got %v\nwant %v", c.Text, got, c.IDs)
+		}
+	}
+	if compared < 250 {
+		t.Fatalf("only %d of %d cases compared", compared, len(cases))
+	}
+	t.Logf("%d of %d cases compared", compared, len(cases))
 }

@@ -171,7 +171,7 @@ func TestTokenizerForDirPicksFile(t *testing.T) {
 // bundled OpenAI vocabulary, gives the ids of OpenAI's reference tokenizer
 // (testdata/tokenizer_cases.json) wherever the two normalisations agree:
 // the file's normaliser has no HTML unescaping and no ftfy repairs, and its
-// \\s (Oniguruma: Unicode White_Space) lacks U+001C–U+001F, which Python's has.
+// \s (Oniguruma: Unicode White_Space) lacks U+001C–U+001F, which Python's has.
 func TestCLIPTokenizerJSONMatchesOpenAI(t *testing.T) {
 	t.Parallel()
 	def, err := DefaultTokenizer()

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -369,26 +370,29 @@ func splitMatches(s string, matches [][]int, behavior string, invert bool) []str
 			out = append(out, p.s)
 		}
 	case "MergedWithPrevious":
+		// a delimiter joins the piece before it unless that is a delimiter
+		prevDelim := false
 		for _, p := range pieces {
-			if p.delim && len(out) > 0 {
+			if p.delim && !prevDelim && len(out) > 0 {
 				out[len(out)-1] += p.s
 			} else {
 				out = append(out, p.s)
 			}
+			prevDelim = p.delim
 		}
 	case "MergedWithNext":
-		pending := ""
-		for _, p := range pieces {
-			if p.delim {
-				pending += p.s
-				continue
+		// a delimiter joins the piece after it unless that is a delimiter
+		nextDelim := false
+		for k := len(pieces) - 1; k >= 0; k-- {
+			p := pieces[k]
+			if p.delim && !nextDelim && len(out) > 0 {
+				out[len(out)-1] = p.s + out[len(out)-1]
+			} else {
+				out = append(out, p.s)
 			}
-			out = append(out, pending+p.s)
-			pending = ""
+			nextDelim = p.delim
 		}
-		if pending != "" {
-			out = append(out, pending)
-		}
+		slices.Reverse(out)
 	case "Contiguous":
 		prevDelim := false
 		for _, p := range pieces {

@@ -3,7 +3,6 @@ package clip
 import (
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -153,18 +152,10 @@ func eachField(data []byte, f func(num protowire.Number, typ protowire.Type, v [
 // Hugging Face's tokenizers for SentencePiece CLIPs (SigLIP, T5) do. The
 // maximum length comes from tokenizer_config.json or config.json.
 func LoadSentencePiece(path string) (*Tokenizer, error) {
-	t, err := loadSentencePiece(path)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
-	}
-	return t, nil
+	return loadTokenizerFile(path, loadSentencePiece)
 }
 
-func loadSentencePiece(path string) (*Tokenizer, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
+func loadSentencePiece(path string, data []byte) (*Tokenizer, error) {
 	m, err := parseSentencePiece(data)
 	if err != nil {
 		return nil, err

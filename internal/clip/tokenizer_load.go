@@ -166,23 +166,28 @@ type tokenizerFile struct {
 	Decoder       json.RawMessage `json:"decoder"`
 }
 
+// loadTokenizerFile reads a tokenizer file and parses it; its errors start
+// with the file's name.
+func loadTokenizerFile(path string, parse func(path string, data []byte) (*Tokenizer, error)) (*Tokenizer, error) {
+	data, err := os.ReadFile(path)
+	if err == nil {
+		var t *Tokenizer
+		if t, err = parse(path, data); err == nil {
+			return t, nil
+		}
+	}
+	return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
+}
+
 // LoadTokenizerJSON reads a Hugging Face tokenizer.json: its normaliser,
 // pre-tokenizer, model (BPE, WordPiece or Unigram), added tokens,
 // post-processor, truncation and padding. tokenizer_config.json and
 // config.json beside it supply the maximum length when the file has none.
 func LoadTokenizerJSON(path string) (*Tokenizer, error) {
-	t, err := loadTokenizerJSON(path)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
-	}
-	return t, nil
+	return loadTokenizerFile(path, loadTokenizerJSON)
 }
 
-func loadTokenizerJSON(path string) (*Tokenizer, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
+func loadTokenizerJSON(path string, data []byte) (*Tokenizer, error) {
 	var f tokenizerFile
 	if err := json.Unmarshal(data, &f); err != nil {
 		return nil, fmt.Errorf("not a tokenizer.json: %v", err)
@@ -547,18 +552,10 @@ func checkDecoder(raw json.RawMessage) error {
 // otherwise), BertPreTokenizer, [CLS] $A [SEP], [UNK], "##" continuations,
 // 100 characters a word at most.
 func LoadVocabTxt(path string) (*Tokenizer, error) {
-	t, err := loadVocabTxt(path)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
-	}
-	return t, nil
+	return loadTokenizerFile(path, loadVocabTxt)
 }
 
-func loadVocabTxt(path string) (*Tokenizer, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
+func loadVocabTxt(path string, data []byte) (*Tokenizer, error) {
 	vocab := map[string]int32{}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 1<<16), 1<<20)

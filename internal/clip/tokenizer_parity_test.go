@@ -215,17 +215,7 @@ func TestCLIPTokenizerJSONMatchesOpenAI(t *testing.T) {
 	if tok.Kind() != KindBPE || tok.ContextLength() != ContextLength || tok.EndToken() != EndToken {
 		t.Fatalf("kind %s, context %d, end %d", tok.Kind(), tok.ContextLength(), tok.EndToken())
 	}
-	raw, err := os.ReadFile("testdata/tokenizer_cases.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cases []struct {
-		Text string  `json:"text"`
-		IDs  []int32 `json:"ids"`
-	}
-	if err := json.Unmarshal(raw, &cases); err != nil {
-		t.Fatal(err)
-	}
+	cases := openAICases(t)
 	fileNorm := func(s string) string {
 		return strings.ToLower(strings.Join(strings.FieldsFunc(norm.NFC.String(s), isUniSpace), " "))
 	}

@@ -226,5 +226,12 @@ func loadSentencePiece(path string, data []byte) (*Tokenizer, error) {
 	if inRange(m.padID) {
 		t.padID = int32(m.padID)
 	}
+	vocab := map[string]int32{}
+	for i, p := range m.pieces {
+		if _, dup := vocab[p]; !dup {
+			vocab[p] = int32(i)
+		}
+	}
+	limits.padSigLIP(t, vocab)
 	return t, nil
 }

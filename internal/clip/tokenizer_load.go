@@ -135,6 +135,27 @@ func (c *modelLimits) maxLength(file string) (int, error) {
 	return 0, fmt.Errorf("%s: no maximum length: the file has no truncation, tokenizer_config.json no model_max_length and config.json no text_config.max_position_embeddings", file)
 }
 
+// isSigLIP says config.json is a SigLIP's (Hugging Face's model types).
+func (c *modelLimits) isSigLIP() bool {
+	return c.ModelType == "siglip" || c.ModelType == "siglip_text_model"
+}
+
+// padSigLIP pads a SigLIP's sequences to the context length when the
+// tokenizer file itself does not pad: SigLIP's text tower was trained on
+// sequences padded to 64 and pools the last position, so Hugging Face's
+// processor pads with padding="max_length" (the pad token is
+// tokenizer_config.json's, </s> by SiglipTokenizer's default).
+func (c *modelLimits) padSigLIP(t *Tokenizer, vocab map[string]int32) {
+	if !c.isSigLIP() || t.padFixed > 0 {
+		return
+	}
+	t.padFixed = t.maxLen
+	t.padID = t.eot
+	if id, ok := vocab[c.padToken()]; ok {
+		t.padID = id
+	}
+}
+
 func (c *modelLimits) padToken() string {
 	switch v := c.tokCfg.PadToken.(type) {
 	case string:
@@ -256,6 +277,7 @@ func loadTokenizerJSON(path string, data []byte) (*Tokenizer, error) {
 			return nil, fmt.Errorf("padding strategy %s is not supported", p.Strategy)
 		}
 	}
+	limits.padSigLIP(t, vocab)
 	t.vocabSize = vocabSize(vocab)
 	t.version = strings.ToLower(t.kind) + ":tokenizer.json/" + tokenizerImplVersion
 	return t, nil

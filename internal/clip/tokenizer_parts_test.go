@@ -310,3 +310,38 @@ func TestBPEOptions(t *testing.T) {
 		t.Errorf("byte fallback: %v", got)
 	}
 }
+
+// A SigLIP (config.json model_type "siglip") is padded to its context length
+// with tokenizer_config.json's pad token even when the file has no padding:
+// the text tower pools the last position.
+func TestSigLIPPadsToContext(t *testing.T) {
+	t.Parallel()
+	doc := siglipLikeDoc()
+	delete(doc, "padding")
+	doc["truncation"] = nil
+	data, _ := json.Marshal(doc)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "tokenizer.json"), data, 0o644)
+	os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"model_type": "siglip", "text_config": {"max_position_embeddings": 6}}`), 0o644)
+	os.WriteFile(filepath.Join(dir, "tokenizer_config.json"), []byte(`{"pad_token": "</s>", "model_max_length": 5}`), 0o644)
+	tok, err := TokenizerForDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids, mask := tok.TokenizeMask("a dog")
+	if !slices.Equal(ids, []int32{3, 4, 1, 1, 1}) || !slices.Equal(mask, []int32{1, 1, 1, 0, 0}) {
+		t.Errorf("got %v %v", ids, mask)
+	}
+	os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"model_type": "clip", "text_config": {"vocab_size": 12}}`), 0o644)
+	if tok, err = TokenizerForDir(dir); err != nil || tok.FixedLength() != 0 || len(tok.Tokenize("a dog")) != 3 {
+		t.Errorf("not a SigLIP: fixed length %d, %v", tok.FixedLength(), err)
+	}
+	os.Remove(filepath.Join(dir, "tokenizer.json"))
+	data, _ = os.ReadFile("testdata/tokenizers/unigram/spiece.model")
+	os.WriteFile(filepath.Join(dir, "spiece.model"), data, 0o644)
+	os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"model_type": "siglip"}`), 0o644)
+	os.WriteFile(filepath.Join(dir, "tokenizer_config.json"), []byte(`{"model_max_length": 64}`), 0o644)
+	if tok, err = TokenizerForDir(dir); err != nil || tok.FixedLength() != 64 || tok.PadID() != 1 {
+		t.Errorf("spiece.model SigLIP: fixed %d, pad %d, %v", tok.FixedLength(), tok.PadID(), err)
+	}
+}

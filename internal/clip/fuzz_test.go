@@ -50,7 +50,8 @@ func FuzzDecodeImage(f *testing.F) {
 
 // FuzzTokenize: any text gives, with every tokenizer convis reads (OpenAI's
 // bundled BPE and the parity tokenizers: WordPiece from tokenizer.json and
-// vocab.txt, Unigram from tokenizer.json and spiece.model, byte-level BPE),
+// vocab.txt, Unigram from tokenizer.json and spiece.model, with and without
+// byte fallback, byte-level BPE),
 // ids from the vocabulary, no longer than the context (exactly the fixed
 // length where the tokenizer pads), with the special tokens at both ends
 // and a mask that covers the real tokens.
@@ -63,7 +64,8 @@ func FuzzTokenize(f *testing.F) {
 	for _, load := range []func() (*Tokenizer, error){
 		func() (*Tokenizer, error) { return LoadTokenizerJSON("testdata/tokenizers/wordpiece/tokenizer.json") },
 		func() (*Tokenizer, error) { return LoadVocabTxt("testdata/tokenizers/wordpiece/vocab.txt") },
-		func() (*Tokenizer, error) { return LoadTokenizerJSON("testdata/tokenizers/unigram/tokenizer.json") },
+		func() (*Tokenizer, error) { return LoadTokenizerJSON(unigramJSON(f)) },
+		func() (*Tokenizer, error) { return LoadTokenizerJSON("testdata/tokenizers/unigram-unk/tokenizer.json") },
 		func() (*Tokenizer, error) { return LoadSentencePiece("testdata/tokenizers/unigram/spiece.model") },
 		func() (*Tokenizer, error) { return LoadTokenizerJSON("testdata/tokenizers/bpe/tokenizer.json") },
 	} {

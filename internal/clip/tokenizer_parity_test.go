@@ -3,6 +3,7 @@ package clip
 import (
 	"compress/gzip"
 	"encoding/json"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,10 +21,11 @@ import (
 // sentencepiece library (Unigram), openai/gpt-2's encoder.py (byte-level
 // BPE with a vocabulary learnt from WordNet, not OpenAI's).
 type parityCases struct {
-	Strings   []string  `json:"strings"`
-	WordPiece [][]int32 `json:"wordpiece"`
-	Unigram   [][]int32 `json:"unigram"`
-	BPE       [][]int32 `json:"bpe"`
+	Strings    []string  `json:"strings"`
+	WordPiece  [][]int32 `json:"wordpiece"`
+	Unigram    [][]int32 `json:"unigram"`
+	UnigramUnk [][]int32 `json:"unigram_unk"`
+	BPE        [][]int32 `json:"bpe"`
 }
 
 var (
@@ -96,7 +98,7 @@ func TestWordPieceParityVocabTxt(t *testing.T) {
 
 func TestUnigramParityJSON(t *testing.T) {
 	t.Parallel()
-	tok, err := LoadTokenizerJSON("testdata/tokenizers/unigram/tokenizer.json")
+	tok, err := LoadTokenizerJSON(unigramJSON(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,15 +116,60 @@ func TestUnigramParitySentencePiece(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var want [][]int32
-	for _, ids := range loadParity(t).Unigram {
+	checkParity(t, tok, unpadded(loadParity(t).Unigram))
+}
+
+// unpadded drops the trailing <pad> (0) of each sequence.
+func unpadded(seqs [][]int32) [][]int32 {
+	var out [][]int32
+	for _, ids := range seqs {
 		n := len(ids)
 		for n > 0 && ids[n-1] == 0 {
 			n--
 		}
-		want = append(want, ids[:n])
+		out = append(out, ids[:n])
 	}
-	checkParity(t, tok, want)
+	return out
+}
+
+// unigramJSON unpacks testdata/tokenizers/unigram/tokenizer.json.gz (stored
+// gzipped: its charsmap makes it 370 kB) into a temporary folder.
+func unigramJSON(tb testing.TB) string {
+	tb.Helper()
+	f, err := os.Open("testdata/tokenizers/unigram/tokenizer.json.gz")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	data, err := io.ReadAll(zr)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p := filepath.Join(tb.TempDir(), "tokenizer.json")
+	if err := os.WriteFile(p, data, 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}
+
+// Without byte fallback and with the identity normalisation: unknown
+// characters become <unk>, a run of them one.
+func TestUnigramUnknownParity(t *testing.T) {
+	t.Parallel()
+	tok, err := LoadTokenizerJSON("testdata/tokenizers/unigram-unk/tokenizer.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkParity(t, tok, loadParity(t).UnigramUnk)
+	tok, err = LoadSentencePiece("testdata/tokenizers/unigram-unk/spiece.model")
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkParity(t, tok, unpadded(loadParity(t).UnigramUnk))
 }
 
 func TestBPEParityJSON(t *testing.T) {

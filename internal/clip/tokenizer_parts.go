@@ -1,6 +1,7 @@
 package clip
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"regexp"
@@ -211,6 +212,11 @@ func readNormalizer(raw json.RawMessage) (normalizer, error) {
 		}
 		if err := json.Unmarshal(raw, &p); err != nil {
 			return nil, &partError{"normalizer", typ, err.Error()}
+		}
+		if len(p.Charsmap) == 0 || (len(p.Charsmap) >= 4 && binary.LittleEndian.Uint32(p.Charsmap) == 0) {
+			// null, empty or an empty trie: the Rust library maps nothing
+			// either (files converted from identity-normalised models)
+			return nil, nil
 		}
 		cm, err := newCharsmap(p.Charsmap)
 		if err != nil {

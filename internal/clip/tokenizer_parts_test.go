@@ -158,6 +158,21 @@ func TestTokenizerForDirNeverFallsBackSilently(t *testing.T) {
 	}
 }
 
+// A Precompiled normaliser without a charsmap (null, empty, or an empty
+// trie), as files converted from identity-normalised models have, maps
+// nothing.
+func TestPrecompiledWithoutCharsmap(t *testing.T) {
+	t.Parallel()
+	for _, cm := range []any{nil, "", "AAAAAA=="} {
+		doc := siglipLikeDoc()
+		doc["normalizer"] = map[string]any{"type": "Sequence", "normalizers": []any{map[string]any{"type": "Precompiled", "precompiled_charsmap": cm}, map[string]any{"type": "Lowercase"}}}
+		tok := mustLoadDoc(t, doc)
+		if got := tok.Encode("A dog"); !slices.Equal(got, []int32{3, 4}) {
+			t.Errorf("charsmap %v: %v", cm, got)
+		}
+	}
+}
+
 func TestPaddingAndTruncationSides(t *testing.T) {
 	t.Parallel()
 	doc := siglipLikeDoc()

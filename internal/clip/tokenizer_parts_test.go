@@ -92,6 +92,32 @@ func TestUnigramSigLIPLike(t *testing.T) {
 	}
 }
 
+// NFKC (full-width letters) before the SigLIP-like steps.
+func TestUnigramNFKC(t *testing.T) {
+	t.Parallel()
+	doc := siglipLikeDoc()
+	n := doc["normalizer"].(map[string]any)
+	n["normalizers"] = append([]any{map[string]any{"type": "NFKC"}}, n["normalizers"].([]any)...)
+	tok := mustLoadDoc(t, doc)
+	if got := tok.Encode("Ａ　ＤＯＧ！"); !slices.Equal(got, []int32{3, 4}) {
+		t.Errorf("got %v", got)
+	}
+}
+
+// The WordPiece file with BertProcessing in place of TemplateProcessing
+// gives the same [CLS] ... [SEP] sequences.
+func TestWordPieceBertProcessing(t *testing.T) {
+	t.Parallel()
+	data, err := os.ReadFile("testdata/tokenizers/wordpiece/tokenizer.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	json.Unmarshal(data, &doc)
+	doc["post_processor"] = map[string]any{"type": "BertProcessing", "sep": []any{"[SEP]", 3}, "cls": []any{"[CLS]", 2}}
+	checkParity(t, mustLoadDoc(t, doc), loadParity(t).WordPiece)
+}
+
 func TestTokenizerJSONErrorsNameThePart(t *testing.T) {
 	t.Parallel()
 	for _, c := range []struct {
@@ -225,8 +251,14 @@ func TestMetaspaceSchemes(t *testing.T) {
 		{"always", true, []string{"▁a", "▁b"}},
 		{"never", true, []string{"a", "▁b"}},
 		{"first", false, []string{"▁a▁b"}},
+		{"", true, []string{"a", "▁b"}}, // older files: "add_prefix_space": false
 	} {
-		raw, _ := json.Marshal(map[string]any{"type": "Metaspace", "replacement": "▁", "prepend_scheme": c.scheme, "split": c.split})
+		part := map[string]any{"type": "Metaspace", "replacement": "▁", "prepend_scheme": c.scheme, "split": c.split}
+		if c.scheme == "" {
+			delete(part, "prepend_scheme")
+			part["add_prefix_space"] = false
+		}
+		raw, _ := json.Marshal(part)
 		pt, err := readPreTokenizer(raw)
 		if err != nil {
 			t.Fatal(err)

@@ -186,7 +186,7 @@ func loadSentencePiece(path string, data []byte) (*Tokenizer, error) {
 	if err != nil {
 		return nil, err
 	}
-	maxLen, err := limits.maxLength("spiece.model")
+	maxLen, err := limits.maxLength()
 	if err != nil {
 		return nil, err
 	}

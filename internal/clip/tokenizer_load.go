@@ -122,7 +122,7 @@ func readModelLimits(dir string) (*modelLimits, error) {
 // maxLength is the context length when the tokenizer file sets none:
 // tokenizer_config.json's model_max_length (Hugging Face writes 1e30 for
 // "none"), else config.json's text_config.max_position_embeddings.
-func (c *modelLimits) maxLength(file string) (int, error) {
+func (c *modelLimits) maxLength() (int, error) {
 	if l := c.tokCfg.ModelMaxLength; l != nil && *l >= 1 && *l <= 1<<20 {
 		return int(*l), nil
 	}
@@ -132,7 +132,7 @@ func (c *modelLimits) maxLength(file string) (int, error) {
 	if c.isOpenAICLIP() {
 		return ContextLength, nil
 	}
-	return 0, fmt.Errorf("%s: no maximum length: the file has no truncation, tokenizer_config.json no model_max_length and config.json no text_config.max_position_embeddings", file)
+	return 0, fmt.Errorf("no maximum length: no truncation here, no model_max_length in tokenizer_config.json, no text_config.max_position_embeddings in config.json")
 }
 
 // isSigLIP says config.json is a SigLIP's (Hugging Face's model types).
@@ -244,8 +244,8 @@ func loadTokenizerJSON(path string, data []byte) (*Tokenizer, error) {
 	if f.Truncation != nil && f.Truncation.MaxLength > 0 {
 		t.maxLen = f.Truncation.MaxLength
 		t.truncLeft = f.Truncation.Direction == "Left"
-	} else if t.maxLen, err = limits.maxLength("tokenizer.json"); err != nil {
-		return nil, errors.New(strings.TrimPrefix(err.Error(), "tokenizer.json: "))
+	} else if t.maxLen, err = limits.maxLength(); err != nil {
+		return nil, err
 	}
 	if len(t.suffix) > 0 {
 		t.eot = t.suffix[len(t.suffix)-1]
@@ -625,7 +625,7 @@ func loadVocabTxt(path string, data []byte) (*Tokenizer, error) {
 		}
 	}
 	sort.Slice(specials, func(i, j int) bool { return specials[i].ID < specials[j].ID })
-	maxLen, err := limits.maxLength("vocab.txt")
+	maxLen, err := limits.maxLength()
 	if err != nil {
 		return nil, err
 	}

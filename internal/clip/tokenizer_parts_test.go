@@ -392,3 +392,23 @@ func TestSigLIPPadsToContext(t *testing.T) {
 		t.Errorf("spiece.model SigLIP: fixed %d, pad %d, %v", tok.FixedLength(), tok.PadID(), err)
 	}
 }
+
+// Without any maximum length the file is refused, naming what was looked for.
+func TestNoMaximumLength(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "vocab.txt"), []byte("[PAD]\n[UNK]\n[CLS]\n[SEP]\na\n"), 0o644)
+	_, err := TokenizerForDir(dir)
+	if err == nil || err.Error() != "vocab.txt: no maximum length: no truncation here, no model_max_length in tokenizer_config.json, no text_config.max_position_embeddings in config.json" {
+		t.Fatalf("got %v", err)
+	}
+	os.WriteFile(filepath.Join(dir, "tokenizer_config.json"), []byte(`{"model_max_length": 1e30}`), 0o644)
+	if _, err := TokenizerForDir(dir); err == nil {
+		t.Fatal("model_max_length 1e30 (Hugging Face's 'none') must not count")
+	}
+	os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"text_config": {"max_position_embeddings": 8}}`), 0o644)
+	tok, err := TokenizerForDir(dir)
+	if err != nil || tok.ContextLength() != 8 || !slices.Equal(tok.Tokenize("a a a a a a a a a"), []int32{2, 4, 4, 4, 4, 4, 4, 3}) {
+		t.Fatalf("%v", err)
+	}
+}

@@ -95,8 +95,12 @@ func wanted(files []hubFile, variant string) ([]hubFile, error) {
 		}
 		out = append(out, f)
 	}
-	if f, ok := by["tokenizer.json"]; ok {
-		out = append(out, f)
+	// The tokenizer files clip.TokenizerForDir reads, where the repository
+	// has them (tokenizer_config.json holds the maximum length and pad token).
+	for _, name := range []string{"tokenizer.json", "vocab.txt", "spiece.model", "tokenizer_config.json"} {
+		if f, ok := by[name]; ok {
+			out = append(out, f)
+		}
 	}
 	for _, base := range []string{"vision_model", "text_model"} {
 		found := false

@@ -95,7 +95,7 @@ func runEmbed(ctx context.Context, g *globalOptions, opts *embedOptions) error {
 		for j, v := range e {
 			vals[j] = strconv.FormatFloat(float64(v), 'g', 7, 32)
 		}
-		fmt.Fprintf(g.Stdout, "%s\t%s\n", inputs[i], strings.Join(vals, " "))
+		fmt.Fprintf(g.Stdout, "%s\t%s\n", escapeName(inputs[i]), strings.Join(vals, " "))
 	}
 	return nil
 }

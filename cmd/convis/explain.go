@@ -407,12 +407,21 @@ func explainJobs(g *globalOptions, opts *explainOptions) ([]pipeline.Job, pipeli
 		}
 		inputs = append(inputs, listed...)
 	}
-	jobs, stats, err := pipeline.Expand(inputs, pipeline.InputOptions{Recursive: opts.Recursive})
+	jobs, stats, err := pipeline.Expand(inputs, pipeline.InputOptions{Recursive: opts.Recursive, Output: opts.OutDir})
 	if err != nil {
 		return nil, shard, err
 	}
 	if stats.NonImage > 0 || stats.Hidden > 0 {
 		g.Log.Info("skipped files that are not images or are hidden", "not_images", stats.NonImage, "hidden", stats.Hidden)
+	}
+	if stats.NotRegular > 0 {
+		g.Log.Info(fmt.Sprintf("skipped %d entries that are not regular files (FIFOs, sockets, devices)", stats.NotRegular))
+	}
+	if stats.Output > 0 {
+		g.Log.Info("skipped the output folder, which is inside the inputs", "output", escapeName(opts.OutDir))
+	}
+	if err := anyInputExists(jobs); err != nil {
+		return nil, shard, err
 	}
 	if stats.Folders > 0 {
 		g.Log.Info(fmt.Sprintf("skipped %d subfolders; pass --recursive to explain their images too", stats.Folders))
@@ -430,6 +439,29 @@ func explainJobs(g *globalOptions, opts *explainOptions) ([]pipeline.Job, pipeli
 		g.Log.Info("shard", "shard", shard.String(), "images", len(jobs), "of", all)
 	}
 	return jobs, shard, nil
+}
+
+// anyInputExists fails, before anything is created, a run none of whose
+// named inputs exists (a typo): a batch with some missing inputs goes on
+// and reports them.
+func anyInputExists(jobs []pipeline.Job) error {
+	var first error
+	for _, j := range jobs {
+		_, err := os.Lstat(j.Path)
+		if err == nil {
+			return nil
+		}
+		if first == nil {
+			first = fmt.Errorf("%s: %w", j.Path, unwrapPath(err))
+		}
+	}
+	if first == nil {
+		return nil
+	}
+	if len(jobs) > 1 {
+		return fmt.Errorf("none of the %d inputs exists (%v); nothing was written", len(jobs), first)
+	}
+	return fmt.Errorf("%v; nothing was written", first)
 }
 
 func runExplain(ctx context.Context, g *globalOptions, opts *explainOptions) error {
@@ -511,13 +543,18 @@ func runExplain(ctx context.Context, g *globalOptions, opts *explainOptions) err
 	var all []pipeline.Record
 	enc := json.NewEncoder(g.Stdout)
 	enc.SetEscapeHTML(false)
+	logFailed := false
 	emit := func(rec pipeline.Record) error {
-		if err := runLog.Append(rec); err != nil {
-			return err
+		if err := runLog.Append(rec); err != nil && !logFailed {
+			// A full disk fails the pairs too; the batch goes on and says
+			// how many failed, as it does for any bad image.
+			logFailed = true
+			bp.Clear()
+			fmt.Fprintln(g.Stderr, "convis: "+escapeName(oneLine(err.Error()))+"; the records from here on are not logged")
 		}
 		if rec.Status == pipeline.StatusError {
 			bp.Clear()
-			fmt.Fprintln(g.Stderr, "convis: "+rec.Error)
+			fmt.Fprintln(g.Stderr, "convis: "+escapeName(rec.Error))
 		}
 		switch {
 		case opts.JSONL:
@@ -545,29 +582,32 @@ func runExplain(ctx context.Context, g *globalOptions, opts *explainOptions) err
 	}
 	runLog.Append(footer)
 	if ctx.Err() != nil {
-		fmt.Fprintf(g.Stderr, "convis: interrupted after %d of %d images; run the same command again to finish (run log: %s)\n", tot.Images, len(jobs), runLog.Path)
+		fmt.Fprintf(g.Stderr, "convis: interrupted after %d of %d images; run the same command again to finish (run log: %s)\n", tot.Images, len(jobs), escapeName(runLog.Path))
 		return silentError{ctx.Err()}
-	}
-	if runErr != nil && !errors.Is(runErr, pipeline.ErrFailFast) {
-		return runErr
 	}
 	if opts.JSON {
 		if all == nil {
 			all = []pipeline.Record{}
 		}
-		if err := writeJSON(g.Stdout, all); err != nil {
-			return err
+		if err := writeJSON(g.Stdout, all); err != nil && runErr == nil {
+			runErr = err
 		}
 	}
-	if tot.Failed > 0 {
-		msg := fmt.Sprintf("%d of %d images failed", tot.Failed, len(jobs))
-		if errors.Is(runErr, pipeline.ErrFailFast) {
-			msg = fmt.Sprintf("stopped at the first failure (--fail-fast) after %d of %d images", tot.Images, len(jobs))
-		}
-		fmt.Fprintf(g.Stderr, "convis: %s; run log: %s\n", msg, runLog.Path)
-		return silentError{errors.New(msg)}
+	// The count is the last line whatever stopped the batch.
+	var msg string
+	switch {
+	case errors.Is(runErr, pipeline.ErrFailFast):
+		msg = fmt.Sprintf("stopped at the first failure (--fail-fast) after %d of %d images", tot.Images, len(jobs))
+	case runErr != nil:
+		msg = fmt.Sprintf("stopped after %d of %d images (%s); %d of %d images failed", tot.Images, len(jobs), oneLine(runErr.Error()), tot.Failed, len(jobs))
+	case tot.Failed > 0:
+		msg = fmt.Sprintf("%d of %d images failed", tot.Failed, len(jobs))
+	default:
+		return nil
 	}
-	return nil
+	bp.Clear()
+	fmt.Fprintf(g.Stderr, "convis: %s; run log: %s\n", escapeName(msg), escapeName(runLog.Path))
+	return silentError{errors.New(msg)}
 }
 
 // recordLine is a record for people: image, concept, box, first output.
@@ -583,7 +623,7 @@ func recordLine(r pipeline.Record) string {
 	if r.Status == pipeline.StatusSkipped {
 		note += "  (up to date)"
 	}
-	return fmt.Sprintf("%s  %s  %s  → %s%s", r.Image, r.Concept, box, firstOutput(r.Outputs), note)
+	return escapeName(fmt.Sprintf("%s  %s  %s  → %s%s", r.Image, r.Concept, box, firstOutput(r.Outputs), note))
 }
 
 func firstOutput(o map[string]string) string {

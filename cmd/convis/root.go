@@ -75,7 +75,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		case code == exitInterrupted:
 			fmt.Fprintln(stderr, "convis: interrupted")
 		default:
-			fmt.Fprintln(stderr, "convis: "+oneLine(err.Error()))
+			fmt.Fprintln(stderr, "convis: "+escapeName(oneLine(err.Error())))
 		}
 		if code == exitUsage {
 			fmt.Fprintln(stderr, "Run 'convis --help' for usage.")

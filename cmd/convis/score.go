@@ -227,10 +227,10 @@ func runScore(ctx context.Context, g *globalOptions, opts *scoreOptions) error {
 			cw.Write([]string{r.Rel, r.Image, r.Concept, r.Method, sc, rk, r.Status, r.Error})
 			cw.Flush()
 		case r.Status == pipeline.StatusOK:
-			fmt.Fprintf(g.Stdout, "%s  %s  %s %.4f  rank %d\n", r.Image, r.Concept, r.Method, *r.Score, *r.Rank)
+			fmt.Fprintf(g.Stdout, "%s  %s  %s %.4f  rank %d\n", escapeName(r.Image), r.Concept, r.Method, *r.Score, *r.Rank)
 		}
 		if r.Status == pipeline.StatusError {
-			fmt.Fprintln(g.Stderr, "convis: "+r.Error)
+			fmt.Fprintln(g.Stderr, "convis: "+escapeName(r.Error))
 		}
 	}
 	failed := 0

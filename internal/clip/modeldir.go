@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/convis/convis/internal/atomicfile"
 )
 
 // Variants of the ONNX files, as Hugging Face ONNX exports name them.
@@ -143,10 +145,7 @@ func (m *ModelDir) Hash() (string, error) {
 	}
 	known[stamp] = h
 	if data, err := json.Marshal(known); err == nil && os.MkdirAll(filepath.Dir(m.HashCache), 0o755) == nil {
-		tmp := fmt.Sprintf("%s.%d.tmp", m.HashCache, os.Getpid())
-		if os.WriteFile(tmp, data, 0o644) == nil {
-			os.Rename(tmp, m.HashCache)
-		}
+		atomicfile.WriteBytes(m.HashCache, data) // a cache: a failed write only costs a rehash
 	}
 	return h, nil
 }

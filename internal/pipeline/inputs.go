@@ -28,6 +28,9 @@ type Job struct {
 // InputOptions say how inputs become jobs.
 type InputOptions struct {
 	Recursive bool
+	// Output is the run's output folder: never descended into, so that a
+	// rerun (or -o inside the input tree) never explains its own outputs.
+	Output string
 }
 
 // InputStats counts what listing left out.
@@ -35,6 +38,12 @@ type InputStats struct {
 	NonImage int // files in folders that are not images by their ending
 	Hidden   int // hidden files and folders skipped
 	Folders  int // subfolders not descended into (without Recursive)
+	// NotRegular are FIFOs, sockets and devices in folders: skipped as
+	// "not a regular file" (reading a FIFO would hang the batch).
+	NotRegular int
+	// Output counts the entries skipped because they are the run's output
+	// folder (a rerun never explains its own outputs).
+	Output int
 }
 
 // ListFile reads one path per line (blank lines and lines starting with #
@@ -91,6 +100,10 @@ func Expand(args []string, o InputOptions) ([]Job, InputStats, error) {
 		seen[abs] = true
 		files = append(files, found{path, base})
 	}
+	output := ""
+	if o.Output != "" {
+		output = realPath(o.Output)
+	}
 	for _, a := range args {
 		st, err := os.Stat(a)
 		if err != nil || !st.IsDir() {
@@ -102,6 +115,10 @@ func Expand(args []string, o InputOptions) ([]Job, InputStats, error) {
 		visited := map[string]bool{}
 		var walk func(dir string) error
 		walk = func(dir string) error {
+			if output != "" && realPath(dir) == output {
+				stats.Output++
+				return nil
+			}
 			if real, err := filepath.EvalSymlinks(dir); err == nil {
 				if visited[real] {
 					return nil
@@ -138,6 +155,10 @@ func Expand(args []string, o InputOptions) ([]Job, InputStats, error) {
 					stats.NonImage++
 					continue
 				}
+				if st, err := os.Stat(p); err == nil && !st.Mode().IsRegular() {
+					stats.NotRegular++
+					continue
+				}
 				add(p, a)
 			}
 			return nil
@@ -158,6 +179,19 @@ func Expand(args []string, o InputOptions) ([]Job, InputStats, error) {
 	sort.SliceStable(jobs, func(a, b int) bool { return jobs[a].Rel < jobs[b].Rel })
 	assignStems(jobs)
 	return jobs, stats, nil
+}
+
+// realPath is path made absolute with its links resolved (as far as it
+// exists), to compare folders.
+func realPath(path string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		abs = path
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		return real
+	}
+	return filepath.Clean(abs)
 }
 
 // assignStems names outputs by the relative path without its extension;

@@ -425,17 +425,21 @@ func (r *Runner) Run(ctx context.Context, jobs []Job, emit func(Record) error) (
 // prefetch plans and prepares jobs ahead of the encoder, at most Prefetch
 // images ahead (bounded memory); with Prefetch 0, each only when asked.
 func (r *Runner) prefetch(ctx context.Context, jobs []Job) func(i int) *prepared {
-	if r.Prefetch <= 0 {
-		return func(i int) *prepared { return r.plan(jobs[i]) }
+	return prefetchWith(ctx, r.Prefetch, jobs, r.plan)
+}
+
+func prefetchWith(ctx context.Context, ahead int, jobs []Job, plan func(Job) *prepared) func(i int) *prepared {
+	if ahead <= 0 {
+		return func(i int) *prepared { return plan(jobs[i]) }
 	}
-	ch := make(chan *prepared, r.Prefetch)
+	ch := make(chan *prepared, ahead)
 	go func() {
 		defer close(ch)
 		for _, j := range jobs {
 			if ctx.Err() != nil {
 				return
 			}
-			pr := r.plan(j)
+			pr := plan(j)
 			select {
 			case ch <- pr:
 			case <-ctx.Done():

@@ -35,7 +35,7 @@ prompts are most similar: what the embedding contains, before asking where.`,
 	f.IntVar(&opts.Top, "top", 10, "how many concepts to list")
 	addIndexFlags(f, &opts.Index)
 	f.BoolVar(&opts.JSON, "json", false, "print JSON")
-	f.IntVar(&opts.MaxPixels, "max-pixels", clip.DefaultMaxPixels, "refuse images with more pixels than this")
+	addMaxPixelsFlag(f, &opts.MaxPixels, clip.DefaultMaxPixels)
 	return cmd
 }
 
@@ -67,6 +67,7 @@ func runClassify(ctx context.Context, g *globalOptions, opts *classifyOptions) e
 	if err != nil {
 		return err
 	}
+	defer ix.Close()
 	embs, err := m.EmbedImages(ctx, []*clip.RGB{img}, 1)
 	if err != nil {
 		return err

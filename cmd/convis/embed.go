@@ -36,8 +36,8 @@ the input, a tab, and the values. --normalize scales them to unit length.`,
 	f.StringArrayVar(&opts.Texts, "text", nil, "text to embed (repeatable)")
 	f.BoolVar(&opts.JSON, "json", false, `print a JSON array of {"input","kind","embedding"}`)
 	f.BoolVar(&opts.Normalize, "normalize", false, "L2-normalise the embeddings")
-	f.IntVar(&opts.Batch, "batch", 32, "inputs per encoder pass")
-	f.IntVar(&opts.MaxPixels, "max-pixels", clip.DefaultMaxPixels, "refuse images with more pixels than this")
+	boundedIntVar(f, &opts.Batch, "batch", 32, 1, maxBatch, "inputs per encoder pass")
+	addMaxPixelsFlag(f, &opts.MaxPixels, clip.DefaultMaxPixels)
 	return cmd
 }
 

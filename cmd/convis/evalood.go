@@ -61,7 +61,7 @@ recursively) or manifests of convis eval localization.`,
 	addIndexFlags(f, &opts.Index)
 	f.Uint64Var(&opts.Seed, "seed", 0, "seed of the bootstrap")
 	f.BoolVar(&opts.JSON, "json", false, "print JSON (an object per method)")
-	f.IntVar(&opts.MaxPixels, "max-pixels", clip.DefaultMaxPixels, "refuse images with more pixels than this")
+	addMaxPixelsFlag(f, &opts.MaxPixels, clip.DefaultMaxPixels)
 	return cmd
 }
 

@@ -126,24 +126,24 @@ status is 1 if any failed (2 for usage errors, 130 when interrupted).`,
 	f.StringArrayVarP(&opts.Concepts, "concept", "c", nil, "concept: word, synset name or ImageNet id (repeatable)")
 	f.StringVar(&opts.Method, "method", "grid", "grid (Algorithm 1), stochastic or occlusion (baseline)")
 	f.IntSliceVar(&opts.Sizes, "sizes", def.Sizes, "grid window sizes, in canvas pixels")
-	f.IntVar(&opts.Stride, "stride", def.Stride, "grid stride")
-	f.IntVar(&opts.Canvas, "canvas", def.Canvas.Size, "canvas side")
-	f.IntVar(&opts.ImageSize, "image-size", def.Canvas.ImageSize, "side of the image on the canvas")
-	f.IntVar(&opts.Padding, "padding", def.Canvas.Offset, "offset of the image on the canvas")
+	boundedIntVar(f, &opts.Stride, "stride", def.Stride, 1, maxCanvas, "grid stride")
+	boundedIntVar(f, &opts.Canvas, "canvas", def.Canvas.Size, 1, maxCanvas, fmt.Sprintf("canvas side (at most %d)", maxCanvas))
+	boundedIntVar(f, &opts.ImageSize, "image-size", def.Canvas.ImageSize, 1, maxCanvas, "side of the image on the canvas")
+	boundedIntVar(f, &opts.Padding, "padding", def.Canvas.Offset, 0, maxCanvas, "offset of the image on the canvas")
 	f.StringVar(&opts.Fill, "fill", string(def.Canvas.Fill), "canvas fill: noise, gray or blur")
 	f.StringVar(&opts.Crop, "crop", string(def.Canvas.Crop), "pad (whole image) or center (the reference's centre crop)")
 	f.Uint64Var(&opts.Seed, "seed", 0, "seed of the noise fill and the stochastic sampler")
 	addIndexFlags(f, &opts.Index)
-	f.IntVar(&opts.Rounds, "iterations", def.Stochastic.Rounds, "stochastic: rounds per window size")
-	f.IntVar(&opts.Samples, "samples", def.Stochastic.Samples, "stochastic: windows per round")
+	boundedIntVar(f, &opts.Rounds, "iterations", def.Stochastic.Rounds, 1, maxRounds, "stochastic: rounds per window size")
+	boundedIntVar(f, &opts.Samples, "samples", def.Stochastic.Samples, 1, maxSamples, "stochastic: windows per round")
 	f.Float64Var(&opts.Epsilon, "epsilon", def.Stochastic.Epsilon, "stochastic: multiplicative step ε")
 	f.Float64Var(&opts.Gamma, "gamma", def.Stochastic.Gamma, "stochastic: rank decay γ")
-	f.IntVar(&opts.N, "n", def.Stochastic.N, "stochastic: ranks ≥ n score −1")
-	f.Float64Var(&opts.Threshold, "threshold", 0.7, "fixed box threshold on the map, largest region (the reference's rule; same as --box-rule T)")
+	boundedIntVar(f, &opts.N, "n", def.Stochastic.N, 1, maxPasses, "stochastic: ranks ≥ n score −1")
+	f.Float64Var(&opts.Threshold, "threshold", 0, "a fixed box threshold T on the map, largest region: the same as --box-rule T; not given, --box-rule decides (default auto: rel:0.4 on the default refined maps; the reference's fixed threshold is 0.7)")
 	f.StringVar(&opts.BoxRule, "box-rule", autoBoxRule, "how maps become boxes: auto (the rule measured for the map: rel:0.4 on the default --refine image maps, rel:0.8 on others), rel:A (the peak's region above median + A·(peak − median)), otsu (a threshold per map, the peak's region, no box without a clear region), otsu:T (Otsu, at least T), or a fixed threshold T (largest region; 0.7 is the reference)")
 	f.StringVar(&opts.Boxes, "boxes", "best", "best (one box) or all (one per region that stands out: two dogs, two boxes)")
 	f.StringVar(&opts.Preset, "preset", "", "reference: every published setting at once (grid, centre crop, noise canvas 480/224/128, windows 128 and 64 every 16, definitions over the paper's T, Algorithm 1's map (--refine=false), threshold 0.7, fade overlay); flags given as well win")
-	f.IntVar(&opts.Batch, "batch", def.Batch, "crops per encoder pass")
+	boundedIntVar(f, &opts.Batch, "batch", def.Batch, 1, maxBatch, "crops per encoder pass")
 	f.StringVarP(&opts.OutDir, "output", "o", "convis-out", "output directory")
 	f.StringSliceVar(&opts.Formats, "format", allFormats, "outputs: overlay, npy, png16, json, canvas")
 	f.StringVar(&opts.Colormap, "colormap", "turbo", "heatmap colormap: turbo, viridis, inferno, jet")
@@ -152,14 +152,14 @@ status is 1 if any failed (2 for usage errors, 130 when interrupted).`,
 	f.Float64Var(&opts.Exponent, "exponent", 10, "fade style exponent k (s = map^k)")
 	f.BoolVar(&opts.JSON, "json", false, "print one JSON array of the records on stdout at the end")
 	f.BoolVar(&opts.JSONL, "jsonl", false, "stream one JSON line per (image, concept) on stdout as it is written")
-	f.IntVar(&opts.MaxPixels, "max-pixels", clip.DefaultMaxPixels, "refuse images with more pixels than this")
+	addMaxPixelsFlag(f, &opts.MaxPixels, clip.DefaultMaxPixels)
 	f.StringVar(&opts.Gray16, "gray16", string(clip.Gray16Range), "16-bit grey images: range (stretch their own min–max to 0–255) or high-byte")
 	f.BoolVarP(&opts.Recursive, "recursive", "r", false, "descend into subfolders")
 	f.StringVar(&opts.FromFile, "from-file", "", "read image paths from a file, one per line (- for stdin)")
 	f.BoolVar(&opts.Force, "force", false, "redo pairs whose outputs are up to date, and overwrite outputs made with other settings")
 	f.StringVar(&opts.Shard, "shard", "", "take part K of N of the images (K/N), or auto from Slurm array or Kubernetes Indexed Job variables")
 	f.BoolVar(&opts.FailFast, "fail-fast", false, "stop at the first image that fails")
-	f.IntVar(&opts.Prefetch, "prefetch", 2, "images decoded and prepared ahead while the encoder runs (0: none)")
+	boundedIntVar(f, &opts.Prefetch, "prefetch", 2, 0, maxPrefetch, "images decoded and prepared ahead while the encoder runs (0: none)")
 	addRefineFlags(f, &opts.Refine, &opts.RefineRegion)
 	f.IntVar(&opts.RefineSmooth, "refine-smooth", 0, "radius, in pixels of the image square (224), of a box filter over the refined map: smoother pictures (8 fits more boxes on the square benchmark, not on the non-square one, and moves fewer peaks onto the object; docs/localization.md)")
 	f.BoolVar(&opts.FullPlan, "full-plan", false, "also encode windows that miss the image (slower, same map; for checking)")
@@ -274,13 +274,10 @@ func (o *explainOptions) params() (saliency.Params, error) {
 	}
 	p.Canvas = saliency.CanvasOptions{Size: o.Canvas, ImageSize: o.ImageSize, Offset: o.Padding, Fill: saliency.Fill(o.Fill), Crop: saliency.CropMode(o.Crop), Seed: o.Seed}
 	p.Stochastic = saliency.StochasticParams{Sizes: o.Sizes, Rounds: o.Rounds, Samples: o.Samples, Epsilon: o.Epsilon, Gamma: o.Gamma, N: o.N, Seed: o.Seed}
+	if err := (mapSettings{Canvas: p.Canvas, Sizes: o.Sizes, Stride: o.Stride, Batch: o.Batch}).check(); err != nil {
+		return p, err
+	}
 	switch {
-	case o.Batch < 1:
-		return p, usageErrorf("--batch must be at least 1")
-	case o.Stride < 1:
-		return p, usageErrorf("--stride must be at least 1")
-	case len(o.Sizes) == 0:
-		return p, usageErrorf("--sizes needs at least one window size")
 	case o.Threshold < 0 || o.Threshold > 1:
 		return p, usageErrorf("--threshold must be in [0, 1]")
 	case o.Alpha < 0 || o.Alpha > 1:
@@ -297,36 +294,13 @@ func (o *explainOptions) params() (saliency.Params, error) {
 		return p, usageErrorf("--exponent must be in (0, 1000], got %v", o.Exponent)
 	case !finite(o.Threshold) || !finite(o.Alpha):
 		return p, usageErrorf("--threshold and --alpha must be numbers")
-	case o.Canvas < 1:
-		return p, usageErrorf("--canvas must be at least 1 pixel, got %d", o.Canvas)
-	case o.ImageSize < 1:
-		return p, usageErrorf("--image-size must be at least 1 pixel, got %d", o.ImageSize)
-	case o.Prefetch < 0:
-		return p, usageErrorf("--prefetch must be 0 or more")
-	}
-	for _, s := range o.Sizes {
-		if s < 1 {
-			return p, usageErrorf("--sizes: window sizes must be at least 1 pixel, got %d", s)
-		}
-		if s > o.Canvas {
-			return p, usageErrorf("--sizes: %d does not fit the canvas of %d", s, o.Canvas)
-		}
-	}
-	if o.Padding < 0 || o.Padding+o.ImageSize > o.Canvas {
-		return p, usageErrorf("the image (%d at offset %d) must fit the canvas (%d)", o.ImageSize, o.Padding, o.Canvas)
+	case o.Prefetch < 0 || o.Prefetch > maxPrefetch:
+		return p, usageErrorf("--prefetch must be in [0, %d]", maxPrefetch)
+	case o.MaxPixels < 1 || o.MaxPixels > maxPixelsCap:
+		return p, usageErrorf("--max-pixels must be in [1, %d], got %d", maxPixelsCap, o.MaxPixels)
 	}
 	if o.Gray16 != string(clip.Gray16Range) && o.Gray16 != string(clip.Gray16HighByte) {
 		return p, usageErrorf("--gray16 %q: want range or high-byte", o.Gray16)
-	}
-	switch p.Canvas.Fill {
-	case saliency.FillNoise, saliency.FillGray, saliency.FillBlur:
-	default:
-		return p, usageErrorf("--fill %q: want noise, gray or blur", o.Fill)
-	}
-	switch p.Canvas.Crop {
-	case saliency.CropPad, saliency.CropCenter:
-	default:
-		return p, usageErrorf("--crop %q: want pad or center", o.Crop)
 	}
 	m := o.Index.Prompts
 	if m != string(saliency.PromptDefinitions) && m != string(saliency.PromptLemmas) && !strings.Contains(m, "{}") {
@@ -337,6 +311,9 @@ func (o *explainOptions) params() (saliency.Params, error) {
 	}
 	if o.Style != string(render.StyleHeatmap) && o.Style != string(render.StyleFade) {
 		return p, usageErrorf("--style %q: want heatmap or fade", o.Style)
+	}
+	if len(o.Formats) == 0 {
+		return p, usageErrorf("--format: give at least one of overlay, npy, png16, json, canvas")
 	}
 	for _, f := range o.Formats {
 		if f != "canvas" && !contains(allFormats, f) {
@@ -471,6 +448,9 @@ func runExplain(ctx context.Context, g *globalOptions, opts *explainOptions) err
 	if opts.JSON && opts.JSONL {
 		return usageErrorf("--json and --jsonl: choose one")
 	}
+	if strings.TrimSpace(opts.OutDir) == "" {
+		return usageErrorf("--output (-o) is empty: give a folder")
+	}
 	p, err := opts.params()
 	if err != nil {
 		return err
@@ -503,6 +483,7 @@ func runExplain(ctx context.Context, g *globalOptions, opts *explainOptions) err
 	if err != nil {
 		return err
 	}
+	defer ix.Close() // the ranking session, freed now rather than by a finalizer
 	explainer, err := newExplainer(g, m, ix, opts.Index)
 	if err != nil {
 		return err

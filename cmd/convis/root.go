@@ -171,8 +171,8 @@ concept scores by the best rank of any synset in its subtree.`,
 				level = slog.LevelDebug
 			}
 			g.Log = newPlainLogger(g.Stderr, level)
-			if g.Threads < 0 {
-				return usageErrorf("--threads must be 0 (automatic) or more, got %d", g.Threads)
+			if g.Threads < 0 || g.Threads > maxThreads() {
+				return usageErrorf("--threads must be in [0, %d] (0: one per core; at most 4 per core), got %d", maxThreads(), g.Threads)
 			}
 			switch g.Variant {
 			case "fp32", "fp16", "quantized":

@@ -98,7 +98,11 @@ func newScorer(ctx context.Context, g *globalOptions, index indexOptions, querie
 	return s, nil
 }
 
-func (s *scorer) Close() { s.m.Close() }
+func (s *scorer) Close() {
+	s.defIx.Close()
+	s.lemmaIx.Close()
+	s.m.Close()
+}
 
 // score embeds one image (CLIP's own preprocessing) and scores it for
 // every concept.
@@ -184,7 +188,7 @@ carries the rank. Inputs as explain takes them (folders, -r, --from-file,
 	f.StringVar(&opts.Shard, "shard", "", "take part K of N of the images (K/N), or auto")
 	f.BoolVar(&opts.JSONL, "jsonl", false, "stream one JSON line per (image, concept)")
 	f.BoolVar(&opts.CSV, "csv", false, "print CSV (a header, then one row per (image, concept))")
-	f.IntVar(&opts.MaxPixels, "max-pixels", clip.DefaultMaxPixels, "refuse images with more pixels than this")
+	addMaxPixelsFlag(f, &opts.MaxPixels, clip.DefaultMaxPixels)
 	return cmd
 }
 

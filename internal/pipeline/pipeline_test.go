@@ -143,6 +143,12 @@ func TestParseShard(t *testing.T) {
 		{"auto", env("SLURM_ARRAY_TASK_ID", "5", "SLURM_ARRAY_TASK_MIN", "1", "SLURM_ARRAY_TASK_MAX", "8"), Shard{4, 8}, ""},
 		{"auto", env("SLURM_ARRAY_TASK_ID", "5", "SLURM_ARRAY_TASK_MIN", "1", "SLURM_ARRAY_TASK_COUNT", "8"), Shard{4, 8}, ""},
 		{"auto", env("SLURM_ARRAY_TASK_ID", "3"), Shard{}, "neither SLURM_ARRAY_TASK_COUNT"},
+		// Regression (issue 29.15): --array=0-6:2 ran shards 0 and 2 of 4
+		// and never 1 and 3; stepped or gapped arrays are refused.
+		{"auto", env("SLURM_ARRAY_TASK_ID", "2", "SLURM_ARRAY_TASK_COUNT", "4", "SLURM_ARRAY_TASK_MIN", "0", "SLURM_ARRAY_TASK_MAX", "6", "SLURM_ARRAY_TASK_STEP", "2"), Shard{}, "stepped Slurm array"},
+		{"auto", env("SLURM_ARRAY_TASK_ID", "2", "SLURM_ARRAY_TASK_COUNT", "4", "SLURM_ARRAY_TASK_MIN", "0", "SLURM_ARRAY_TASK_MAX", "6", "SLURM_ARRAY_TASK_STEP", "2", "CONVIS_SHARDS", "4"), Shard{}, "stepped Slurm array"},
+		{"auto", env("SLURM_ARRAY_TASK_ID", "2", "SLURM_ARRAY_TASK_COUNT", "3", "SLURM_ARRAY_TASK_MIN", "0", "SLURM_ARRAY_TASK_MAX", "4"), Shard{}, "not contiguous"},
+		{"auto", env("SLURM_ARRAY_TASK_ID", "2", "SLURM_ARRAY_TASK_COUNT", "4", "SLURM_ARRAY_TASK_MIN", "0", "SLURM_ARRAY_TASK_MAX", "3", "SLURM_ARRAY_TASK_STEP", "1"), Shard{2, 4}, ""},
 		// A task resubmitted alone (--array=2) keeps its part with CONVIS_SHARDS.
 		{"auto", env("SLURM_ARRAY_TASK_ID", "2", "SLURM_ARRAY_TASK_COUNT", "1", "SLURM_ARRAY_TASK_MIN", "2", "CONVIS_SHARDS", "3"), Shard{2, 3}, ""},
 		{"auto", env("JOB_COMPLETION_INDEX", "1", "CONVIS_SHARDS", "3"), Shard{1, 3}, ""},

@@ -36,14 +36,14 @@ type boundedInt struct {
 func (b *boundedInt) String() string { return strconv.Itoa(*b.p) }
 func (b *boundedInt) Type() string   { return "int" }
 func (b *boundedInt) Set(s string) error {
-	v, err := strconv.Atoi(s)
+	v, err := strconv.ParseInt(s, 0, strconv.IntSize)
 	if err != nil {
-		return fmt.Errorf("not a whole number")
+		return err // friendlyFlagError words it
 	}
-	if v < b.min || v > b.max {
+	if v < int64(b.min) || v > int64(b.max) {
 		return fmt.Errorf("must be in [%d, %d], got %d", b.min, b.max, v)
 	}
-	*b.p = v
+	*b.p = int(v)
 	return nil
 }
 

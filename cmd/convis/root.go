@@ -117,9 +117,19 @@ func exitCode(ctx context.Context, err error) int {
 
 var flagParseRE = regexp.MustCompile(`^invalid argument "(.*)" for "(.*)" flag: strconv\.Parse(\w+): .*$`)
 
+// flagBoundRE is a bounded flag's refusal (boundedInt).
+var flagBoundRE = regexp.MustCompile(`^invalid argument ".*" for "(.*)" flag: (must be in .*)$`)
+
 // friendlyFlagError turns pflag's strconv messages ("strconv.ParseUint:
 // parsing "-1": invalid syntax") into what the flag wants.
 func friendlyFlagError(err error) error {
+	if b := flagBoundRE.FindStringSubmatch(err.Error()); b != nil {
+		flag := b[1]
+		if i := strings.LastIndex(flag, "--"); i >= 0 {
+			flag = flag[i:]
+		}
+		return fmt.Errorf("%s %s", flag, b[2])
+	}
 	m := flagParseRE.FindStringSubmatch(err.Error())
 	if m == nil {
 		return err

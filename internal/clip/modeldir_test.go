@@ -12,16 +12,7 @@ import (
 
 // A cached hash is reused for unchanged files and recomputed when a file changes.
 func TestModelHashCache(t *testing.T) {
-	src := "../../testdata/fixture-model"
-	dir := t.TempDir()
-	for _, f := range []string{"config.json", "preprocessor_config.json", "onnx/vision_model.onnx", "onnx/text_model.onnx"} {
-		data, err := os.ReadFile(filepath.Join(src, f))
-		if err != nil {
-			t.Fatal(err)
-		}
-		os.MkdirAll(filepath.Dir(filepath.Join(dir, f)), 0o755)
-		os.WriteFile(filepath.Join(dir, f), data, 0o644)
-	}
+	dir := copyFixture(t)
 	m, err := OpenModelDir(dir, "fp32")
 	if err != nil {
 		t.Fatal(err)

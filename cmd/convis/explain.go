@@ -371,14 +371,14 @@ func (o *explainOptions) settings(p saliency.Params, box saliency.BoxRule) pipel
 
 // explainJobs lists the run's images: arguments and --from-file, then this
 // shard's part.
-func explainJobs(g *globalOptions, opts *explainOptions) ([]pipeline.Job, pipeline.Shard, error) {
+func explainJobs(ctx context.Context, g *globalOptions, opts *explainOptions) ([]pipeline.Job, pipeline.Shard, error) {
 	shard, err := pipeline.ParseShard(opts.Shard, os.Getenv)
 	if err != nil {
 		return nil, shard, usageError{err}
 	}
 	inputs := append([]string(nil), opts.Inputs...)
 	if opts.FromFile != "" {
-		listed, err := pipeline.ListFile(opts.FromFile, g.Stdin)
+		listed, err := pipeline.ListFile(ctx, opts.FromFile, g.Stdin)
 		if err != nil {
 			return nil, shard, err
 		}
@@ -466,7 +466,7 @@ func runExplain(ctx context.Context, g *globalOptions, opts *explainOptions) err
 	if err != nil {
 		return err
 	}
-	jobs, shard, err := explainJobs(g, opts)
+	jobs, shard, err := explainJobs(ctx, g, opts)
 	if err != nil {
 		return err
 	}

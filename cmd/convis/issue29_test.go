@@ -218,3 +218,42 @@ func TestFullDiskBatch(t *testing.T) {
 		}
 	}
 }
+
+// Regression (issue 29.3): SIGTERM is honoured at every moment: here while
+// the list of images is read from a pipe that never ends (--from-file -),
+// and a second signal ends the process even if something still waits.
+func TestSIGTERMWhileReadingTheList(t *testing.T) {
+	t.Parallel()
+	lib := ortLibForTest(t)
+	out := filepath.Join(t.TempDir(), "out")
+	cmd := convisCmd(t, nil, "explain", "--from-file", "-", "-c", "animal", "--model", "../../testdata/fixture-model", "--ort-lib", lib,
+		"--cache-dir", sharedCache, "-o", out)
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pw.Close() // never written: the list never ends
+	cmd.Stdin = pr
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pr.Close()
+	time.Sleep(500 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitInterrupted {
+			t.Fatalf("exit %v, want %d: %s", err, exitInterrupted, stderr.String())
+		}
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		t.Fatalf("SIGTERM was ignored while reading the list: %s", stderr.String())
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("an interrupted run before any image created %s", out)
+	}
+}

@@ -203,7 +203,7 @@ func runScore(ctx context.Context, g *globalOptions, opts *scoreOptions) error {
 	if opts.JSONL && opts.CSV {
 		return usageErrorf("--jsonl and --csv: choose one")
 	}
-	jobs, _, err := explainJobs(g, &explainOptions{Inputs: opts.Inputs, FromFile: opts.FromFile, Recursive: opts.Recursive, Shard: opts.Shard})
+	jobs, _, err := explainJobs(ctx, g, &explainOptions{Inputs: opts.Inputs, FromFile: opts.FromFile, Recursive: opts.Recursive, Shard: opts.Shard})
 	if err != nil {
 		return err
 	}

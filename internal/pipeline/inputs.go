@@ -7,6 +7,7 @@ package pipeline
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -47,8 +48,28 @@ type InputStats struct {
 }
 
 // ListFile reads one path per line (blank lines and lines starting with #
-// are skipped); "-" is r.
-func ListFile(name string, stdin io.Reader) ([]string, error) {
+// are skipped); "-" is stdin. It returns ctx's error as soon as ctx is
+// done: a list read from a pipe that never ends must not make the run deaf
+// to an interrupt (the read itself is left to the exiting process).
+func ListFile(ctx context.Context, name string, stdin io.Reader) ([]string, error) {
+	type result struct {
+		list []string
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		l, err := readList(name, stdin)
+		done <- result{l, err}
+	}()
+	select {
+	case r := <-done:
+		return r.list, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func readList(name string, stdin io.Reader) ([]string, error) {
 	var r io.Reader = stdin
 	if name != "-" {
 		f, err := os.Open(name)

@@ -81,11 +81,11 @@ func TestExpandMirrorsTheTree(t *testing.T) {
 }
 
 func TestListFile(t *testing.T) {
-	got, err := ListFile("-", strings.NewReader("a.png\n\n# comment\nb c.png\r\n"))
+	got, err := ListFile(context.Background(), "-", strings.NewReader("a.png\n\n# comment\nb c.png\r\n"))
 	if err != nil || !reflect.DeepEqual(got, []string{"a.png", "b c.png"}) {
 		t.Fatalf("%q %v", got, err)
 	}
-	if _, err := ListFile(filepath.Join(t.TempDir(), "none"), nil); err == nil || !strings.Contains(err.Error(), "--from-file") {
+	if _, err := ListFile(context.Background(), filepath.Join(t.TempDir(), "none"), nil); err == nil || !strings.Contains(err.Error(), "--from-file") {
 		t.Fatalf("want an error naming --from-file, got %v", err)
 	}
 }

@@ -63,8 +63,7 @@ func hashBuiltin() {
 // The folder is made complete in a temporary name and renamed into place,
 // so an interrupted extraction is never mistaken for a model.
 func ExtractBuiltin(store string) (dir string, fresh bool, err error) {
-	builtinHashOnce.Do(hashBuiltin)
-	dir = filepath.Join(store, "builtin-"+BuiltinName+"-"+builtinHash[:12])
+	dir = BuiltinDir(store)
 	if ok := verifyExtracted(dir); ok {
 		return dir, false, nil
 	}
@@ -107,6 +106,12 @@ func ExtractBuiltin(store string) (dir string, fresh bool, err error) {
 		return "", false, fmt.Errorf("extract built-in model: %w", err)
 	}
 	return dir, true, nil
+}
+
+// BuiltinDir is the folder of the built-in model's copy under store.
+func BuiltinDir(store string) string {
+	builtinHashOnce.Do(hashBuiltin)
+	return filepath.Join(store, "builtin-"+BuiltinName+"-"+builtinHash[:12])
 }
 
 // verifyExtracted checks that every embedded file is present with its

@@ -391,8 +391,11 @@ func explainJobs(ctx context.Context, g *globalOptions, opts *explainOptions) ([
 	if stats.NonImage > 0 || stats.Hidden > 0 {
 		g.Log.Info("skipped files that are not images or are hidden", "not_images", stats.NonImage, "hidden", stats.Hidden)
 	}
-	if stats.NotRegular > 0 {
-		g.Log.Info(fmt.Sprintf("skipped %d entries that are not regular files (FIFOs, sockets, devices)", stats.NotRegular))
+	for _, p := range stats.NotRegularPaths {
+		g.Log.Info(fmt.Sprintf("skipped %s: %s", p, clip.NotRegular))
+	}
+	if n := stats.NotRegular - len(stats.NotRegularPaths); n > 0 {
+		g.Log.Info(fmt.Sprintf("skipped %d more entries that are not regular files (FIFOs, sockets, devices)", n))
 	}
 	if stats.Output > 0 {
 		g.Log.Info("skipped the output folder, which is inside the inputs", "output", escapeName(opts.OutDir))

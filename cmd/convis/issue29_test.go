@@ -153,7 +153,7 @@ func TestRerunInsideTheInputTree(t *testing.T) {
 		return code, stdout, stderr
 	}
 	code, stdout, stderr := run(false)
-	if code != 0 || strings.Contains(stdout+stderr, "\x1b") || !strings.Contains(stdout, `c\x1b[31m\x0ax.png`) {
+	if code != 0 || strings.Contains(stdout+stderr, "\x1b") || !strings.Contains(stdout, `c\x1b[31m\x0ax.png`) || !strings.Contains(stderr, "pipe.png: not a regular file") {
 		t.Fatalf("first run: exit %d\nstdout %q\nstderr %q", code, stdout, stderr)
 	}
 	code, stdout, stderr = run(true)

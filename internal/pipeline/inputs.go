@@ -41,7 +41,8 @@ type InputStats struct {
 	Folders  int // subfolders not descended into (without Recursive)
 	// NotRegular are FIFOs, sockets and devices in folders: skipped as
 	// "not a regular file" (reading a FIFO would hang the batch).
-	NotRegular int
+	NotRegular      int
+	NotRegularPaths []string // the first few, to name them
 	// Output counts the entries skipped because they are the run's output
 	// folder (a rerun never explains its own outputs).
 	Output int
@@ -178,6 +179,9 @@ func Expand(args []string, o InputOptions) ([]Job, InputStats, error) {
 				}
 				if st, err := os.Stat(p); err == nil && !st.Mode().IsRegular() {
 					stats.NotRegular++
+					if len(stats.NotRegularPaths) < 10 {
+						stats.NotRegularPaths = append(stats.NotRegularPaths, p)
+					}
 					continue
 				}
 				add(p, a)

@@ -17,7 +17,20 @@ rm -rf "$out"; mkdir -p "$out/in"
 # Half single-object, half multi-object held-out scenes.
 ls testdata/scenes/single/*.png | head -n $((n / 2)) | xargs -I{} cp {} "$out/in/"
 for f in $(ls testdata/scenes/multi/*.png | head -n $((n - n / 2))); do cp "$f" "$out/in/m-$(basename "$f")"; done
-run() { local name=$1; shift; "$bin" explain "$out/in" -c animal -c vehicle --format npy,json -o "$out/$name" --log-level warn "$@" >/dev/null; }
+# Every run computes its maps: the window cache ignores --threads and
+# --batch (rightly: they do not change the embeddings it keys on), so runs
+# sharing it would compare the cache with itself. --cache-size 0 turns it
+# off; the concept index, in the script's own cache folder, is shared.
+# Each run must report encoder passes, or the comparison tests nothing.
+run() {
+  local name=$1; shift
+  "$bin" explain "$out/in" -c animal -c vehicle --format npy,json -o "$out/$name" --log-level warn \
+    --cache-dir "$out/cache" --cache-size 0 --jsonl "$@" > "$out/$name.jsonl"
+  local passes
+  passes=$(jq -s '[.[] | select(.type == "record") | .forward_passes] | add' "$out/$name.jsonl")
+  if [ "${passes:-0}" -le 0 ]; then echo "ci_stability: run $name encoded nothing" >&2; exit 1; fi
+  echo "$name: $passes encoder passes" >&2
+}
 run base
 run threads1 --threads 1
 run batch1 --batch 1

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"encoding/xml"
 	"os"
 	"path/filepath"
@@ -58,11 +59,23 @@ func TestCheckAndCompareCLI(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "golden", "0000.animal.n.01.overlay.png")); err != nil {
 		t.Fatal("goldens are not reviewable pictures:", err)
 	}
-	if code, out, errs := run("check", suite, "--threads", "1"); code != 0 {
+	// One thread, computed: without the window cache (which ignores
+	// --threads), or the check compares the cache with itself (regression,
+	// issue 29.17: 0 passes).
+	suite1 := filepath.Join(dir, "suite-nocache.yaml")
+	os.WriteFile(suite1, []byte("model: "+fixture+"\nimages: [img]\nconcepts: [animal, food]\nargs: [--stride, \"48\", --cache-size, \"0\"]\ngolden: golden\n"), 0o644)
+	kept := filepath.Join(dir, "kept")
+	if code, out, errs := run("check", suite1, "--threads", "1", "--keep", kept); code != 0 {
 		t.Fatalf("check, one thread: %d %s %s", code, out, errs)
 	}
+	var side struct {
+		Passes int `json:"forward_passes"`
+	}
+	if err := json.Unmarshal(mustRead(t, filepath.Join(kept, "0000.animal.n.01.json")), &side); err != nil || side.Passes <= 0 {
+		t.Fatalf("check, one thread: %d passes (%v): it compared the cache with itself", side.Passes, err)
+	}
 	cur := filepath.Join(dir, "cur")
-	if code, _, errs := run("explain", filepath.Join(dir, "img"), "-c", "animal", "-c", "food", "--stride", "48", "--batch", "1", "--model", fixture, "--format", "npy,json", "-o", cur); code != 0 {
+	if code, _, errs := run("explain", filepath.Join(dir, "img"), "-c", "animal", "-c", "food", "--stride", "48", "--batch", "1", "--cache-size", "0", "--model", fixture, "--format", "npy,json", "-o", cur); code != 0 {
 		t.Fatal(errs)
 	}
 	if code, out, errs := run("compare", filepath.Join(dir, "golden"), cur); code != 0 {

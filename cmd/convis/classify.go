@@ -71,6 +71,7 @@ func runClassify(ctx context.Context, g *globalOptions, opts *classifyOptions) e
 	if err != nil {
 		return err
 	}
+	defer ix.Close()
 	embs, err := m.EmbedImages(ctx, []*clip.RGB{img}, 1)
 	if err != nil {
 		return err

@@ -23,7 +23,7 @@ type decodeFlags struct {
 }
 
 func addDecodeFlags(f *pflag.FlagSet, d *decodeFlags) {
-	f.IntVar(&d.MaxPixels, "max-pixels", clip.DefaultMaxPixels, "refuse images with more pixels than this")
+	addMaxPixelsFlag(f, &d.MaxPixels, clip.DefaultMaxPixels)
 	f.StringVar(&d.Gray16, "gray16", string(clip.Gray16Range), "16-bit grey images (PNG, TIFF): range (stretch their own min–max to 0–255) or high-byte")
 	f.IntVar(&d.WindowIndex, "window-index", 0, "DICOM: which of the file's windows (or VOI LUTs) to apply, from 0")
 	f.StringVar(&d.Window, "window", "", "DICOM: window C,W (centre and width in modality units, e.g. 40,400 for a CT soft-tissue window) instead of the file's")

@@ -36,7 +36,7 @@ the input, a tab, and the values. --normalize scales them to unit length.`,
 	f.StringArrayVar(&opts.Texts, "text", nil, "text to embed (repeatable)")
 	f.BoolVar(&opts.JSON, "json", false, `print a JSON array of {"input","kind","embedding"}`)
 	f.BoolVar(&opts.Normalize, "normalize", false, "L2-normalise the embeddings")
-	f.IntVar(&opts.Batch, "batch", 32, "inputs per encoder pass")
+	boundedIntVar(f, &opts.Batch, "batch", 32, 1, maxBatch, "inputs per encoder pass")
 	addDecodeFlags(f, &opts.Decode)
 	return cmd
 }
@@ -99,7 +99,7 @@ func runEmbed(ctx context.Context, g *globalOptions, opts *embedOptions) error {
 		for j, v := range e {
 			vals[j] = strconv.FormatFloat(float64(v), 'g', 7, 32)
 		}
-		fmt.Fprintf(g.Stdout, "%s\t%s\n", inputs[i], strings.Join(vals, " "))
+		fmt.Fprintf(g.Stdout, "%s\t%s\n", escapeName(inputs[i]), strings.Join(vals, " "))
 	}
 	return nil
 }

@@ -91,27 +91,27 @@ and a cat for "animal"): one box cannot be the answer for them. Methods sharing 
 	f.StringSliceVar(&opts.Levels, "concept-level", []string{"object"}, "concept levels: object, parent, ancestor:N (comma-separated)")
 	f.IntVar(&opts.Limit, "limit", 0, "use only the first N images (0: all)")
 	f.Uint64Var(&opts.Seed, "seed", 0, "seed of noise, sampler and bootstrap")
-	f.IntVar(&opts.Batch, "batch", 32, "crops per encoder pass")
+	boundedIntVar(f, &opts.Batch, "batch", 32, 1, maxBatch, "crops per encoder pass")
 	f.StringVar(&opts.Fill, "fill", "noise", "canvas fill: noise, gray or blur")
 	f.StringVar(&opts.Crop, "crop", "pad", "pad or center")
 	f.IntSliceVar(&opts.Sizes, "sizes", saliency.DefaultParams().Sizes, "window sizes of grid, occlusion and stochastic, in canvas pixels")
-	f.IntVar(&opts.Stride, "stride", saliency.DefaultParams().Stride, "grid stride")
+	boundedIntVar(f, &opts.Stride, "stride", saliency.DefaultParams().Stride, 1, maxCanvas, "grid stride")
 	dc := saliency.DefaultCanvas()
-	f.IntVar(&opts.Canvas.Size, "canvas", dc.Size, "canvas side")
-	f.IntVar(&opts.Canvas.ImageSize, "image-size", dc.ImageSize, "side of the image's square on the canvas (the scale of the image)")
-	f.IntVar(&opts.Canvas.Offset, "padding", dc.Offset, "offset of the image's square on the canvas")
+	boundedIntVar(f, &opts.Canvas.Size, "canvas", dc.Size, 1, maxCanvas, fmt.Sprintf("canvas side (at most %d)", maxCanvas))
+	boundedIntVar(f, &opts.Canvas.ImageSize, "image-size", dc.ImageSize, 1, maxCanvas, "side of the image's square on the canvas (the scale of the image)")
+	boundedIntVar(f, &opts.Canvas.Offset, "padding", dc.Offset, 0, maxCanvas, "offset of the image's square on the canvas")
 	addRefineFlags(f, &opts.Refine, &opts.RefineP.Region)
 	// The stage's own numbers, for measuring it; not given, they are the
 	// chosen region's (saliency.DefaultRefine, saliency.BoxRefine).
 	dr, br := saliency.DefaultRefine(), saliency.BoxRefine()
-	f.IntVar(&opts.RefineP.Size, "refine-size", dr.Size, "refinement window side, canvas pixels")
-	f.IntVar(&opts.RefineP.Stride, "refine-stride", dr.Stride, fmt.Sprintf("refinement window step (box: %d)", br.Stride))
-	f.IntVar(&opts.RefineP.Margin, "refine-margin", br.Margin, "box: pixels around the coarse box that the refinement covers")
+	boundedIntVar(f, &opts.RefineP.Size, "refine-size", dr.Size, 1, maxCanvas, "refinement window side, canvas pixels")
+	boundedIntVar(f, &opts.RefineP.Stride, "refine-stride", dr.Stride, 1, maxCanvas, fmt.Sprintf("refinement window step (box: %d)", br.Stride))
+	boundedIntVar(f, &opts.RefineP.Margin, "refine-margin", br.Margin, 0, maxCanvas, "box: pixels around the coarse box that the refinement covers")
 	f.Float64Var(&opts.RefineP.Weight, "refine-weight", dr.Weight, fmt.Sprintf("β: map = coarse × (1 − β + β·fine) (box: %g)", br.Weight))
 	f.Float64Var(&opts.RefineP.Quantile, "refine-quantile", dr.Quantile, "re-aggregate the coarse grid map with this quantile of the covering windows' ranks before refining (0: their sum, Algorithm 1)")
 	f.BoolVar(&opts.RefineP.LogRanks, "refine-log-ranks", dr.LogRanks, "maps take log(1 + rank) instead of the rank (box: false)")
-	f.IntVar(&opts.RefineP.MaxPasses, "refine-max-passes", br.MaxPasses, "box: bound on refinement windows per concept")
-	f.IntVar(&opts.RefineP.Smooth, "refine-smooth", dr.Smooth, "radius, in pixels of the image square (224), of the box filter over the refined map (0: none; box: 0)")
+	boundedIntVar(f, &opts.RefineP.MaxPasses, "refine-max-passes", br.MaxPasses, 0, maxPasses, "box: bound on refinement windows per concept")
+	boundedIntVar(f, &opts.RefineP.Smooth, "refine-smooth", dr.Smooth, 0, 224, "radius, in pixels of the image square (224), of the box filter over the refined map (0: none; box: 0)")
 	addIndexFlags(f, &opts.Index)
 	f.BoolVar(&opts.JSON, "json", false, "print JSON")
 	addDecodeFlags(f, &opts.Decode)
@@ -363,6 +363,12 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 		}
 		boxRules = append(boxRules, rule)
 	}
+	// The map settings are checked as explain checks them, before the
+	// dataset or the model is read.
+	canvas := saliency.CanvasOptions{Size: opts.Canvas.Size, ImageSize: opts.Canvas.ImageSize, Offset: opts.Canvas.Offset, Fill: saliency.Fill(opts.Fill), Crop: saliency.CropMode(opts.Crop), Seed: opts.Seed}
+	if err := (mapSettings{Canvas: canvas, Sizes: opts.Sizes, Stride: opts.Stride, Batch: opts.Batch}).check(); err != nil {
+		return err
+	}
 	man, base, err := loadManifest(opts.Dataset)
 	if err != nil {
 		return err
@@ -460,6 +466,7 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 		if err != nil {
 			return err
 		}
+		defer ix.Close()
 		if ex, err = newExplainer(g, model, ix, opts.Index); err != nil {
 			return err
 		}
@@ -472,12 +479,7 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 		return usageErrorf("--canvas %d, --image-size %d, --padding %d: the image's square must fit the canvas", c.Size, c.ImageSize, c.Offset)
 	}
 	params.Stochastic.Seed = opts.Seed
-	if len(opts.Sizes) > 0 {
-		params.Sizes, params.Stochastic.Sizes = opts.Sizes, opts.Sizes
-	}
-	if opts.Stride > 0 {
-		params.Stride = opts.Stride
-	}
+	params.Sizes, params.Stochastic.Sizes, params.Stride = opts.Sizes, opts.Sizes, opts.Stride
 	if params.Refine, err = refineParams(opts.Refine, opts.RefineP.Region, saliency.MethodGrid, false); err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/convis/convis/internal/clip"
 	"github.com/convis/convis/internal/pipeline"
 	"github.com/convis/convis/internal/render"
 	"github.com/convis/convis/internal/saliency"
@@ -124,24 +125,24 @@ status is 1 if any failed (2 for usage errors, 130 when interrupted).`,
 	f.StringArrayVarP(&opts.Concepts, "concept", "c", nil, "concept: word, synset name or ImageNet id (repeatable)")
 	f.StringVar(&opts.Method, "method", "grid", "grid (Algorithm 1), stochastic or occlusion (baseline)")
 	f.IntSliceVar(&opts.Sizes, "sizes", def.Sizes, "grid window sizes, in canvas pixels")
-	f.IntVar(&opts.Stride, "stride", def.Stride, "grid stride")
-	f.IntVar(&opts.Canvas, "canvas", def.Canvas.Size, "canvas side")
-	f.IntVar(&opts.ImageSize, "image-size", def.Canvas.ImageSize, "side of the image on the canvas")
-	f.IntVar(&opts.Padding, "padding", def.Canvas.Offset, "offset of the image on the canvas")
+	boundedIntVar(f, &opts.Stride, "stride", def.Stride, 1, maxCanvas, "grid stride")
+	boundedIntVar(f, &opts.Canvas, "canvas", def.Canvas.Size, 1, maxCanvas, fmt.Sprintf("canvas side (at most %d)", maxCanvas))
+	boundedIntVar(f, &opts.ImageSize, "image-size", def.Canvas.ImageSize, 1, maxCanvas, "side of the image on the canvas")
+	boundedIntVar(f, &opts.Padding, "padding", def.Canvas.Offset, 0, maxCanvas, "offset of the image on the canvas")
 	f.StringVar(&opts.Fill, "fill", string(def.Canvas.Fill), "canvas fill: noise, gray or blur")
 	f.StringVar(&opts.Crop, "crop", string(def.Canvas.Crop), "pad (whole image) or center (the reference's centre crop)")
 	f.Uint64Var(&opts.Seed, "seed", 0, "seed of the noise fill and the stochastic sampler")
 	addIndexFlags(f, &opts.Index)
-	f.IntVar(&opts.Rounds, "iterations", def.Stochastic.Rounds, "stochastic: rounds per window size")
-	f.IntVar(&opts.Samples, "samples", def.Stochastic.Samples, "stochastic: windows per round")
+	boundedIntVar(f, &opts.Rounds, "iterations", def.Stochastic.Rounds, 1, maxRounds, "stochastic: rounds per window size")
+	boundedIntVar(f, &opts.Samples, "samples", def.Stochastic.Samples, 1, maxSamples, "stochastic: windows per round")
 	f.Float64Var(&opts.Epsilon, "epsilon", def.Stochastic.Epsilon, "stochastic: multiplicative step ε")
 	f.Float64Var(&opts.Gamma, "gamma", def.Stochastic.Gamma, "stochastic: rank decay γ")
-	f.IntVar(&opts.N, "n", def.Stochastic.N, "stochastic: ranks ≥ n score −1")
-	f.Float64Var(&opts.Threshold, "threshold", 0.7, "fixed box threshold on the map, largest region (the reference's rule; same as --box-rule T)")
+	boundedIntVar(f, &opts.N, "n", def.Stochastic.N, 1, maxPasses, "stochastic: ranks ≥ n score −1")
+	f.Float64Var(&opts.Threshold, "threshold", 0, "a fixed box threshold T on the map, largest region: the same as --box-rule T; not given, --box-rule decides (default auto: rel:0.4 on the default refined maps; the reference's fixed threshold is 0.7)")
 	f.StringVar(&opts.BoxRule, "box-rule", autoBoxRule, "how maps become boxes: auto (the rule measured for the map: rel:0.4 on the default --refine image maps, rel:0.8 on others), rel:A (the peak's region above median + A·(peak − median)), otsu (a threshold per map, the peak's region, no box without a clear region), otsu:T (Otsu, at least T), or a fixed threshold T (largest region; 0.7 is the reference)")
 	f.StringVar(&opts.Boxes, "boxes", "best", "best (one box) or all (one per region that stands out: two dogs, two boxes)")
 	f.StringVar(&opts.Preset, "preset", "", "reference: every published setting at once (grid, centre crop, noise canvas 480/224/128, windows 128 and 64 every 16, definitions over the paper's T, Algorithm 1's map (--refine=false), threshold 0.7, fade overlay); flags given as well win")
-	f.IntVar(&opts.Batch, "batch", def.Batch, "crops per encoder pass")
+	boundedIntVar(f, &opts.Batch, "batch", def.Batch, 1, maxBatch, "crops per encoder pass")
 	f.StringVarP(&opts.OutDir, "output", "o", "convis-out", "output directory")
 	f.StringSliceVar(&opts.Formats, "format", allFormats, "outputs: overlay, npy, png16, json, canvas, input (STEM.input.png: the decoded image at its own size, after any DICOM window, before the canvas)")
 	f.StringVar(&opts.Colormap, "colormap", "turbo", "heatmap colormap: turbo, viridis, inferno, jet")
@@ -156,7 +157,7 @@ status is 1 if any failed (2 for usage errors, 130 when interrupted).`,
 	f.BoolVar(&opts.Force, "force", false, "redo pairs whose outputs are up to date, and overwrite outputs made with other settings")
 	f.StringVar(&opts.Shard, "shard", "", "take part K of N of the images (K/N), or auto from Slurm array or Kubernetes Indexed Job variables")
 	f.BoolVar(&opts.FailFast, "fail-fast", false, "stop at the first image that fails")
-	f.IntVar(&opts.Prefetch, "prefetch", 2, "images decoded and prepared ahead while the encoder runs (0: none)")
+	boundedIntVar(f, &opts.Prefetch, "prefetch", 2, 0, maxPrefetch, "images decoded and prepared ahead while the encoder runs (0: none)")
 	addRefineFlags(f, &opts.Refine, &opts.RefineRegion)
 	f.IntVar(&opts.RefineSmooth, "refine-smooth", 0, "radius, in pixels of the image square (224), of a box filter over the refined map: smoother pictures (8 fits more boxes on the square benchmark, not on the non-square one, and moves fewer peaks onto the object; docs/localization.md)")
 	f.BoolVar(&opts.FullPlan, "full-plan", false, "also encode windows that miss the image (slower, same map; for checking)")
@@ -271,13 +272,10 @@ func (o *explainOptions) params() (saliency.Params, error) {
 	}
 	p.Canvas = saliency.CanvasOptions{Size: o.Canvas, ImageSize: o.ImageSize, Offset: o.Padding, Fill: saliency.Fill(o.Fill), Crop: saliency.CropMode(o.Crop), Seed: o.Seed}
 	p.Stochastic = saliency.StochasticParams{Sizes: o.Sizes, Rounds: o.Rounds, Samples: o.Samples, Epsilon: o.Epsilon, Gamma: o.Gamma, N: o.N, Seed: o.Seed}
+	if err := (mapSettings{Canvas: p.Canvas, Sizes: o.Sizes, Stride: o.Stride, Batch: o.Batch}).check(); err != nil {
+		return p, err
+	}
 	switch {
-	case o.Batch < 1:
-		return p, usageErrorf("--batch must be at least 1")
-	case o.Stride < 1:
-		return p, usageErrorf("--stride must be at least 1")
-	case len(o.Sizes) == 0:
-		return p, usageErrorf("--sizes needs at least one window size")
 	case o.Threshold < 0 || o.Threshold > 1:
 		return p, usageErrorf("--threshold must be in [0, 1]")
 	case o.Alpha < 0 || o.Alpha > 1:
@@ -294,36 +292,13 @@ func (o *explainOptions) params() (saliency.Params, error) {
 		return p, usageErrorf("--exponent must be in (0, 1000], got %v", o.Exponent)
 	case !finite(o.Threshold) || !finite(o.Alpha):
 		return p, usageErrorf("--threshold and --alpha must be numbers")
-	case o.Canvas < 1:
-		return p, usageErrorf("--canvas must be at least 1 pixel, got %d", o.Canvas)
-	case o.ImageSize < 1:
-		return p, usageErrorf("--image-size must be at least 1 pixel, got %d", o.ImageSize)
-	case o.Prefetch < 0:
-		return p, usageErrorf("--prefetch must be 0 or more")
-	}
-	for _, s := range o.Sizes {
-		if s < 1 {
-			return p, usageErrorf("--sizes: window sizes must be at least 1 pixel, got %d", s)
-		}
-		if s > o.Canvas {
-			return p, usageErrorf("--sizes: %d does not fit the canvas of %d", s, o.Canvas)
-		}
-	}
-	if o.Padding < 0 || o.Padding+o.ImageSize > o.Canvas {
-		return p, usageErrorf("the image (%d at offset %d) must fit the canvas (%d)", o.ImageSize, o.Padding, o.Canvas)
+	case o.Prefetch < 0 || o.Prefetch > maxPrefetch:
+		return p, usageErrorf("--prefetch must be in [0, %d]", maxPrefetch)
+	case o.Decode.MaxPixels < 1 || o.Decode.MaxPixels > maxPixelsCap:
+		return p, usageErrorf("--max-pixels must be in [1, %d], got %d", maxPixelsCap, o.Decode.MaxPixels)
 	}
 	if _, _, err := o.Decode.options(); err != nil {
 		return p, err
-	}
-	switch p.Canvas.Fill {
-	case saliency.FillNoise, saliency.FillGray, saliency.FillBlur:
-	default:
-		return p, usageErrorf("--fill %q: want noise, gray or blur", o.Fill)
-	}
-	switch p.Canvas.Crop {
-	case saliency.CropPad, saliency.CropCenter:
-	default:
-		return p, usageErrorf("--crop %q: want pad or center", o.Crop)
 	}
 	m := o.Index.Prompts
 	if m != string(saliency.PromptDefinitions) && m != string(saliency.PromptLemmas) && !strings.Contains(m, "{}") {
@@ -334,6 +309,9 @@ func (o *explainOptions) params() (saliency.Params, error) {
 	}
 	if o.Style != string(render.StyleHeatmap) && o.Style != string(render.StyleFade) {
 		return p, usageErrorf("--style %q: want heatmap or fade", o.Style)
+	}
+	if len(o.Formats) == 0 {
+		return p, usageErrorf("--format: give at least one of overlay, npy, png16, json, canvas")
 	}
 	for _, f := range o.Formats {
 		if f != "canvas" && f != "input" && !contains(allFormats, f) {
@@ -392,25 +370,37 @@ func (o *explainOptions) settings(p saliency.Params, box saliency.BoxRule) pipel
 
 // explainJobs lists the run's images: arguments and --from-file, then this
 // shard's part.
-func explainJobs(g *globalOptions, opts *explainOptions) ([]pipeline.Job, pipeline.Shard, error) {
+func explainJobs(ctx context.Context, g *globalOptions, opts *explainOptions) ([]pipeline.Job, pipeline.Shard, error) {
 	shard, err := pipeline.ParseShard(opts.Shard, os.Getenv)
 	if err != nil {
 		return nil, shard, usageError{err}
 	}
 	inputs := append([]string(nil), opts.Inputs...)
 	if opts.FromFile != "" {
-		listed, err := pipeline.ListFile(opts.FromFile, g.Stdin)
+		listed, err := pipeline.ListFile(ctx, opts.FromFile, g.Stdin)
 		if err != nil {
 			return nil, shard, err
 		}
 		inputs = append(inputs, listed...)
 	}
-	jobs, stats, err := pipeline.Expand(inputs, pipeline.InputOptions{Recursive: opts.Recursive})
+	jobs, stats, err := pipeline.Expand(inputs, pipeline.InputOptions{Recursive: opts.Recursive, Output: opts.OutDir})
 	if err != nil {
 		return nil, shard, err
 	}
 	if stats.NonImage > 0 || stats.Hidden > 0 {
 		g.Log.Info("skipped files that are not images or are hidden", "not_images", stats.NonImage, "hidden", stats.Hidden)
+	}
+	for _, p := range stats.NotRegularPaths {
+		g.Log.Info(fmt.Sprintf("skipped %s: %s", p, clip.NotRegular))
+	}
+	if n := stats.NotRegular - len(stats.NotRegularPaths); n > 0 {
+		g.Log.Info(fmt.Sprintf("skipped %d more entries that are not regular files (FIFOs, sockets, devices)", n))
+	}
+	if stats.Output > 0 {
+		g.Log.Info("skipped the output folder, which is inside the inputs", "output", escapeName(opts.OutDir))
+	}
+	if err := anyInputExists(jobs); err != nil {
+		return nil, shard, err
 	}
 	if stats.Folders > 0 {
 		g.Log.Info(fmt.Sprintf("skipped %d subfolders; pass --recursive to explain their images too", stats.Folders))
@@ -433,12 +423,38 @@ func explainJobs(g *globalOptions, opts *explainOptions) ([]pipeline.Job, pipeli
 	return jobs, shard, nil
 }
 
+// anyInputExists fails, before anything is created, a run none of whose
+// named inputs exists (a typo): a batch with some missing inputs goes on
+// and reports them.
+func anyInputExists(jobs []pipeline.Job) error {
+	var first error
+	for _, j := range jobs {
+		_, err := os.Lstat(j.Path)
+		if err == nil {
+			return nil
+		}
+		if first == nil {
+			first = fmt.Errorf("%s: %w", j.Path, unwrapPath(err))
+		}
+	}
+	if first == nil {
+		return nil
+	}
+	if len(jobs) > 1 {
+		return fmt.Errorf("none of the %d inputs exists (%v); nothing was written", len(jobs), first)
+	}
+	return fmt.Errorf("%v; nothing was written", first)
+}
+
 func runExplain(ctx context.Context, g *globalOptions, opts *explainOptions) error {
 	if len(opts.Concepts) == 0 {
 		return usageErrorf("give at least one --concept")
 	}
 	if opts.JSON && opts.JSONL {
 		return usageErrorf("--json and --jsonl: choose one")
+	}
+	if strings.TrimSpace(opts.OutDir) == "" {
+		return usageErrorf("--output (-o) is empty: give a folder")
 	}
 	p, err := opts.params()
 	if err != nil {
@@ -455,7 +471,7 @@ func runExplain(ctx context.Context, g *globalOptions, opts *explainOptions) err
 	if err != nil {
 		return err
 	}
-	jobs, shard, err := explainJobs(g, opts)
+	jobs, shard, err := explainJobs(ctx, g, opts)
 	if err != nil {
 		return err
 	}
@@ -472,6 +488,7 @@ func runExplain(ctx context.Context, g *globalOptions, opts *explainOptions) err
 	if err != nil {
 		return err
 	}
+	defer ix.Close() // the ranking session, freed now rather than by a finalizer
 	explainer, err := newExplainer(g, m, ix, opts.Index)
 	if err != nil {
 		return err
@@ -512,13 +529,18 @@ func runExplain(ctx context.Context, g *globalOptions, opts *explainOptions) err
 	var all []pipeline.Record
 	enc := json.NewEncoder(g.Stdout)
 	enc.SetEscapeHTML(false)
+	logFailed := false
 	emit := func(rec pipeline.Record) error {
-		if err := runLog.Append(rec); err != nil {
-			return err
+		if err := runLog.Append(rec); err != nil && !logFailed {
+			// A full disk fails the pairs too; the batch goes on and says
+			// how many failed, as it does for any bad image.
+			logFailed = true
+			bp.Clear()
+			fmt.Fprintln(g.Stderr, "convis: "+escapeName(oneLine(err.Error()))+"; the records from here on are not logged")
 		}
 		if rec.Status == pipeline.StatusError {
 			bp.Clear()
-			fmt.Fprintln(g.Stderr, "convis: "+rec.Error)
+			fmt.Fprintln(g.Stderr, "convis: "+escapeName(rec.Error))
 		}
 		switch {
 		case opts.JSONL:
@@ -546,29 +568,32 @@ func runExplain(ctx context.Context, g *globalOptions, opts *explainOptions) err
 	}
 	runLog.Append(footer)
 	if ctx.Err() != nil {
-		fmt.Fprintf(g.Stderr, "convis: interrupted after %d of %d images; run the same command again to finish (run log: %s)\n", tot.Images, len(jobs), runLog.Path)
+		fmt.Fprintf(g.Stderr, "convis: interrupted after %d of %d images; run the same command again to finish (run log: %s)\n", tot.Images, len(jobs), escapeName(runLog.Path))
 		return silentError{ctx.Err()}
-	}
-	if runErr != nil && !errors.Is(runErr, pipeline.ErrFailFast) {
-		return runErr
 	}
 	if opts.JSON {
 		if all == nil {
 			all = []pipeline.Record{}
 		}
-		if err := writeJSON(g.Stdout, all); err != nil {
-			return err
+		if err := writeJSON(g.Stdout, all); err != nil && runErr == nil {
+			runErr = err
 		}
 	}
-	if tot.Failed > 0 {
-		msg := fmt.Sprintf("%d of %d images failed", tot.Failed, len(jobs))
-		if errors.Is(runErr, pipeline.ErrFailFast) {
-			msg = fmt.Sprintf("stopped at the first failure (--fail-fast) after %d of %d images", tot.Images, len(jobs))
-		}
-		fmt.Fprintf(g.Stderr, "convis: %s; run log: %s\n", msg, runLog.Path)
-		return silentError{errors.New(msg)}
+	// The count is the last line whatever stopped the batch.
+	var msg string
+	switch {
+	case errors.Is(runErr, pipeline.ErrFailFast):
+		msg = fmt.Sprintf("stopped at the first failure (--fail-fast) after %d of %d images", tot.Images, len(jobs))
+	case runErr != nil:
+		msg = fmt.Sprintf("stopped after %d of %d images (%s); %d of %d images failed", tot.Images, len(jobs), oneLine(runErr.Error()), tot.Failed, len(jobs))
+	case tot.Failed > 0:
+		msg = fmt.Sprintf("%d of %d images failed", tot.Failed, len(jobs))
+	default:
+		return nil
 	}
-	return nil
+	bp.Clear()
+	fmt.Fprintf(g.Stderr, "convis: %s; run log: %s\n", escapeName(msg), escapeName(runLog.Path))
+	return silentError{errors.New(msg)}
 }
 
 // recordLine is a record for people: image, concept, box, first output.
@@ -584,7 +609,7 @@ func recordLine(r pipeline.Record) string {
 	if r.Status == pipeline.StatusSkipped {
 		note += "  (up to date)"
 	}
-	return fmt.Sprintf("%s  %s  %s  → %s%s", r.Image, r.Concept, box, firstOutput(r.Outputs), note)
+	return escapeName(fmt.Sprintf("%s  %s  %s  → %s%s", r.Image, r.Concept, box, firstOutput(r.Outputs), note))
 }
 
 func firstOutput(o map[string]string) string {

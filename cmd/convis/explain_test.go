@@ -12,17 +12,20 @@ import (
 )
 
 // Same inputs and seed give byte-identical outputs, sidecars included
-// (timings live in the run log), wherever the output folder is. The
-// second run finds its windows in the cache: its sidecars differ only in
-// saying so (window_cache, forward_passes, encoder_batches).
+// (timings live in the run log), wherever the output folder is. Both runs
+// compute their maps: the second runs without the window cache
+// (--cache-size 0; regression, issue 29.17: it was a cache hit of 0
+// passes, comparing the cache with itself), so its sidecars differ only
+// in saying so (window_cache).
 func TestExplainIsDeterministic(t *testing.T) {
 	lib := ortLibForTest(t)
 	cache := t.TempDir()
-	run := func(out string) map[string][]byte {
+	run := func(out string, extra ...string) map[string][]byte {
 		var stderr bytes.Buffer
 		args := []string{"explain", "--model", "../../testdata/fixture-model", "--ort-lib", lib, "--cache-dir", cache,
 			"../../testdata/images/landscape.png", "--concept", "dog", "--concept", "food", "--seed", "11",
 			"--method", "stochastic", "--format", "overlay,npy,png16,json,canvas", "-o", out}
+		args = append(args, extra...)
 		if code := Main(context.Background(), args, nil, &bytes.Buffer{}, &stderr); code != 0 {
 			t.Fatalf("exit %d: %s", code, stderr.String())
 		}
@@ -41,6 +44,9 @@ func TestExplainIsDeterministic(t *testing.T) {
 				if _, ok := v["timings_ms"]; ok {
 					t.Fatalf("%s has timings: sidecars would differ run to run", e.Name())
 				}
+				if p, _ := v["forward_passes"].(float64); p <= 0 {
+					t.Fatalf("%s: %v forward passes: the run computed nothing (a cache hit)", e.Name(), v["forward_passes"])
+				}
 				data = withoutCacheState(t, data)
 			}
 			files[e.Name()] = data
@@ -48,7 +54,7 @@ func TestExplainIsDeterministic(t *testing.T) {
 		return files
 	}
 	a := run(filepath.Join(t.TempDir(), "a"))
-	b := run(filepath.Join(t.TempDir(), "b"))
+	b := run(filepath.Join(t.TempDir(), "b"), "--cache-size", "0")
 	if len(a) != 9 {
 		t.Fatalf("%d files, want 9 (4 per concept and the canvas)", len(a))
 	}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"os"
@@ -191,6 +193,15 @@ type lazyKernel struct {
 	err  error
 }
 
+// Close frees the session, if one was made.
+func (l *lazyKernel) Close() error {
+	l.once.Do(func() { l.err = errors.New("ranking session: closed") })
+	if c, ok := l.k.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
+
 func (l *lazyKernel) Products(ctx context.Context, rows []float32, n int, out []float32) error {
 	l.once.Do(func() {
 		if l.k, l.err = l.make(); l.err != nil {
@@ -209,7 +220,11 @@ func (l *lazyKernel) Products(ctx context.Context, rows []float32, n int, out []
 func resolveConcepts(g *globalOptions, db *wordnet.DB, h *wordnet.Hierarchy, queries []string) ([]wordnet.Resolution, error) {
 	var out []wordnet.Resolution
 	seen := map[string]string{}
-	for _, q := range splitConcepts(queries) {
+	split, err := splitConcepts(queries)
+	if err != nil {
+		return nil, err
+	}
+	for _, q := range split {
 		r, err := db.ResolveIn(q, h.Contains)
 		if err != nil {
 			return nil, usageError{err}
@@ -242,17 +257,23 @@ func resolveConcepts(g *globalOptions, db *wordnet.DB, h *wordnet.Hierarchy, que
 }
 
 // splitConcepts splits --concept values on commas (-c dog,cat), as
-// --format is split; WordNet names hold no commas.
-func splitConcepts(values []string) []string {
+// --format is split; WordNet names hold no commas. A blank concept (-c "",
+// -c " ", -c dog,) is a usage error: it once made a run that did nothing
+// and exited 0.
+func splitConcepts(values []string) ([]string, error) {
 	var out []string
 	for _, v := range values {
 		for _, part := range strings.Split(v, ",") {
-			if part = strings.TrimSpace(part); part != "" {
-				out = append(out, part)
+			if part = strings.TrimSpace(part); part == "" {
+				return nil, usageErrorf("--concept %q: a concept is empty; give a word, synset name or ImageNet id", v)
 			}
+			out = append(out, part)
 		}
 	}
-	return out
+	if len(out) == 0 {
+		return nil, usageErrorf("give at least one --concept")
+	}
+	return out, nil
 }
 
 func joinMax(s []string, n int) string {

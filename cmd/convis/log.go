@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"unicode"
 )
 
 // plainHandler writes log records as people read them on a terminal:
@@ -34,11 +35,11 @@ func (h *plainHandler) Handle(_ context.Context, r slog.Record) error {
 	case r.Level >= slog.LevelWarn:
 		b.WriteString("warning: ")
 	}
-	b.WriteString(r.Message)
+	b.WriteString(escapeName(r.Message))
 	write := func(a slog.Attr) bool {
 		v := a.Value.String()
-		if strings.ContainsAny(v, " \t\"") {
-			v = fmt.Sprintf("%q", v)
+		if strings.ContainsAny(v, " \t\"") || strings.IndexFunc(v, unicode.IsControl) >= 0 {
+			v = fmt.Sprintf("%q", v) // %q escapes control characters too
 		}
 		b.WriteString(" " + a.Key + "=" + v)
 		return true
@@ -69,5 +70,5 @@ func (g *globalOptions) note(format string, args ...any) {
 	if g.Log != nil && !g.Log.Enabled(context.Background(), slog.LevelInfo) {
 		return
 	}
-	fmt.Fprintf(g.Stderr, format+"\n", args...)
+	fmt.Fprintln(g.Stderr, escapeName(fmt.Sprintf(format, args...)))
 }

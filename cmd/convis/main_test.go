@@ -4,10 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -32,7 +30,7 @@ func TestMain(m *testing.M) {
 	// process (batch tests that kill, shard or stream).
 	if os.Getenv("CONVIS_TEST_AS_CONVIS") == "1" {
 		useFakeRuntimeFromEnv()
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		ctx, stop := interruptContext()
 		code := Main(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 		stop()
 		os.Exit(code)

@@ -31,9 +31,14 @@ func resolveModelDir(g *globalOptions) (string, error) {
 		if err != nil {
 			return "", err
 		}
-		dir, fresh, err := models.ExtractBuiltin(filepath.Join(cache, "models"))
+		store := filepath.Join(cache, "models")
+		_, statErr := os.Stat(filepath.Join(models.BuiltinDir(store), "convis-model.json"))
+		dir, fresh, err := models.ExtractBuiltin(store)
 		if err != nil {
 			return "", err
+		}
+		if fresh && statErr == nil {
+			g.Log.Warn("the copy of the built-in model differed from the model built into convis (damaged or edited); extracted it again", "dir", dir)
 		}
 		if !g.builtinNoted {
 			g.builtinNoted = true

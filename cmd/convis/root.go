@@ -75,7 +75,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		case code == exitInterrupted:
 			fmt.Fprintln(stderr, "convis: interrupted")
 		default:
-			fmt.Fprintln(stderr, "convis: "+oneLine(err.Error()))
+			fmt.Fprintln(stderr, "convis: "+escapeName(oneLine(err.Error())))
 		}
 		// Only a usage error sends the user to --help: an unreadable input
 		// (exit 2 as well) ends with the line naming the file.
@@ -127,9 +127,19 @@ func classify(ctx context.Context, err error) (code int, usage bool) {
 
 var flagParseRE = regexp.MustCompile(`^invalid argument "(.*)" for "(.*)" flag: strconv\.Parse(\w+): .*$`)
 
+// flagBoundRE is a bounded flag's refusal (boundedInt).
+var flagBoundRE = regexp.MustCompile(`^invalid argument ".*" for "(.*)" flag: (must be in .*)$`)
+
 // friendlyFlagError turns pflag's strconv messages ("strconv.ParseUint:
 // parsing "-1": invalid syntax") into what the flag wants.
 func friendlyFlagError(err error) error {
+	if b := flagBoundRE.FindStringSubmatch(err.Error()); b != nil {
+		flag := b[1]
+		if i := strings.LastIndex(flag, "--"); i >= 0 {
+			flag = flag[i:]
+		}
+		return fmt.Errorf("%s %s", flag, b[2])
+	}
 	m := flagParseRE.FindStringSubmatch(err.Error())
 	if m == nil {
 		return err
@@ -181,8 +191,8 @@ concept scores by the best rank of any synset in its subtree.`,
 				level = slog.LevelDebug
 			}
 			g.Log = newPlainLogger(g.Stderr, level)
-			if g.Threads < 0 {
-				return usageErrorf("--threads must be 0 (automatic) or more, got %d", g.Threads)
+			if g.Threads < 0 || g.Threads > maxThreads() {
+				return usageErrorf("--threads must be in [0, %d] (0: one per core; at most 4 per core), got %d", maxThreads(), g.Threads)
 			}
 			switch g.Variant {
 			case "fp32", "fp16", "quantized":

@@ -98,7 +98,11 @@ func newScorer(ctx context.Context, g *globalOptions, index indexOptions, querie
 	return s, nil
 }
 
-func (s *scorer) Close() { s.m.Close() }
+func (s *scorer) Close() {
+	s.defIx.Close()
+	s.lemmaIx.Close()
+	s.m.Close()
+}
 
 // score embeds one image (CLIP's own preprocessing) and scores it for
 // every concept.
@@ -203,7 +207,7 @@ func runScore(ctx context.Context, g *globalOptions, opts *scoreOptions) error {
 	if err != nil {
 		return err
 	}
-	jobs, _, err := explainJobs(g, &explainOptions{Inputs: opts.Inputs, FromFile: opts.FromFile, Recursive: opts.Recursive, Shard: opts.Shard})
+	jobs, _, err := explainJobs(ctx, g, &explainOptions{Inputs: opts.Inputs, FromFile: opts.FromFile, Recursive: opts.Recursive, Shard: opts.Shard})
 	if err != nil {
 		return err
 	}
@@ -231,10 +235,10 @@ func runScore(ctx context.Context, g *globalOptions, opts *scoreOptions) error {
 			cw.Write([]string{r.Rel, r.Image, r.Concept, r.Method, sc, rk, r.Status, r.Error})
 			cw.Flush()
 		case r.Status == pipeline.StatusOK:
-			fmt.Fprintf(g.Stdout, "%s  %s  %s %.4f  rank %d\n", r.Image, r.Concept, r.Method, *r.Score, *r.Rank)
+			fmt.Fprintf(g.Stdout, "%s  %s  %s %.4f  rank %d\n", escapeName(r.Image), r.Concept, r.Method, *r.Score, *r.Rank)
 		}
 		if r.Status == pipeline.StatusError {
-			fmt.Fprintln(g.Stderr, "convis: "+r.Error)
+			fmt.Fprintln(g.Stderr, "convis: "+escapeName(r.Error))
 		}
 	}
 	failed := 0

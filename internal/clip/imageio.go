@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/convis/convis/internal/dicom"
 
@@ -88,15 +89,48 @@ func LoadImage(path string, maxPixels int) (*RGB, error) {
 
 // LoadImageWith is LoadImage with every option, and says what it did.
 func LoadImageWith(path string, o DecodeOptions) (*RGB, DecodeInfo, error) {
-	data, err := os.ReadFile(path)
+	data, err := ReadImageFile(path)
 	if err != nil {
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			return nil, DecodeInfo{}, &ImageError{path, pe.Err.Error()}
-		}
-		return nil, DecodeInfo{}, &ImageError{path, err.Error()}
+		return nil, DecodeInfo{}, err
 	}
 	return DecodeImageWith(path, data, o)
+}
+
+// NotRegular is the error of an input that is not a regular file.
+const NotRegular = "not a regular file"
+
+// ReadImageFile reads an input file. It opens it without blocking
+// (O_NONBLOCK: opening a FIFO with no writer would wait forever, deaf to
+// Ctrl-C) and refuses anything but a regular file (FIFOs, sockets,
+// devices) as an *ImageError "not a regular file".
+func ReadImageFile(path string) ([]byte, error) {
+	fail := func(err error) ([]byte, error) {
+		var pe *os.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return nil, &ImageError{path, err.Error()}
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return fail(err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return fail(err)
+	}
+	if st.IsDir() {
+		return nil, &ImageError{path, "is a directory"}
+	}
+	if !st.Mode().IsRegular() {
+		return nil, &ImageError{path, NotRegular}
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return fail(err)
+	}
+	return data, nil
 }
 
 // DecodeImage is LoadImage on bytes already read; path names them in errors.

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/convis/convis/internal/atomicfile"
 )
 
 // Variants of the ONNX files, as Hugging Face ONNX exports name them.
@@ -108,12 +110,27 @@ func readJSON(path string, v any) error {
 	return nil
 }
 
-// Files lists the files that define the model, for hashing.
-func (m *ModelDir) Files() []string {
+// Files lists the files that define the model, for hashing: the
+// configurations, the tokenizer, both ONNX files and every external-data
+// file they name.
+func (m *ModelDir) Files() ([]string, error) {
 	files := []string{filepath.Join(m.Path, "config.json"), filepath.Join(m.Path, "preprocessor_config.json"), m.VisionPath, m.TextPath}
 	files = append(files, TokenizerFiles(m.Path)...)
+	seen := map[string]bool{}
+	for _, onnx := range []string{m.VisionPath, m.TextPath} {
+		ext, err := ExternalData(onnx)
+		if err != nil {
+			return nil, &ModelError{m.Path, err.Error()}
+		}
+		for _, e := range ext {
+			if !seen[e] {
+				seen[e] = true
+				files = append(files, e)
+			}
+		}
+	}
 	sort.Strings(files)
-	return files
+	return files, nil
 }
 
 // Hash is the SHA-256 of the model's files (names relative to the
@@ -141,19 +158,23 @@ func (m *ModelDir) Hash() (string, error) {
 	}
 	known[stamp] = h
 	if data, err := json.Marshal(known); err == nil && os.MkdirAll(filepath.Dir(m.HashCache), 0o755) == nil {
-		tmp := fmt.Sprintf("%s.%d.tmp", m.HashCache, os.Getpid())
-		if os.WriteFile(tmp, data, 0o644) == nil {
-			os.Rename(tmp, m.HashCache)
-		}
+		atomicfile.WriteBytes(m.HashCache, data) // a cache: a failed write only costs a rehash
 	}
 	return h, nil
 }
 
-// fileStamp identifies the model's files by absolute path, size and
-// modification time.
+// fileStamp identifies the model's files by absolute path, size,
+// modification time and, where the system has them, inode and change time:
+// a file edited in place with its size and mtime put back (touch -r) has a
+// new change time, which no user can set, so the cache never vouches for
+// changed content.
 func (m *ModelDir) fileStamp() (string, error) {
 	var b strings.Builder
-	for _, f := range m.Files() {
+	files, err := m.Files()
+	if err != nil {
+		return "", err
+	}
+	for _, f := range files {
 		abs, err := filepath.Abs(f)
 		if err != nil {
 			return "", err
@@ -162,14 +183,18 @@ func (m *ModelDir) fileStamp() (string, error) {
 		if err != nil {
 			return "", err
 		}
-		fmt.Fprintf(&b, "%s|%d|%d;", abs, fi.Size(), fi.ModTime().UnixNano())
+		fmt.Fprintf(&b, "%s|%d|%d|%s;", abs, fi.Size(), fi.ModTime().UnixNano(), changeStamp(fi))
 	}
 	return b.String(), nil
 }
 
 func (m *ModelDir) computeHash() (string, error) {
 	h := sha256.New()
-	for _, f := range m.Files() {
+	files, err := m.Files()
+	if err != nil {
+		return "", err
+	}
+	for _, f := range files {
 		rel, _ := filepath.Rel(m.Path, f)
 		fmt.Fprintf(h, "%s\n", filepath.ToSlash(rel))
 		fh, err := os.Open(f)
@@ -188,7 +213,8 @@ func (m *ModelDir) computeHash() (string, error) {
 // Size is the total size of the model's files in bytes.
 func (m *ModelDir) Size() int64 {
 	var n int64
-	for _, f := range m.Files() {
+	files, _ := m.Files()
+	for _, f := range files {
 		if fi, err := os.Stat(f); err == nil {
 			n += fi.Size()
 		}

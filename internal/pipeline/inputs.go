@@ -7,6 +7,7 @@ package pipeline
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -54,6 +55,9 @@ type Job struct {
 // InputOptions say how inputs become jobs.
 type InputOptions struct {
 	Recursive bool
+	// Output is the run's output folder: never descended into, so that a
+	// rerun (or -o inside the input tree) never explains its own outputs.
+	Output string
 }
 
 // InputStats counts what listing left out.
@@ -61,11 +65,38 @@ type InputStats struct {
 	NonImage int // files in folders that are not images by their ending
 	Hidden   int // hidden files and folders skipped
 	Folders  int // subfolders not descended into (without Recursive)
+	// NotRegular are FIFOs, sockets and devices in folders: skipped as
+	// "not a regular file" (reading a FIFO would hang the batch).
+	NotRegular      int
+	NotRegularPaths []string // the first few, to name them
+	// Output counts the entries skipped because they are the run's output
+	// folder (a rerun never explains its own outputs).
+	Output int
 }
 
 // ListFile reads one path per line (blank lines and lines starting with #
-// are skipped); "-" is r.
-func ListFile(name string, stdin io.Reader) ([]string, error) {
+// are skipped); "-" is stdin. It returns ctx's error as soon as ctx is
+// done: a list read from a pipe that never ends must not make the run deaf
+// to an interrupt (the read itself is left to the exiting process).
+func ListFile(ctx context.Context, name string, stdin io.Reader) ([]string, error) {
+	type result struct {
+		list []string
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		l, err := readList(name, stdin)
+		done <- result{l, err}
+	}()
+	select {
+	case r := <-done:
+		return r.list, r.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func readList(name string, stdin io.Reader) ([]string, error) {
 	var r io.Reader = stdin
 	if name != "-" {
 		f, err := os.Open(name)
@@ -117,6 +148,10 @@ func Expand(args []string, o InputOptions) ([]Job, InputStats, error) {
 		seen[abs] = true
 		files = append(files, found{path, base})
 	}
+	output := ""
+	if o.Output != "" {
+		output = realPath(o.Output)
+	}
 	for _, a := range args {
 		st, err := os.Stat(a)
 		if err != nil || !st.IsDir() {
@@ -128,6 +163,10 @@ func Expand(args []string, o InputOptions) ([]Job, InputStats, error) {
 		visited := map[string]bool{}
 		var walk func(dir string) error
 		walk = func(dir string) error {
+			if output != "" && realPath(dir) == output {
+				stats.Output++
+				return nil
+			}
 			if real, err := filepath.EvalSymlinks(dir); err == nil {
 				if visited[real] {
 					return nil
@@ -164,6 +203,13 @@ func Expand(args []string, o InputOptions) ([]Job, InputStats, error) {
 					stats.NonImage++
 					continue
 				}
+				if st, err := os.Stat(p); err == nil && !st.Mode().IsRegular() {
+					stats.NotRegular++
+					if len(stats.NotRegularPaths) < 10 {
+						stats.NotRegularPaths = append(stats.NotRegularPaths, p)
+					}
+					continue
+				}
 				add(p, a)
 			}
 			return nil
@@ -184,6 +230,19 @@ func Expand(args []string, o InputOptions) ([]Job, InputStats, error) {
 	sort.SliceStable(jobs, func(a, b int) bool { return jobs[a].Rel < jobs[b].Rel })
 	assignStems(jobs)
 	return jobs, stats, nil
+}
+
+// realPath is path made absolute with its links resolved (as far as it
+// exists), to compare folders.
+func realPath(path string) string {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		abs = path
+	}
+	if real, err := filepath.EvalSymlinks(abs); err == nil {
+		return real
+	}
+	return filepath.Clean(abs)
 }
 
 // assignStems names outputs by the relative path without its extension;

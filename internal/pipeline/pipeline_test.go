@@ -14,9 +14,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/convis/convis/internal/atomicfile"
 	"github.com/convis/convis/internal/clip"
 	"github.com/convis/convis/internal/clip/cliptest"
-	"github.com/convis/convis/internal/render"
 	"github.com/convis/convis/internal/saliency"
 	"github.com/convis/convis/internal/wordnet"
 )
@@ -81,11 +81,11 @@ func TestExpandMirrorsTheTree(t *testing.T) {
 }
 
 func TestListFile(t *testing.T) {
-	got, err := ListFile("-", strings.NewReader("a.png\n\n# comment\nb c.png\r\n"))
+	got, err := ListFile(context.Background(), "-", strings.NewReader("a.png\n\n# comment\nb c.png\r\n"))
 	if err != nil || !reflect.DeepEqual(got, []string{"a.png", "b c.png"}) {
 		t.Fatalf("%q %v", got, err)
 	}
-	if _, err := ListFile(filepath.Join(t.TempDir(), "none"), nil); err == nil || !strings.Contains(err.Error(), "--from-file") {
+	if _, err := ListFile(context.Background(), filepath.Join(t.TempDir(), "none"), nil); err == nil || !strings.Contains(err.Error(), "--from-file") {
 		t.Fatalf("want an error naming --from-file, got %v", err)
 	}
 }
@@ -143,6 +143,12 @@ func TestParseShard(t *testing.T) {
 		{"auto", env("SLURM_ARRAY_TASK_ID", "5", "SLURM_ARRAY_TASK_MIN", "1", "SLURM_ARRAY_TASK_MAX", "8"), Shard{4, 8}, ""},
 		{"auto", env("SLURM_ARRAY_TASK_ID", "5", "SLURM_ARRAY_TASK_MIN", "1", "SLURM_ARRAY_TASK_COUNT", "8"), Shard{4, 8}, ""},
 		{"auto", env("SLURM_ARRAY_TASK_ID", "3"), Shard{}, "neither SLURM_ARRAY_TASK_COUNT"},
+		// Regression (issue 29.15): --array=0-6:2 ran shards 0 and 2 of 4
+		// and never 1 and 3; stepped or gapped arrays are refused.
+		{"auto", env("SLURM_ARRAY_TASK_ID", "2", "SLURM_ARRAY_TASK_COUNT", "4", "SLURM_ARRAY_TASK_MIN", "0", "SLURM_ARRAY_TASK_MAX", "6", "SLURM_ARRAY_TASK_STEP", "2"), Shard{}, "stepped Slurm array"},
+		{"auto", env("SLURM_ARRAY_TASK_ID", "2", "SLURM_ARRAY_TASK_COUNT", "4", "SLURM_ARRAY_TASK_MIN", "0", "SLURM_ARRAY_TASK_MAX", "6", "SLURM_ARRAY_TASK_STEP", "2", "CONVIS_SHARDS", "4"), Shard{}, "stepped Slurm array"},
+		{"auto", env("SLURM_ARRAY_TASK_ID", "2", "SLURM_ARRAY_TASK_COUNT", "3", "SLURM_ARRAY_TASK_MIN", "0", "SLURM_ARRAY_TASK_MAX", "4"), Shard{}, "not contiguous"},
+		{"auto", env("SLURM_ARRAY_TASK_ID", "2", "SLURM_ARRAY_TASK_COUNT", "4", "SLURM_ARRAY_TASK_MIN", "0", "SLURM_ARRAY_TASK_MAX", "3", "SLURM_ARRAY_TASK_STEP", "1"), Shard{2, 4}, ""},
 		// A task resubmitted alone (--array=2) keeps its part with CONVIS_SHARDS.
 		{"auto", env("SLURM_ARRAY_TASK_ID", "2", "SLURM_ARRAY_TASK_COUNT", "1", "SLURM_ARRAY_TASK_MIN", "2", "CONVIS_SHARDS", "3"), Shard{2, 3}, ""},
 		{"auto", env("JOB_COMPLETION_INDEX", "1", "CONVIS_SHARDS", "3"), Shard{1, 3}, ""},
@@ -242,14 +248,14 @@ func TestRunnerWritesEscapedNames(t *testing.T) {
 // (or stops, with FailFast).
 func TestRunnerGoesOnPastAFailingWriter(t *testing.T) {
 	run, jobs, _ := runnerFixture(t, "dog.n.01")
-	run.WriteFile = func(path string, write func(io.Writer) error) error {
+	run.Stage = func(path string, write func(io.Writer) error) (*atomicfile.Pending, error) {
 		if strings.Contains(path, "one.") && strings.HasSuffix(path, ".map.npy") {
-			return render.WriteAtomic(path, func(w io.Writer) error {
+			return atomicfile.Stage(path, func(w io.Writer) error {
 				write(w)
 				return fmt.Errorf("no space left on device")
 			})
 		}
-		return render.WriteAtomic(path, write)
+		return atomicfile.Stage(path, write)
 	}
 	var recs []Record
 	tot, err := run.Run(context.Background(), jobs, func(r Record) error { recs = append(recs, r); return nil })
@@ -264,7 +270,8 @@ func TestRunnerGoesOnPastAFailingWriter(t *testing.T) {
 	}
 	entries, _ := os.ReadDir(run.OutDir)
 	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), "one.dog.n.01.map.npy") || strings.HasSuffix(e.Name(), ".tmp") || e.Name() == "one.dog.n.01.json" {
+		// The whole pair is absent: the overlay staged before the npy too.
+		if strings.HasPrefix(e.Name(), "one.dog.n.01.") || strings.HasSuffix(e.Name(), ".tmp") {
 			t.Errorf("left behind: %s", e.Name())
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/convis/convis/internal/atomicfile"
 	"github.com/convis/convis/internal/clip"
 	"github.com/convis/convis/internal/render"
 	"github.com/convis/convis/internal/saliency"
@@ -166,8 +167,9 @@ type Runner struct {
 	Force    bool // redo pairs whose outputs are up to date, overwrite other settings' outputs
 	FailFast bool // stop at the first failed image
 	Progress func(Event)
-	// WriteFile writes one output atomically; tests inject failures.
-	WriteFile func(path string, write func(io.Writer) error) error
+	// Stage writes one output under a temporary name (atomicfile.Stage,
+	// when nil); tests inject a full disk here.
+	Stage func(path string, write func(io.Writer) error) (*atomicfile.Pending, error)
 }
 
 // ErrFailFast is returned when FailFast stopped the run.
@@ -210,14 +212,27 @@ func SidecarPath(outDir string, job Job, synset string, m saliency.Method) strin
 	return filepath.Join(outDir, filepath.FromSlash(job.Stem)+"."+SafeName(synset)+MethodTag(m)+".json")
 }
 
+// write writes one output (the canvas) atomically.
 func (r *Runner) write(path string, fn func(io.Writer) error) error {
-	if r.WriteFile != nil {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			return fmt.Errorf("write %s: %w", path, unwrapPath(err))
-		}
-		return r.WriteFile(path, fn)
+	g := r.group()
+	if err := mkdirFor(path); err != nil {
+		return err
 	}
-	return render.WriteAtomicMkdir(path, fn)
+	if err := g.Add(path, fn); err != nil {
+		g.Abort()
+		return err
+	}
+	return g.Commit()
+}
+
+// group is a set of outputs put in place together (a pair's).
+func (r *Runner) group() *atomicfile.Group { return &atomicfile.Group{Stage: r.Stage} }
+
+func mkdirFor(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("write %s: %w", path, unwrapPath(err))
+	}
+	return nil
 }
 
 // template is the sidecar a pair would get, before the image is read.
@@ -253,15 +268,19 @@ func (r *Runner) plan(job Job) *prepared {
 		pr.err = &clip.ImageError{Path: job.Path, Msg: "is a directory (pass --recursive to descend into folders)"}
 		return pr
 	}
+	if !st.Mode().IsRegular() {
+		pr.err = &clip.ImageError{Path: job.Path, Msg: clip.NotRegular}
+		return pr
+	}
 	pr.input = InputInfo{Size: st.Size(), ModTime: st.ModTime().UTC().Format(time.RFC3339Nano)}
 	var data []byte
 	readInput := func() error {
 		if data != nil {
 			return nil
 		}
-		d, err := os.ReadFile(job.Path)
+		d, err := clip.ReadImageFile(job.Path) // never blocks: the file may have become a FIFO since the stat
 		if err != nil {
-			return &clip.ImageError{Path: job.Path, Msg: unwrapPath(err).Error()}
+			return err
 		}
 		data = d
 		sum := sha256.Sum256(d)
@@ -341,9 +360,9 @@ func Decode(path string, data []byte, o clip.DecodeOptions) (*clip.RGB, clip.Dec
 
 // LoadImage reads and decodes an image for explaining.
 func LoadImage(path string, o clip.DecodeOptions) (*clip.RGB, clip.DecodeInfo, error) {
-	data, err := os.ReadFile(path)
+	data, err := clip.ReadImageFile(path)
 	if err != nil {
-		return nil, clip.DecodeInfo{}, &clip.ImageError{Path: path, Msg: unwrapPath(err).Error()}
+		return nil, clip.DecodeInfo{}, err
 	}
 	return Decode(path, data, o)
 }
@@ -432,17 +451,21 @@ func (r *Runner) Run(ctx context.Context, jobs []Job, emit func(Record) error) (
 // prefetch plans and prepares jobs ahead of the encoder, at most Prefetch
 // images ahead (bounded memory); with Prefetch 0, each only when asked.
 func (r *Runner) prefetch(ctx context.Context, jobs []Job) func(i int) *prepared {
-	if r.Prefetch <= 0 {
-		return func(i int) *prepared { return r.plan(jobs[i]) }
+	return prefetchWith(ctx, r.Prefetch, jobs, r.plan)
+}
+
+func prefetchWith(ctx context.Context, ahead int, jobs []Job, plan func(Job) *prepared) func(i int) *prepared {
+	if ahead <= 0 {
+		return func(i int) *prepared { return plan(jobs[i]) }
 	}
-	ch := make(chan *prepared, r.Prefetch)
+	ch := make(chan *prepared, ahead)
 	go func() {
 		defer close(ch)
 		for _, j := range jobs {
 			if ctx.Err() != nil {
 				return
 			}
-			pr := r.plan(j)
+			pr := plan(j)
 			select {
 			case ch <- pr:
 			case <-ctx.Done():
@@ -450,7 +473,15 @@ func (r *Runner) prefetch(ctx context.Context, jobs []Job) func(i int) *prepared
 			}
 		}
 	}()
-	return func(int) *prepared { return <-ch }
+	// Waiting for the next image is never deaf to an interrupt.
+	return func(int) *prepared {
+		select {
+		case pr := <-ch:
+			return pr
+		case <-ctx.Done():
+			return nil
+		}
+	}
 }
 
 // process explains, renders and writes one prepared job.
@@ -476,8 +507,7 @@ func (r *Runner) process(ctx context.Context, pr *prepared, idx, total int, tot 
 			r.Progress(Event{Image: job.Path, Done: tot.Images, Total: total, Failed: tot.Failed, Skipped: tot.Skipped, WindowsDone: done, WindowsTotal: n})
 		}
 	}
-	res, err := r.Explainer.ExplainPrepared(ctx, pr.prep, concepts, r.Settings.Params, progress)
-	if err != nil {
+	failAll := func(err error) ([]Record, error) {
 		if ctx.Err() != nil {
 			return out, ctx.Err()
 		}
@@ -488,13 +518,16 @@ func (r *Runner) process(ctx context.Context, pr *prepared, idx, total int, tot 
 		}
 		return out, err
 	}
+	res, err := r.Explainer.ExplainPrepared(ctx, pr.prep, concepts, r.Settings.Params, progress)
+	if err != nil {
+		return failAll(err)
+	}
 	// One more pass, of the whole image: how present each concept looks.
+	// Its failure fails every pair of the image (a record each), as a
+	// failed window pass does.
 	whole, err := r.Explainer.WholeImage(ctx, pr.img)
 	if err != nil {
-		if ctx.Err() != nil {
-			return out, ctx.Err()
-		}
-		return out, fmt.Errorf("%s: %w", job.Path, err)
+		return failAll(fmt.Errorf("whole-image (presence) pass: %w", err))
 	}
 	explainTime := time.Since(t0)
 	// The picture the overlay is drawn on: the input, or the reference's crop.
@@ -577,9 +610,16 @@ func (r *Runner) writePair(pr *prepared, p pair, cm saliency.ConceptMap, res *sa
 	}
 	px, py := mp.Peak()
 	rec.Box, rec.Peak, rec.Presence = box, &[2]int{px, py}, presence
+	// Every file of the pair is staged, then all are renamed into place,
+	// the sidecar last: on a full disk the pair is absent, never half there.
+	files := r.group()
 	fail := func(err error) (Record, error) {
+		files.Abort()
 		rec.Status, rec.Error = StatusError, oneLine(err.Error())
 		return rec, err
+	}
+	if err := mkdirFor(p.sidecar); err != nil {
+		return fail(err)
 	}
 	names := map[string]string{}
 	if s.wants("overlay") {
@@ -592,21 +632,21 @@ func (r *Runner) writePair(pr *prepared, p pair, cm saliency.ConceptMap, res *sa
 			Footer: fmt.Sprintf("ConVis %s · %s · seed %d", s.Params.Method, r.Model.display(), s.Params.Canvas.Seed),
 			Style:  render.Style(s.Style), Colormap: cmap, Alpha: s.Alpha, Exponent: s.Exponent})
 		path := p.prefix + ".overlay.png"
-		if err := r.write(path, func(w io.Writer) error { return png.Encode(w, ov) }); err != nil {
+		if err := files.Add(path, func(w io.Writer) error { return png.Encode(w, ov) }); err != nil {
 			return fail(err)
 		}
 		names["overlay"] = path
 	}
 	if s.wants("npy") {
 		path := p.prefix + ".map.npy"
-		if err := r.write(path, func(w io.Writer) error { return render.EncodeNPY(w, mp.V, mp.W, mp.H) }); err != nil {
+		if err := files.Add(path, func(w io.Writer) error { return render.EncodeNPY(w, mp.V, mp.W, mp.H) }); err != nil {
 			return fail(err)
 		}
 		names["npy"] = path
 	}
 	if s.wants("png16") {
 		path := p.prefix + ".map.png"
-		if err := r.write(path, func(w io.Writer) error { return png.Encode(w, render.Gray16(mp.V, mp.W, mp.H)) }); err != nil {
+		if err := files.Add(path, func(w io.Writer) error { return png.Encode(w, render.Gray16(mp.V, mp.W, mp.H)) }); err != nil {
 			return fail(err)
 		}
 		names["png16"] = path
@@ -634,7 +674,7 @@ func (r *Runner) writePair(pr *prepared, p pair, cm saliency.ConceptMap, res *sa
 			sc.Outputs[k] = filepath.ToSlash(rel)
 		}
 		sc.Outputs["json"] = filepath.Base(p.sidecar)
-		if err := r.write(p.sidecar, func(w io.Writer) error {
+		if err := files.Add(p.sidecar, func(w io.Writer) error {
 			enc := json.NewEncoder(w)
 			enc.SetIndent("", "  ")
 			enc.SetEscapeHTML(false)
@@ -643,6 +683,9 @@ func (r *Runner) writePair(pr *prepared, p pair, cm saliency.ConceptMap, res *sa
 			return fail(err)
 		}
 		names["json"] = p.sidecar
+	}
+	if err := files.Commit(); err != nil {
+		return fail(err)
 	}
 	rec.Outputs = names
 	return rec, nil

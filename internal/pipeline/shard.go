@@ -75,6 +75,12 @@ func ParseShard(s string, getenv func(string) string) (Shard, error) {
 	return Shard{k, n}, nil
 }
 
+// stepCount is the number of tasks of the array (for the hint).
+func stepCount(getenv func(string) string) int {
+	n, _ := strconv.Atoi(getenv("SLURM_ARRAY_TASK_COUNT"))
+	return n
+}
+
 func autoShard(getenv func(string) string) (Shard, error) {
 	num := func(name string) (int, bool, error) {
 		v := getenv(name)
@@ -90,6 +96,14 @@ func autoShard(getenv func(string) string) (Shard, error) {
 	if id, ok, err := num("SLURM_ARRAY_TASK_ID"); err != nil {
 		return Shard{}, err
 	} else if ok {
+		// A stepped array (--array=0-6:2) numbers its tasks 0, 2, 4, 6:
+		// mapped onto shards, the odd shards would never run, and nothing
+		// would say so. Refused, with or without CONVIS_SHARDS.
+		if step, okStep, err := num("SLURM_ARRAY_TASK_STEP"); err != nil {
+			return Shard{}, err
+		} else if okStep && step != 1 {
+			return Shard{}, &ShardError{fmt.Sprintf("auto: a stepped Slurm array (SLURM_ARRAY_TASK_STEP=%d) would leave shards unrun; use a contiguous array such as --array=0-%d", step, max(stepCount(getenv)-1, 0))}
+		}
 		// CONVIS_SHARDS names N outright: the task id is then K, so one
 		// task of an array 0..N-1 can be resubmitted alone (--array=K),
 		// which Slurm would otherwise number as an array of one.
@@ -121,6 +135,9 @@ func autoShard(getenv func(string) string) (Shard, error) {
 				return Shard{}, &ShardError{"auto: SLURM_ARRAY_TASK_ID is set but neither SLURM_ARRAY_TASK_COUNT nor SLURM_ARRAY_TASK_MIN and _MAX are"}
 			}
 			count = hi - lo + 1
+		} else if hi, okMax, err := num("SLURM_ARRAY_TASK_MAX"); err == nil && okMax && okMin && hi-lo+1 != count {
+			// --array=0,2,4 (a list with gaps) is as stepped.
+			return Shard{}, &ShardError{fmt.Sprintf("auto: the Slurm array has %d tasks between %d and %d: its task ids are not contiguous, so shards would be left unrun; use --array=0-%d", count, lo, hi, max(count-1, 0))}
 		}
 		// Arrays such as --array=1-8 number tasks from their minimum; a
 		// stepped array (--array=0-15:4) cannot be mapped onto 0..N-1.

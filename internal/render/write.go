@@ -1,7 +1,6 @@
 package render
 
 import (
-	"bufio"
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
@@ -12,35 +11,14 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+
+	"github.com/convis/convis/internal/atomicfile"
 )
 
-// WriteAtomic writes a file through a temporary file in the same folder and
-// renames it into place: a crash never leaves half a result.
+// WriteAtomic writes a file atomically (atomicfile.Write): a crash or a
+// full disk never leaves half a result.
 func WriteAtomic(path string, write func(io.Writer) error) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	bw := bufio.NewWriter(f)
-	err = write(bw)
-	if err == nil {
-		err = bw.Flush()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp, 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.Write(path, write)
 }
 
 // WritePNG writes an image as PNG, atomically.

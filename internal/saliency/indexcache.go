@@ -1,7 +1,6 @@
 package saliency
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -16,6 +15,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/convis/convis/internal/atomicfile"
 	"github.com/convis/convis/internal/filelock"
 	"github.com/convis/convis/internal/wordnet"
 )
@@ -178,27 +178,17 @@ func writeIndex(dir string, key IndexKey, ix *ConceptIndex) error {
 }
 
 // writeEntry writes a cache file, magic line, JSON header line and data,
-// atomically (a temporary file in the same folder, then rename); it
-// returns the file's size.
+// atomically (atomicfile); it returns the file's size.
 func writeEntry(path, magic string, hdr, data []byte) (int64, error) {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return 0, err
-	}
-	defer os.Remove(f.Name())
-	w := bufio.NewWriter(f)
-	w.WriteString(magic)
-	w.Write(hdr)
-	w.WriteByte('\n')
-	w.Write(data)
-	if err := w.Flush(); err != nil {
-		f.Close()
-		return 0, err
-	}
-	if err := f.Close(); err != nil {
-		return 0, err
-	}
-	return int64(len(magic) + len(hdr) + 1 + len(data)), os.Rename(f.Name(), path)
+	err := atomicfile.Write(path, func(w io.Writer) error {
+		for _, b := range [][]byte{[]byte(magic), hdr, {'\n'}, data} {
+			if _, err := w.Write(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return int64(len(magic) + len(hdr) + 1 + len(data)), err
 }
 
 // readEntry splits a cache file into its JSON header (decoded into hdr)

@@ -2,6 +2,7 @@ package saliency
 
 import (
 	"context"
+	"errors"
 	"math"
 	"os"
 	"path/filepath"
@@ -409,5 +410,27 @@ func TestEmbedWindowsReturnsWhenCancelled(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatalf("EmbedWindows did not return after cancellation (try %d)", i)
 		}
+	}
+}
+
+// closingKernel is a kernel that records being closed.
+type closingKernel struct{ closed int }
+
+func (k *closingKernel) Products(ctx context.Context, rows []float32, n int, out []float32) error {
+	return errors.New("unused")
+}
+func (k *closingKernel) Close() error { k.closed++; return nil }
+
+// Regression (issue 29.21): the ranking session (74k prompts for WordNet)
+// was freed only by a finalizer; commands Close the index.
+func TestConceptIndexCloseFreesTheKernel(t *testing.T) {
+	k := &closingKernel{}
+	ix := &ConceptIndex{Kernel: k}
+	if err := ix.Close(); err != nil || k.closed != 1 || ix.Kernel != nil {
+		t.Fatalf("closed %d times, kernel %v, err %v", k.closed, ix.Kernel, err)
+	}
+	ix.Close()
+	if k.closed != 1 {
+		t.Errorf("closed twice")
 	}
 }

@@ -38,8 +38,8 @@ func (r *Runtime) NewMatMul(b []float32, p, d int) (*MatMul, error) {
 		return nil, fmt.Errorf("matmul session: %w", err)
 	}
 	m := &MatMul{sess: &session{s: s, path: "matmul"}, p: p, d: d}
-	// Indexes live as long as the command; one that is dropped (a test
-	// running many commands in one process) frees its session with it.
+	// Commands Close the index (ConceptIndex.Close); the finalizer is a
+	// backstop for an index dropped without it.
 	runtime.SetFinalizer(m, func(m *MatMul) { m.sess.s.Destroy() })
 	return m, nil
 }
@@ -60,7 +60,14 @@ func (m *MatMul) Products(ctx context.Context, rows []float32, n int, out []floa
 		return err
 	}
 	defer res.Destroy()
-	return m.sess.run(ctx, []ortgo.Value{in}, []ortgo.Value{res})
+	err = m.sess.run(ctx, []ortgo.Value{in}, []ortgo.Value{res})
+	// m's finalizer frees the session: m must stay reachable until the
+	// run is over (its last use above is reading m.sess). The tensors
+	// point into rows and out, Go memory, for as long.
+	runtime.KeepAlive(m)
+	runtime.KeepAlive(rows)
+	runtime.KeepAlive(out)
+	return err
 }
 
 // Close frees the session.

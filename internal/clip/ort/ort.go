@@ -322,6 +322,9 @@ func (r *Runtime) OpenImageEncoder(path string) (clip.ImageEncoder, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(out.Shape) != 2 {
+		return nil, fmt.Errorf("%s: output %s has shape %v, want [B, D]", path, out.Name, out.Shape)
+	}
 	enc := &ImageEncoder{input: in, output: out, dim: int(out.Shape[1]), imageSize: int(in.Shape[3])}
 	enc.sess, err = r.newSession(path, []string{in.Name}, []string{out.Name})
 	if err != nil {
@@ -432,6 +435,9 @@ func (r *Runtime) OpenTextEncoder(path string) (clip.TextEncoder, error) {
 	}
 	if enc.output, err = pickEmbedding(path, outs, "text_embeds"); err != nil {
 		return nil, err
+	}
+	if len(enc.output.Shape) != 2 {
+		return nil, fmt.Errorf("%s: output %s has shape %v, want [B, D]", path, enc.output.Name, enc.output.Shape)
 	}
 	enc.dim = int(enc.output.Shape[1])
 	if ids.Shape[1] > 0 {

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/convis/convis/internal/atomicfile"
 	"github.com/convis/convis/internal/wordnet"
 )
 
@@ -28,12 +29,9 @@ func main() {
 	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
 	zw.Write(raw)
 	zw.Close()
-	tmp := *out + ".tmp"
-	if err := os.MkdirAll(filepath.Dir(*out), 0o755); err == nil {
-		err = os.WriteFile(tmp, buf.Bytes(), 0o644)
-	}
+	err = os.MkdirAll(filepath.Dir(*out), 0o755)
 	if err == nil {
-		err = os.Rename(tmp, *out)
+		err = atomicfile.WriteBytes(*out, buf.Bytes())
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "wngen:", err)

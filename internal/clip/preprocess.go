@@ -4,13 +4,22 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"strings"
 )
 
-// PreprocessConfig is Hugging Face's CLIPImageProcessor configuration.
+// PreprocessConfig is a Hugging Face image processor's configuration, as
+// CLIPImageProcessor (shortest-edge resize, centre crop) and
+// SiglipImageProcessor (plain resize to {height, width}, no crop) write it.
 type PreprocessConfig struct {
-	DoConvertRGB  bool
-	DoResize      bool
-	ShortestEdge  int // resize target of the shortest edge
+	DoConvertRGB bool
+	DoResize     bool
+	ShortestEdge int // resize target of the shortest edge (ResizeRule "")
+	// ResizeRule is "" for the shortest-edge rule and "exact" for a plain
+	// resize to ResizeW×ResizeH (size {height, width}). Empty for the
+	// shortest-edge rule so that CLIP configurations marshal, and so key
+	// their window caches, as they did before the rule existed.
+	ResizeRule       string `json:",omitempty"`
+	ResizeW, ResizeH int    `json:",omitempty"`
 	Resample      int // PIL filter id: 0 nearest, 1 lanczos, 2 bilinear, 3 bicubic, 4 box, 5 hamming
 	DoCenterCrop  bool
 	CropW, CropH  int
@@ -54,14 +63,28 @@ func LoadPreprocessConfig(path string) (PreprocessConfig, error) {
 		} else if json.Unmarshal(v, &m) == nil {
 			if se, ok := m["shortest_edge"]; ok {
 				c.ShortestEdge = se
-			} else if m["height"] > 0 && m["height"] == m["width"] {
-				c.ShortestEdge = m["height"]
+			} else if m["height"] > 0 && m["width"] > 0 {
+				// transformers resizes to exactly (height, width) here, in
+				// CLIP's processor as in SigLIP's.
+				c.ResizeRule, c.ResizeW, c.ResizeH = "exact", m["width"], m["height"]
+				c.ShortestEdge = 0
 			} else {
-				return c, bad("size", fmt.Errorf("unsupported %s", v))
+				return c, bad("size", fmt.Errorf("unsupported %s (want shortest_edge or height and width)", v))
 			}
 		} else {
 			return c, bad("size", fmt.Errorf("unsupported %s", v))
 		}
+		if c.ResizeRule == "" && c.ShortestEdge <= 0 {
+			return c, bad("size", fmt.Errorf("want a positive size, got %s", v))
+		}
+	}
+	// A processor without crop_size and do_center_crop does not crop
+	// unless it is CLIP's, whose default is to crop to 224 (SigLIP's and
+	// MobileCLIP-style configurations resize to the input size and stop).
+	_, hasCrop := raw["crop_size"]
+	_, hasDoCrop := raw["do_center_crop"]
+	if !hasCrop && !hasDoCrop && c.ResizeRule == "exact" {
+		c.DoCenterCrop = false
 	}
 	if v, ok := raw["crop_size"]; ok {
 		var n int
@@ -93,10 +116,81 @@ func LoadPreprocessConfig(path string) (PreprocessConfig, error) {
 			copy(dst[:], arr)
 		}
 	}
+	if v, ok := raw["resample"]; ok && c.Resample == 0 {
+		return c, bad("resample", fmt.Errorf("0 (nearest) is not implemented: convis resamples with Pillow's lanczos (1), bilinear (2), bicubic (3), box (4) or hamming (5) filters; got %s", v))
+	}
+	if !c.DoCenterCrop {
+		// The model's input is what the resize produces.
+		switch {
+		case c.ResizeRule == "exact":
+			c.CropW, c.CropH = c.ResizeW, c.ResizeH
+		case !hasCrop:
+			c.CropW, c.CropH = c.ShortestEdge, c.ShortestEdge
+		}
+	}
+	if !c.DoResize && !c.DoCenterCrop {
+		return c, bad("do_resize", fmt.Errorf("neither resizing nor cropping: the model's input size is unknown"))
+	}
 	if c.CropW != c.CropH {
 		return c, bad("crop_size", fmt.Errorf("non-square input %dx%d is not supported", c.CropW, c.CropH))
 	}
+	if c.CropW <= 0 {
+		return c, bad("crop_size", fmt.Errorf("want a positive input size, got %d", c.CropW))
+	}
+	if c.ResizeRule == "exact" && c.ResizeW != c.ResizeH && c.DoCenterCrop {
+		return c, bad("size", fmt.Errorf("a non-square resize %dx%d followed by a centre crop is not supported", c.ResizeW, c.ResizeH))
+	}
 	return c, nil
+}
+
+// ResizeSide is the side a square window is resized to before any centre
+// crop: the shortest edge, or the plain resize's (square) size.
+func (c PreprocessConfig) ResizeSide() int {
+	if c.ResizeRule == "exact" {
+		return c.ResizeW
+	}
+	return c.ShortestEdge
+}
+
+// resampleNames are Pillow's filter ids as transformers writes them.
+var resampleNames = map[int]string{0: "nearest", 1: "lanczos", 2: "bilinear", 3: "bicubic", 4: "box", 5: "hamming"}
+
+// PreprocessSummary is what a sidecar records of the preprocessing: enough
+// to say how the model saw each window.
+type PreprocessSummary struct {
+	InputSize [2]int     `json:"input_size"` // width, height of the model's input
+	Resize    string     `json:"resize"`     // "shortest_edge 224, center_crop 224x224" or "exact 256x256"
+	Resample  string     `json:"resample"`
+	Rescale   float64    `json:"rescale_factor"`
+	Mean      [3]float32 `json:"image_mean"`
+	Std       [3]float32 `json:"image_std"`
+}
+
+// Summary describes the configuration for sidecars and `model info`.
+func (c PreprocessConfig) Summary() PreprocessSummary {
+	s := PreprocessSummary{InputSize: [2]int{c.CropW, c.CropH}, Resample: resampleNames[c.Resample], Mean: [3]float32{0, 0, 0}, Std: [3]float32{1, 1, 1}}
+	var parts []string
+	switch {
+	case !c.DoResize:
+		parts = append(parts, "none")
+	case c.ResizeRule == "exact":
+		parts = append(parts, fmt.Sprintf("exact %dx%d", c.ResizeW, c.ResizeH))
+	default:
+		parts = append(parts, fmt.Sprintf("shortest_edge %d", c.ShortestEdge))
+	}
+	if c.DoCenterCrop {
+		parts = append(parts, fmt.Sprintf("center_crop %dx%d", c.CropW, c.CropH))
+	}
+	s.Resize = strings.Join(parts, ", ")
+	if c.DoRescale {
+		s.Rescale = c.RescaleFactor
+	} else {
+		s.Rescale = 1
+	}
+	if c.DoNormalize {
+		s.Mean, s.Std = c.Mean, c.Std
+	}
+	return s
 }
 
 // InputSize is the side of the square model input.
@@ -133,6 +227,9 @@ func NewPreprocessor(c PreprocessConfig) *Preprocessor { return &Preprocessor{Co
 // Resized returns the size an image is resized to: the shortest edge to
 // ShortestEdge, the other edge scaled and truncated as transformers does.
 func (p *Preprocessor) resizedSize(w, h int) (int, int) {
+	if p.Config.ResizeRule == "exact" {
+		return p.Config.ResizeW, p.Config.ResizeH
+	}
 	s := p.Config.ShortestEdge
 	if w <= h {
 		return s, int(float64(s) * float64(h) / float64(w))
@@ -165,7 +262,7 @@ func (p *Preprocessor) CropResizer(src *RGB) *CropResizer {
 	if !p.Config.DoResize {
 		return nil
 	}
-	return NewCropResizer(src, p.Config.ShortestEdge, p.Config.Resample)
+	return NewCropResizer(src, p.Config.ResizeSide(), p.Config.Resample)
 }
 
 // IntoResized is Into for an image already resized (by CropResizer): centre

@@ -20,13 +20,13 @@ type PreprocessConfig struct {
 	// their window caches, as they did before the rule existed.
 	ResizeRule       string `json:",omitempty"`
 	ResizeW, ResizeH int    `json:",omitempty"`
-	Resample      int // PIL filter id: 0 nearest, 1 lanczos, 2 bilinear, 3 bicubic, 4 box, 5 hamming
-	DoCenterCrop  bool
-	CropW, CropH  int
-	DoRescale     bool
-	RescaleFactor float64
-	DoNormalize   bool
-	Mean, Std     [3]float32
+	Resample         int    // PIL filter id: 0 nearest, 1 lanczos, 2 bilinear, 3 bicubic, 4 box, 5 hamming
+	DoCenterCrop     bool
+	CropW, CropH     int
+	DoRescale        bool
+	RescaleFactor    float64
+	DoNormalize      bool
+	Mean, Std        [3]float32
 }
 
 // LoadPreprocessConfig reads preprocessor_config.json, accepting both the

@@ -2,6 +2,8 @@ package clip
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -46,9 +48,23 @@ func LoadModelLazily(dir *ModelDir, rt Runtime) (*Model, error) {
 	if err != nil {
 		return nil, &ModelError{dir.Path, err.Error()}
 	}
-	img := &lazyImage{lazy[ImageEncoder]{open: func() (ImageEncoder, error) { return rt.OpenImageEncoder(dir.VisionPath) }}}
-	txt := &lazyText{lazy[TextEncoder]{open: func() (TextEncoder, error) { return rt.OpenTextEncoder(dir.TextPath) }}}
+	imgOpts := EncoderOptions{Output: dir.ImageOutput}
+	txtOpts := EncoderOptions{Output: dir.TextOutput, PadID: int64(padID(tok))}
+	img := &lazyImage{lazy[ImageEncoder]{open: func() (ImageEncoder, error) { return rt.OpenImageEncoder(dir.VisionPath, imgOpts) }}}
+	txt := &lazyText{lazy[TextEncoder]{open: func() (TextEncoder, error) { return rt.OpenTextEncoder(dir.TextPath, txtOpts) }}}
 	return &Model{Dir: dir, Image: img, Text: txt, Tokenizer: tok, Pre: NewPreprocessor(dir.Pre)}, nil
+}
+
+// padID is the token that pads a text to the model's fixed length: the
+// tokenizer's padding token where it has one, else its end token (CLIP).
+func padID(tok any) int32 {
+	if p, ok := tok.(interface{ PadID() int32 }); ok {
+		return p.PadID()
+	}
+	if p, ok := tok.(interface{ EndToken() int32 }); ok {
+		return p.EndToken()
+	}
+	return EndToken
 }
 
 // NewModel assembles a model from parts (tests use fake encoders).
@@ -56,7 +72,8 @@ func NewModel(dir *ModelDir, img ImageEncoder, txt TextEncoder, tok *Tokenizer, 
 	return &Model{Dir: dir, Image: img, Text: txt, Tokenizer: tok, Pre: NewPreprocessor(pre)}
 }
 
-// Hash is the model's content hash, computed once.
+// Hash is the model's content hash, computed once; with an embedding
+// output chosen by flag, the hash of the content and that choice.
 func (m *Model) Hash() (string, error) {
 	m.hashOnce.Do(func() {
 		if m.Dir == nil {
@@ -64,6 +81,12 @@ func (m *Model) Hash() (string, error) {
 			return
 		}
 		m.hash, m.hashErr = m.Dir.Hash()
+		if m.hashErr == nil && (m.Dir.ImageOutput != "" || m.Dir.TextOutput != "") {
+			// Another output is another embedding: every cache key and
+			// sidecar names the choice with the content.
+			sum := sha256.Sum256([]byte(m.hash + "\x00image_output=" + m.Dir.ImageOutput + "\x00text_output=" + m.Dir.TextOutput))
+			m.hash = hex.EncodeToString(sum[:])
+		}
 	})
 	return m.hash, m.hashErr
 }

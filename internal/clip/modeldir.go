@@ -27,6 +27,13 @@ type ModelDir struct {
 	// files' paths, sizes and modification times, so that a 600 MB model is
 	// not read in full on every run.
 	HashCache string
+	// ExternalData are the files the encoders' weights are stored in
+	// outside the .onnx files (ExternalDataFiles): part of Files, so of
+	// the content hash and every cache key.
+	ExternalData []string
+	// ImageOutput and TextOutput name the encoders' embedding outputs
+	// (--image-output, --text-output); empty: EmbeddingOutputRule.
+	ImageOutput, TextOutput string
 }
 
 // ModelConfig holds what convis reads from config.json.
@@ -91,6 +98,13 @@ func OpenModelDir(path, variant string) (*ModelDir, error) {
 	if m.TextPath, err = find("text_model"); err != nil {
 		return nil, &ModelError{path, err.Error()}
 	}
+	for _, p := range []string{m.VisionPath, m.TextPath} {
+		ext, err := ExternalDataFiles(p)
+		if err != nil {
+			return nil, &ModelError{path, err.Error()}
+		}
+		m.ExternalData = append(m.ExternalData, ext...)
+	}
 	return m, nil
 }
 
@@ -108,9 +122,11 @@ func readJSON(path string, v any) error {
 	return nil
 }
 
-// Files lists the files that define the model, for hashing.
+// Files lists the files that define the model, for hashing: the
+// configurations, the tokenizer, the encoders and their external data.
 func (m *ModelDir) Files() []string {
 	files := []string{filepath.Join(m.Path, "config.json"), filepath.Join(m.Path, "preprocessor_config.json"), m.VisionPath, m.TextPath}
+	files = append(files, m.ExternalData...)
 	if _, err := os.Stat(filepath.Join(m.Path, "tokenizer.json")); err == nil {
 		files = append(files, filepath.Join(m.Path, "tokenizer.json"))
 	}

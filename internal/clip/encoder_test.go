@@ -7,7 +7,9 @@ import (
 
 func TestChooseEmbeddingOutput(t *testing.T) {
 	t.Parallel()
-	f := func(name string, shape ...int64) TensorInfo { return TensorInfo{Name: name, Type: "float", Shape: shape} }
+	f := func(name string, shape ...int64) TensorInfo {
+		return TensorInfo{Name: name, Type: "float", Shape: shape}
+	}
 	hidden := f("last_hidden_state", -1, -1, 64)
 	cases := []struct {
 		outs     []TensorInfo
@@ -15,7 +17,7 @@ func TestChooseEmbeddingOutput(t *testing.T) {
 		want     string // output name, or "error: …"
 	}{
 		{[]TensorInfo{hidden, f("text_embeds", -1, 32), f("pooler_output", -1, 64)}, "", "text_embeds"},
-		{[]TensorInfo{hidden, f("pooler_output", -1, 64)}, "", "pooler_output"},            // SigLIP
+		{[]TensorInfo{hidden, f("pooler_output", -1, 64)}, "", "pooler_output"},           // SigLIP
 		{[]TensorInfo{hidden, f("sentence_embedding", -1, 64)}, "", "sentence_embedding"}, // the only [B, D]
 		{[]TensorInfo{f("a", -1, 8), f("b", -1, 8)}, "", "error: no embedding output: none is text_embeds or pooler_output, and 2 outputs are float [B, D] (outputs: a float [-1 8]; b float [-1 8]); name one with --text-output"},
 		{[]TensorInfo{f("a", -1, 8), f("b", -1, 8)}, "b", "b"},

@@ -318,3 +318,25 @@ func TestPullExternalData(t *testing.T) {
 		t.Fatalf("missing external data: %v", err)
 	}
 }
+
+// TestKnownModels: every known name says its family, input size,
+// tokenizer, embedding size and licence; SigLIP and MobileCLIP are there.
+func TestKnownModels(t *testing.T) {
+	t.Parallel()
+	known := KnownModels()
+	var siglip, mobileclip bool
+	for name, k := range known {
+		if k.Repo == "" || k.Family == "" || k.InputSize <= 0 || k.Dim <= 0 || k.License == "" ||
+			(k.Tokenizer != "BPE" && k.Tokenizer != "WordPiece" && k.Tokenizer != "Unigram") {
+			t.Errorf("%s: incomplete entry %+v", name, k)
+		}
+		siglip = siglip || strings.Contains(name, "siglip") && k.Family == "siglip" && k.Tokenizer == "Unigram"
+		mobileclip = mobileclip || strings.Contains(name, "mobileclip") && k.Family == "mobileclip"
+		if r, err := ParseRef(name); err != nil || r.Repo != k.Repo {
+			t.Errorf("%s: ParseRef %+v, %v", name, r, err)
+		}
+	}
+	if !siglip || !mobileclip {
+		t.Fatalf("known models lack a SigLIP (%v) or a MobileCLIP (%v)", siglip, mobileclip)
+	}
+}

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -158,25 +156,12 @@ func modelFamily(dir *clip.ModelDir) string {
 	return "clip"
 }
 
-// tokenizerKind names the tokenizer a model folder defines, by the file
-// the tokenizer is read from: tokenizer.json's model type, vocab.txt
-// (WordPiece), spiece.model (Unigram), or OpenAI CLIP's built-in BPE.
+// tokenizerKind names the tokenizer a model folder defines: its type
+// (BPE, WordPiece, Unigram) and the file it is read from.
 func tokenizerKind(dir string) string {
-	if data, err := os.ReadFile(filepath.Join(dir, "tokenizer.json")); err == nil {
-		var tj struct {
-			Model struct {
-				Type string `json:"type"`
-			} `json:"model"`
-		}
-		if json.Unmarshal(data, &tj) == nil && tj.Model.Type != "" {
-			return tj.Model.Type + " (tokenizer.json)"
-		}
-		return "unknown (tokenizer.json has no model type)"
+	tok, err := clip.TokenizerForDir(dir)
+	if err != nil {
+		return "unusable: " + err.Error()
 	}
-	for _, f := range []struct{ file, kind string }{{"vocab.txt", "WordPiece"}, {"spiece.model", "Unigram"}} {
-		if _, err := os.Stat(filepath.Join(dir, f.file)); err == nil {
-			return f.kind + " (" + f.file + ")"
-		}
-	}
-	return "BPE (OpenAI CLIP's vocabulary, built in)"
+	return tok.Kind() + " (" + tok.Source() + ")"
 }

@@ -19,11 +19,16 @@ func newTokenizeCmd(g *globalOptions) *cobra.Command {
 	opts := &tokenizeOptions{}
 	cmd := &cobra.Command{
 		Use:   "tokenize TEXT...",
-		Short: "Print CLIP BPE token ids of texts (start and end tokens, no padding)",
-		Long: `Print the CLIP token ids of each text, one line per text: the start token,
-the BPE ids and the end token, truncated to 77 with the end token kept last.
-With --model, the model's tokenizer.json is used when it has one; otherwise
-OpenAI's CLIP vocabulary. No ONNX Runtime is needed.`,
+		Short: "Print the token ids of texts as the model's text encoder takes them",
+		Long: `Print the token ids of each text, one line per text: the special tokens the
+tokenizer adds (CLIP: start and end), the ids, truncated to the context length
+with the end token kept last, padded where the tokenizer pads to a fixed
+length (SigLIP: 64).
+Without --model: OpenAI's CLIP BPE vocabulary (context 77). With --model, the
+model folder's tokenizer.json (BPE, WordPiece or Unigram), else its vocab.txt
+(WordPiece, BERT's defaults), else its spiece.model (SentencePiece Unigram),
+else OpenAI's vocabulary when config.json says the model is an OpenAI CLIP;
+otherwise an error. No ONNX Runtime is needed.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Texts = args
@@ -60,8 +65,8 @@ func runTokenize(ctx context.Context, g *globalOptions, opts *tokenizeOptions) e
 	return nil
 }
 
-// tokenizerFor is the tokenizer of --model when it has a tokenizer.json,
-// else OpenAI's default vocabulary. It never loads ONNX Runtime.
+// tokenizerFor is the tokenizer of --model (clip.TokenizerForDir), else
+// OpenAI's default vocabulary. It never loads ONNX Runtime.
 func tokenizerFor(g *globalOptions) (*clip.Tokenizer, error) {
 	if g.Model != "" {
 		dir, err := resolveModelDir(g)

@@ -40,6 +40,10 @@ type EncoderOptions struct {
 	// PadID fills text sequences shorter than the model's fixed length
 	// (the tokenizer's padding token).
 	PadID int64
+	// PadTo is the length a model with a dynamic sequence axis is padded
+	// to at least (the tokenizer's fixed padding: SigLIP's 64), so that a
+	// model without a mask sees its padding as in training.
+	PadTo int
 }
 
 // Runtime opens ONNX encoders. The cgo implementation is in package ort.

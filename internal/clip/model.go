@@ -49,10 +49,23 @@ func LoadModelLazily(dir *ModelDir, rt Runtime) (*Model, error) {
 		return nil, &ModelError{dir.Path, err.Error()}
 	}
 	imgOpts := EncoderOptions{Output: dir.ImageOutput}
-	txtOpts := EncoderOptions{Output: dir.TextOutput, PadID: int64(padID(tok))}
+	txtOpts := EncoderOptions{Output: dir.TextOutput, PadID: int64(padID(tok)), PadTo: tok.FixedLength()}
 	img := &lazyImage{lazy[ImageEncoder]{open: func() (ImageEncoder, error) { return rt.OpenImageEncoder(dir.VisionPath, imgOpts) }}}
 	txt := &lazyText{lazy[TextEncoder]{open: func() (TextEncoder, error) { return rt.OpenTextEncoder(dir.TextPath, txtOpts) }}}
 	return &Model{Dir: dir, Image: img, Text: txt, Tokenizer: tok, Pre: NewPreprocessor(dir.Pre)}, nil
+}
+
+// realTokens is the tokenizer's sequence without its trailing padding:
+// the encoder pads to the model's length (EncoderOptions.PadTo) and masks
+// the padding where the model takes a mask, so a padded sequence and its
+// mask cannot disagree.
+func realTokens(tok *Tokenizer, text string) []int32 {
+	ids, mask := tok.TokenizeMask(text)
+	n := len(ids)
+	for n > 0 && mask[n-1] == 0 {
+		n--
+	}
+	return ids[:n]
 }
 
 // padID is the token that pads a text to the model's fixed length: the
@@ -140,7 +153,7 @@ func (m *Model) EmbedTexts(ctx context.Context, texts []string, batch int) ([][]
 		n := min(batch, len(texts)-start)
 		ids := make([][]int32, n)
 		for i := range ids {
-			ids[i] = m.Tokenizer.Tokenize(texts[start+i])
+			ids[i] = realTokens(m.Tokenizer, texts[start+i])
 		}
 		emb, err := m.Text.EncodeTexts(ctx, ids)
 		if err != nil {

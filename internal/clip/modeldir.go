@@ -127,9 +127,7 @@ func readJSON(path string, v any) error {
 func (m *ModelDir) Files() []string {
 	files := []string{filepath.Join(m.Path, "config.json"), filepath.Join(m.Path, "preprocessor_config.json"), m.VisionPath, m.TextPath}
 	files = append(files, m.ExternalData...)
-	if _, err := os.Stat(filepath.Join(m.Path, "tokenizer.json")); err == nil {
-		files = append(files, filepath.Join(m.Path, "tokenizer.json"))
-	}
+	files = append(files, TokenizerFiles(m.Path)...)
 	sort.Strings(files)
 	return files
 }

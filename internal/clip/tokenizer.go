@@ -6,12 +6,9 @@ import (
 	"crypto/sha256"
 	_ "embed"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"html"
 	"io"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -20,29 +17,212 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
+// Why convis has its own tokenizers: the Go libraries evaluated were
+// github.com/sugarme/tokenizer (a port of Hugging Face tokenizers: it reads
+// tokenizer.json, but pulls in a large dependency tree, panics on inputs and
+// files it does not expect instead of returning errors, and lacks byte
+// fallback and the Precompiled normaliser that SentencePiece models need),
+// github.com/daulet/tokenizers (cgo bindings to the Rust library: a second
+// native library to build and ship, and cgo is kept to internal/clip/ort) and
+// github.com/pkoukk/tiktoken-go (OpenAI's tiktoken encodings only). The three
+// algorithms convis needs (byte-level BPE, WordPiece, Unigram with Viterbi)
+// and the pipeline parts found in CLIP-family tokenizer files are small, so
+// they are written here against the reference implementations
+// (scripts/tokenizer_parity.py checks them) and every part of a file that is
+// not implemented is an error that names it.
+
 // OpenAI's CLIP BPE vocabulary (MIT, see bpe/LICENSE).
 //
 //go:embed bpe/bpe_simple_vocab_16e6.txt.gz
 var defaultBPE []byte
 
-// CLIP's text constants.
+// CLIP's text constants (OpenAI's vocabulary).
 const (
 	StartToken    = 49406
 	EndToken      = 49407
 	ContextLength = 77
 )
 
-// Tokenizer is CLIP's byte-level BPE tokenizer, a pure Go port of the
-// algorithm in OpenAI's simple_tokenizer.py.
-type Tokenizer struct {
-	encoder  map[string]int32
-	ranks    map[[2]string]int
-	byteRune [256]rune
-	sot, eot int32
-	context  int
+// Kinds of tokenizer model.
+const (
+	KindBPE       = "BPE"
+	KindWordPiece = "WordPiece"
+	KindUnigram   = "Unigram"
+)
 
-	mu    sync.Mutex
-	cache map[string][]int32
+// Tokenizer turns text into the id sequence a text encoder takes. It is one
+// pipeline for every model family: added (special) tokens split out, a
+// normaliser, a pre-tokenizer, the model (BPE, WordPiece or Unigram), the
+// post-processor's special tokens, truncation that keeps the end tokens and,
+// where the tokenizer file says so, padding to a fixed length.
+type Tokenizer struct {
+	kind    string
+	source  string
+	version string
+
+	normalize normalizer   // nil: the text as it is
+	preTok    preTokenizer // nil: each segment is one word
+	model     tokenModel
+	added     *addedVocab // nil: no added tokens
+
+	prefix, suffix []int32 // the post-processor's special tokens around $A
+	maxLen         int     // the longest sequence, special tokens included
+	truncLeft      bool    // truncation drops tokens from the start
+	padFixed       int     // pad every sequence to this length (0: no padding)
+	padMultiple    int     // with padFixed, round the length up to a multiple
+	padLeft        bool
+	padID          int32
+	eot            int32
+	vocabSize      int
+}
+
+// A normalizer rewrites a text segment before it is split into words.
+type normalizer func(string) string
+
+// A preTokenizer splits normalised text into words. first says whether the
+// segment starts the text (Metaspace's prepend_scheme "first" needs it).
+type preTokenizer func(words []string, first bool) []string
+
+// tokenModel maps one word to ids.
+type tokenModel interface {
+	tokenize(word string) []int32
+}
+
+// Kind is the tokenizer model: BPE, WordPiece or Unigram.
+func (t *Tokenizer) Kind() string { return t.kind }
+
+// Source names where the tokenizer was read from: a file of the model
+// folder, or "bundled OpenAI CLIP vocabulary".
+func (t *Tokenizer) Source() string { return t.source }
+
+// Version identifies the implementation and, for the bundled vocabulary, its
+// data; a model's own tokenizer file is covered by the model's content hash.
+func (t *Tokenizer) Version() string { return t.version }
+
+// EndToken is the id of the last special token of every sequence ([SEP],
+// </s>, <|endoftext|>), or -1 when the post-processor adds none.
+func (t *Tokenizer) EndToken() int32 { return t.eot }
+
+// ContextLength is the longest sequence Tokenize returns.
+func (t *Tokenizer) ContextLength() int { return t.maxLen }
+
+// PadID is the id to pad sequences with.
+func (t *Tokenizer) PadID() int32 { return t.padID }
+
+// FixedLength is the length every sequence is padded to (SigLIP: 64), or 0
+// when the tokenizer does not pad.
+func (t *Tokenizer) FixedLength() int { return t.padFixed }
+
+// VocabSize is the number of ids the tokenizer can produce.
+func (t *Tokenizer) VocabSize() int { return t.vocabSize }
+
+// Encode returns the ids of text without special tokens, untruncated.
+func (t *Tokenizer) Encode(text string) []int32 {
+	var ids []int32
+	for i, seg := range t.added.split(text, false) {
+		if seg.id >= 0 {
+			ids = append(ids, seg.id)
+			continue
+		}
+		s := seg.text
+		if t.normalize != nil {
+			s = t.normalize(s)
+		}
+		for _, sub := range t.added.split(s, true) {
+			if sub.id >= 0 {
+				ids = append(ids, sub.id)
+				continue
+			}
+			if sub.text == "" {
+				continue
+			}
+			words := []string{sub.text}
+			if t.preTok != nil {
+				words = t.preTok(words, i == 0 && seg.start == 0 && sub.start == 0)
+			}
+			for _, w := range words {
+				if w != "" {
+					ids = append(ids, t.model.tokenize(w)...)
+				}
+			}
+		}
+	}
+	return ids
+}
+
+// Tokenize returns the sequence the text encoder takes: the post-processor's
+// special tokens around the ids, truncated to ContextLength with the special
+// tokens kept (the end token stays last), padded where the tokenizer pads.
+func (t *Tokenizer) Tokenize(text string) []int32 {
+	ids, _ := t.TokenizeMask(text)
+	return ids
+}
+
+// TokenizeMask is Tokenize with the attention mask: 1 for real tokens, 0
+// for padding.
+func (t *Tokenizer) TokenizeMask(text string) (ids, mask []int32) {
+	body := t.Encode(text)
+	if t.maxLen > 0 {
+		room := max(t.maxLen-len(t.prefix)-len(t.suffix), 0)
+		if len(body) > room {
+			if t.truncLeft {
+				body = body[len(body)-room:]
+			} else {
+				body = body[:room]
+			}
+		}
+	}
+	ids = make([]int32, 0, max(t.padFixed, len(t.prefix)+len(body)+len(t.suffix)))
+	ids = append(append(append(ids, t.prefix...), body...), t.suffix...)
+	n := len(ids)
+	target := n
+	if t.padFixed > 0 {
+		target = max(target, t.padFixed)
+		if t.padMultiple > 1 && target%t.padMultiple != 0 {
+			target += t.padMultiple - target%t.padMultiple
+		}
+	}
+	mask = make([]int32, target)
+	for i := range mask {
+		mask[i] = 1
+	}
+	if target == n {
+		return ids, mask
+	}
+	pad := make([]int32, target-n)
+	for i := range pad {
+		pad[i] = t.padID
+	}
+	if t.padLeft {
+		for i := 0; i < len(pad); i++ {
+			mask[i] = 0
+		}
+		return append(pad, ids...), mask
+	}
+	for i := n; i < target; i++ {
+		mask[i] = 0
+	}
+	return append(ids, pad...), mask
+}
+
+// ---- OpenAI's CLIP tokenizer (the bundled default) ----
+
+// openAIBPE is CLIP's byte-level BPE, a pure Go port of the algorithm in
+// OpenAI's simple_tokenizer.py (its words end in "</w>").
+type openAIBPE struct {
+	bpe *bpeModel
+	sot int32
+	eot int32
+}
+
+func (m *openAIBPE) tokenize(piece string) []int32 {
+	if piece == "<|startoftext|>" {
+		return []int32{m.sot}
+	}
+	if piece == "<|endoftext|>" {
+		return []int32{m.eot}
+	}
+	return m.bpe.tokenize(piece)
 }
 
 // The pre-tokenizer pattern of OpenAI's tokenizer. Go's \s is ASCII, but the
@@ -68,7 +248,7 @@ func DefaultTokenizer() (*Tokenizer, error) {
 			defaultErr = err
 			return
 		}
-		defaultTok, defaultErr = newFromMerges(strings.Split(string(text), "\n")[1 : 49152-256-2+1])
+		defaultTok, defaultErr = newOpenAI(strings.Split(string(text), "\n")[1 : 49152-256-2+1])
 	})
 	return defaultTok, defaultErr
 }
@@ -93,14 +273,14 @@ func bytesToUnicode() [256]rune {
 	return table
 }
 
-func newFromMerges(mergeLines []string) (*Tokenizer, error) {
-	t := &Tokenizer{encoder: map[string]int32{}, ranks: map[[2]string]int{}, byteRune: bytesToUnicode(), context: ContextLength, cache: map[string][]int32{}}
+func newOpenAI(mergeLines []string) (*Tokenizer, error) {
+	byteRune := bytesToUnicode()
 	// The base vocabulary lists byte runes in the order GPT-2's table builds
 	// them: printable bytes first, then the remapped ones (U+0100 on).
 	var base []string
 	for b := 0; b < 256; b++ {
-		if t.byteRune[b] < 256 {
-			base = append(base, string(t.byteRune[b]))
+		if byteRune[b] < 256 {
+			base = append(base, string(byteRune[b]))
 		}
 	}
 	for r := rune(256); len(base) < 256; r++ {
@@ -110,77 +290,40 @@ func newFromMerges(mergeLines []string) (*Tokenizer, error) {
 	for _, r := range base {
 		vocab = append(vocab, r+"</w>")
 	}
+	var merges [][2]string
 	for i, line := range mergeLines {
 		parts := strings.Fields(line)
 		if len(parts) != 2 {
 			return nil, fmt.Errorf("bpe merges line %d: %q", i+2, line)
 		}
-		t.ranks[[2]string{parts[0], parts[1]}] = i
+		merges = append(merges, [2]string{parts[0], parts[1]})
 		vocab = append(vocab, parts[0]+parts[1])
 	}
 	vocab = append(vocab, "<|startoftext|>", "<|endoftext|>")
+	encoder := make(map[string]int32, len(vocab))
 	for i, v := range vocab {
-		t.encoder[v] = int32(i)
+		encoder[v] = int32(i)
 	}
-	t.sot, t.eot = t.encoder["<|startoftext|>"], t.encoder["<|endoftext|>"]
-	return t, nil
-}
-
-// LoadTokenizerJSON reads a Hugging Face tokenizer.json with a BPE model
-// (vocab and merges), as published beside CLIP ONNX exports.
-func LoadTokenizerJSON(path string) (*Tokenizer, error) {
-	data, err := os.ReadFile(path)
+	bpe, err := newBPEModel(encoder, merges, bpeOptions{endOfWordSuffix: "</w>", byteLevel: true})
 	if err != nil {
 		return nil, err
 	}
-	var doc struct {
-		Model struct {
-			Type   string           `json:"type"`
-			Vocab  map[string]int32 `json:"vocab"`
-			Merges json.RawMessage  `json:"merges"`
-		} `json:"model"`
-		AddedTokens []struct {
-			ID      int32  `json:"id"`
-			Content string `json:"content"`
-		} `json:"added_tokens"`
-	}
-	if err := json.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("%s: not a tokenizer.json: %w", path, err)
-	}
-	if doc.Model.Type != "BPE" || len(doc.Model.Vocab) == 0 {
-		return nil, fmt.Errorf("%s: tokenizer model is %q, want BPE with a vocabulary", path, doc.Model.Type)
-	}
-	// Merges are "a b" strings in older files and ["a","b"] pairs in newer.
-	var merges [][2]string
-	var asStrings []string
-	var asPairs [][2]string
-	if err := json.Unmarshal(doc.Model.Merges, &asStrings); err == nil {
-		for _, m := range asStrings {
-			a, b, ok := strings.Cut(m, " ")
-			if !ok {
-				return nil, fmt.Errorf("%s: bad merge %q", path, m)
+	sot, eot := encoder["<|startoftext|>"], encoder["<|endoftext|>"]
+	sum := sha256.Sum256(defaultBPE)
+	return &Tokenizer{
+		kind: KindBPE, source: "bundled OpenAI CLIP vocabulary", version: "bpe:" + hex.EncodeToString(sum[:8]) + "/1",
+		normalize: Clean,
+		preTok: func(words []string, _ bool) []string {
+			var out []string
+			for _, w := range words {
+				out = append(out, splitRE.FindAllString(w, -1)...)
 			}
-			merges = append(merges, [2]string{a, b})
-		}
-	} else if err := json.Unmarshal(doc.Model.Merges, &asPairs); err == nil {
-		merges = asPairs
-	} else {
-		return nil, fmt.Errorf("%s: cannot read merges", path)
-	}
-	t := &Tokenizer{encoder: doc.Model.Vocab, ranks: map[[2]string]int{}, byteRune: bytesToUnicode(), context: ContextLength, cache: map[string][]int32{}}
-	for i, m := range merges {
-		t.ranks[m] = i
-	}
-	for _, a := range doc.AddedTokens {
-		t.encoder[a.Content] = a.ID
-	}
-	var ok1, ok2 bool
-	t.sot, ok1 = t.encoder["<|startoftext|>"]
-	t.eot, ok2 = t.encoder["<|endoftext|>"]
-	if !ok1 || !ok2 {
-		return nil, fmt.Errorf("%s: vocabulary lacks <|startoftext|> or <|endoftext|>", path)
-	}
-	return t, nil
+			return out
+		},
+		model:  &openAIBPE{bpe: bpe, sot: sot, eot: eot},
+		prefix: []int32{sot}, suffix: []int32{eot},
+		maxLen: ContextLength, padID: eot, eot: eot, vocabSize: len(encoder),
+	}, nil
 }
 
 // Clean normalises text as CLIP's tokenizer does before splitting: Unicode
@@ -223,97 +366,9 @@ func fixText(text string) string {
 	return norm.NFC.String(text)
 }
 
-// Encode returns the BPE ids of text, without start and end tokens.
-func (t *Tokenizer) Encode(text string) []int32 {
-	var ids []int32
-	for _, piece := range splitRE.FindAllString(Clean(text), -1) {
-		ids = append(ids, t.bpe(piece)...)
-	}
-	return ids
-}
-
-// Tokenize returns start, the ids and end, truncated to the context length
-// with the end token kept last.
-func (t *Tokenizer) Tokenize(text string) []int32 {
-	ids := append([]int32{t.sot}, t.Encode(text)...)
-	ids = append(ids, t.eot)
-	if len(ids) > t.context {
-		ids = ids[:t.context]
-		ids[t.context-1] = t.eot
-	}
-	return ids
-}
-
-// EndToken is the id that ends every sequence (where CLIP pools).
-func (t *Tokenizer) EndToken() int32 { return t.eot }
-
-// ContextLength is the padded sequence length.
-func (t *Tokenizer) ContextLength() int { return t.context }
-
-func (t *Tokenizer) bpe(piece string) []int32 {
-	t.mu.Lock()
-	if ids, ok := t.cache[piece]; ok {
-		t.mu.Unlock()
-		return ids
-	}
-	t.mu.Unlock()
-	var ids []int32
-	if id, ok := t.encoder[piece]; ok && (piece == "<|startoftext|>" || piece == "<|endoftext|>") {
-		ids = []int32{id}
-	} else {
-		var word []string
-		for _, b := range []byte(piece) {
-			word = append(word, string(t.byteRune[b]))
-		}
-		word[len(word)-1] += "</w>"
-		for len(word) > 1 {
-			best, bestRank := -1, int(^uint(0)>>1)
-			for i := 0; i+1 < len(word); i++ {
-				if r, ok := t.ranks[[2]string{word[i], word[i+1]}]; ok && r < bestRank {
-					best, bestRank = i, r
-				}
-			}
-			if best < 0 {
-				break
-			}
-			first, second := word[best], word[best+1]
-			merged := word[:0:0]
-			for i := 0; i < len(word); {
-				if i+1 < len(word) && word[i] == first && word[i+1] == second {
-					merged = append(merged, first+second)
-					i += 2
-				} else {
-					merged = append(merged, word[i])
-					i++
-				}
-			}
-			word = merged
-		}
-		for _, w := range word {
-			if id, ok := t.encoder[w]; ok {
-				ids = append(ids, id)
-			}
-		}
-	}
-	t.mu.Lock()
-	t.cache[piece] = ids
-	t.mu.Unlock()
-	return ids
-}
-
-// TokenizerForDir returns the tokenizer of a model directory: its
-// tokenizer.json when present, else OpenAI's default vocabulary.
-func TokenizerForDir(dir string) (*Tokenizer, error) {
-	p := filepath.Join(dir, "tokenizer.json")
-	if _, err := os.Stat(p); err == nil {
-		return LoadTokenizerJSON(p)
-	}
-	return DefaultTokenizer()
-}
-
 // TokenizerVersion names the default tokenizer (the embedded vocabulary
 // and this implementation's revision): cached text embeddings key on it. A
-// model's own tokenizer.json is covered by the model's content hash.
+// model's own tokenizer file is covered by the model's content hash.
 func TokenizerVersion() string {
 	sum := sha256.Sum256(defaultBPE)
 	return "bpe:" + hex.EncodeToString(sum[:8]) + "/1"

@@ -390,6 +390,7 @@ type TextEncoder struct {
 	dim     int
 	seqLen  int // fixed sequence length, or 0 when dynamic
 	padding int64
+	padTo   int // pad a dynamic sequence to at least this length
 }
 
 // textInputs are the inputs a text tower may take besides input_ids, and
@@ -407,7 +408,7 @@ func (r *Runtime) OpenTextEncoder(path string, opts clip.EncoderOptions) (clip.T
 	if !ok {
 		return nil, fmt.Errorf("%s: no input_ids input (inputs: %s)", path, describe(ins))
 	}
-	enc := &TextEncoder{ids: ids, padding: opts.PadID}
+	enc := &TextEncoder{ids: ids, padding: opts.PadID, padTo: opts.PadTo}
 	for _, x := range ins {
 		if len(x.Shape) != 2 || (x.Type != "int64" && x.Type != "int32") {
 			return nil, fmt.Errorf("%s: input %s is %s %v, want int64 [B, L] (inputs: %s)", path, x.Name, x.Type, x.Shape, describe(ins))
@@ -457,6 +458,7 @@ func (e *TextEncoder) EncodeTexts(ctx context.Context, seqs [][]int32) ([]float3
 	}
 	L := e.seqLen
 	if L == 0 {
+		L = e.padTo
 		for _, s := range seqs {
 			L = max(L, len(s))
 		}

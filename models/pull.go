@@ -247,18 +247,28 @@ func Pull(ctx context.Context, ref Ref, o PullOptions) (*Installed, error) {
 		}
 		sort.Strings(variants)
 	}
-	for _, f := range files {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		e, err := download(ctx, ref, info.SHA, f, partial, o)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
+	fetched := map[string]bool{}
+	fetch := func(list []hubFile) error {
+		for _, f := range list {
+			if err := ctx.Err(); err != nil {
+				return err
 			}
-			return nil, &PullError{Model: ref.Name, Msg: err.Error()}
+			if fetched[f.Path] {
+				continue
+			}
+			e, err := download(ctx, ref, info.SHA, f, partial, o)
+			if err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				return &PullError{Model: ref.Name, Msg: err.Error()}
+			}
+			entries[f.Path], fetched[f.Path] = e, true
 		}
-		entries[f.Path] = e
+		return nil
+	}
+	if err := fetch(files); err != nil {
+		return nil, err
 	}
 	// Weights stored as ONNX external data may live under any name the
 	// model's initializers give: read them from the downloaded models and
@@ -267,18 +277,8 @@ func Pull(ctx context.Context, ref Ref, o PullOptions) (*Installed, error) {
 	if err != nil {
 		return nil, fail("%v", err)
 	}
-	for _, f := range more {
-		if _, ok := entries[f.Path]; ok {
-			continue
-		}
-		e, err := download(ctx, ref, info.SHA, f, partial, o)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			return nil, &PullError{Model: ref.Name, Msg: err.Error()}
-		}
-		entries[f.Path] = e
+	if err := fetch(more); err != nil {
+		return nil, err
 	}
 	in := &Installed{Name: ref.Name, Repo: ref.Repo, Revision: info.SHA, Variant: variant, Variants: variants, Source: o.Endpoint, Files: entries, Pulled: time.Now().UTC()}
 	meta, _ := json.MarshalIndent(in, "", "  ")

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -69,7 +70,7 @@ func TestFamiliesEmbedMatchPyTorch(t *testing.T) {
 				inputs = append(inputs, x.Name)
 			}
 			if info.Family != f.family || info.Input != f.input || info.Preprocess.Resize != f.resize || info.ImageOutput != f.imageOutput ||
-				info.TextOutput != f.textOutput || joinComma(inputs) != f.textInputs || info.Dim != 32 || !hasPrefix(info.Tokenizer, f.tokenizer+" ") {
+				info.TextOutput != f.textOutput || strings.Join(inputs, ",") != f.textInputs || info.Dim != 32 || !strings.HasPrefix(info.Tokenizer, f.tokenizer+" ") {
 				t.Fatalf("model info: family %s, input %d, resize %q, outputs %s/%s, text inputs %v, dim %d, tokenizer %q; want %+v",
 					info.Family, info.Input, info.Preprocess.Resize, info.ImageOutput, info.TextOutput, inputs, info.Dim, info.Tokenizer, f)
 			}
@@ -108,7 +109,7 @@ func TestFamiliesEmbedMatchPyTorch(t *testing.T) {
 				t.Fatal(err)
 			}
 			for i, r := range ref.Texts {
-				if !equalIDs(ids[i].IDs, r.IDs) {
+				if !slices.Equal(ids[i].IDs, r.IDs) {
 					t.Errorf("text %q: convis ids %v, reference tokenizer %v", r.Text, ids[i].IDs, r.IDs)
 				}
 				cos, err := clip.Cosine(got[i].Embedding, r.Embedding)
@@ -150,31 +151,6 @@ func TestFamiliesExplain(t *testing.T) {
 			}
 		})
 	}
-}
-
-func joinComma(xs []string) string {
-	s := ""
-	for i, x := range xs {
-		if i > 0 {
-			s += ","
-		}
-		s += x
-	}
-	return s
-}
-
-func hasPrefix(s, p string) bool { return len(s) >= len(p) && s[:len(p)] == p }
-
-func equalIDs(a, b []int32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestEmbeddingOutputFlags: --text-output and --image-output name the

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -20,6 +21,7 @@ type familyReference struct {
 	About  string `json:"about"`
 	Images map[string]struct {
 		Embedding []float32 `json:"embedding"`
+		PixelSum  float64   `json:"pixel_sum"`
 	} `json:"images"`
 	Texts []struct {
 		Text      string    `json:"text"`
@@ -74,9 +76,37 @@ func TestFamiliesEmbedMatchPyTorch(t *testing.T) {
 				t.Fatalf("model info: family %s, input %d, resize %q, outputs %s/%s, text inputs %v, dim %d, tokenizer %q; want %+v",
 					info.Family, info.Input, info.Preprocess.Resize, info.ImageOutput, info.TextOutput, inputs, info.Dim, info.Tokenizer, f)
 			}
+			// convis's preprocessing is Pillow's, value for value: for the
+			// PNG the sum of the model input allows for float32 accumulation
+			// only; for the JPEG, Go's decoder and libjpeg also differ by a
+			// level here and there.
+			md, err := clip.OpenModelDir(dir, "fp32")
+			if err != nil {
+				t.Fatal(err)
+			}
+			pre := clip.NewPreprocessor(md.Pre)
 			var images []string
-			for name := range ref.Images {
+			for name, want := range ref.Images {
 				images = append(images, filepath.Join("../../testdata/images", name))
+				im, err := clip.LoadImage(images[len(images)-1], 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				px := make([]float32, 3*f.input*f.input)
+				if err := pre.Into(px, im); err != nil {
+					t.Fatal(err)
+				}
+				var sum float64
+				for _, v := range px {
+					sum += float64(v)
+				}
+				tol := 1e-6 * float64(len(px))
+				if filepath.Ext(name) == ".jpg" {
+					tol = 1e-3 * float64(len(px))
+				}
+				if math.Abs(sum-want.PixelSum) > tol {
+					t.Errorf("%s: input sum %.3f, Pillow's %.3f", name, sum, want.PixelSum)
+				}
 			}
 			var got []struct {
 				Input     string    `json:"input"`

@@ -97,7 +97,16 @@ func wanted(files []hubFile, variant string) ([]hubFile, error) {
 		}
 		out = append(out, f)
 	}
-	if f, ok := by["tokenizer.json"]; ok {
+	// The tokenizer: the first file of clip.TokenizerFiles' order that the
+	// repository has (a BERT export may have only vocab.txt, a SentencePiece
+	// one only spiece.model), and the configuration it reads limits from.
+	for _, name := range []string{"tokenizer.json", "vocab.txt", "spiece.model"} {
+		if f, ok := by[name]; ok {
+			out = append(out, f)
+			break
+		}
+	}
+	if f, ok := by["tokenizer_config.json"]; ok {
 		out = append(out, f)
 	}
 	for _, base := range []string{"vision_model", "text_model"} {

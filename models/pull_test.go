@@ -340,3 +340,30 @@ func TestKnownModels(t *testing.T) {
 		t.Fatalf("known models lack a SigLIP (%v) or a MobileCLIP (%v)", siglip, mobileclip)
 	}
 }
+
+// TestPullTokenizerFiles: pull takes the tokenizer the model folder will
+// use (tokenizer.json, else vocab.txt, else spiece.model) and
+// tokenizer_config.json, whose limits the tokenizer reads.
+func TestPullTokenizerFiles(t *testing.T) {
+	t.Parallel()
+	h, err := hubtest.New("acme/tiny-clip", "../testdata/families/bertclip224")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	delete(h.Files, "reference.json")
+	delete(h.Files, "tokenizer.json") // a BERT export with only vocab.txt
+	in, err := Pull(context.Background(), ref, PullOptions{Store: t.TempDir(), Endpoint: h.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"vocab.txt", "tokenizer_config.json"} {
+		if _, ok := in.Files[name]; !ok {
+			t.Errorf("%s not pulled (files %v)", name, in.Files)
+		}
+	}
+	tok, err := clip.TokenizerForDir(in.Path)
+	if err != nil || tok.Kind() != "WordPiece" {
+		t.Fatalf("pulled tokenizer: %v, %v", tok, err)
+	}
+}

@@ -210,8 +210,9 @@ class SiglipVisionEmbeddings(nn.Module):
     def __init__(self, c):
         super().__init__()
         w, p, s = c["hidden_size"], c["patch_size"], c["image_size"]
+        h, wd = (s, s) if isinstance(s, int) else s  # [height, width]: a non-square input
         self.patch_embedding = nn.Conv2d(c.get("num_channels", 3), w, p, p)
-        self.position_embedding = nn.Embedding((s // p) ** 2, w)
+        self.position_embedding = nn.Embedding((h // p) * (wd // p), w)
 
     def forward(self, px):
         return self.patch_embedding(px).flatten(2).transpose(1, 2) + self.position_embedding.weight[None]
@@ -342,7 +343,8 @@ class TextExport(nn.Module):
 
 
 def export_towers(model, out, size, seq_len, with_mask, emb_names, dynamic_seq=True):
-    """Writes onnx/vision_model.onnx and onnx/text_model.onnx. model has
+    """Writes onnx/vision_model.onnx and onnx/text_model.onnx (size: the
+    side of a square input, or (height, width)). model has
     image(px) → (embedding, hidden) and text(ids, mask) → (embedding, hidden);
     emb_names are the two embedding outputs' names (image_embeds/text_embeds,
     or pooler_output for towers that end in a pooling head)."""
@@ -353,7 +355,8 @@ def export_towers(model, out, size, seq_len, with_mask, emb_names, dynamic_seq=T
         # The wrappers are put in eval mode: torch.onnx.export restores the
         # mode it found, and a wrapper left in training mode would leave the
         # shared model's BatchNorm in training mode after the export.
-        torch.onnx.export(VisionExport(model, img_names).eval(), (torch.zeros(1, 3, size, size),),
+        h, w = (size, size) if isinstance(size, int) else size
+        torch.onnx.export(VisionExport(model, img_names).eval(), (torch.zeros(1, 3, h, w),),
                           os.path.join(out, "onnx/vision_model.onnx"), input_names=["pixel_values"],
                           output_names=img_names, opset_version=OPSET,
                           dynamic_axes={"pixel_values": {0: "batch"}, img_names[0]: {0: "batch"}, img_names[1]: {0: "batch"}})
@@ -496,10 +499,11 @@ def export_hf(folder, out):
     out_cfg["vision_config"] = cfg["vision_config"]
     json.dump(out_cfg, open(os.path.join(out, "config.json"), "w"), indent=1)
     vc, tc = cfg["vision_config"], cfg["text_config"]
+    size = vc["image_size"] if isinstance(vc["image_size"], int) else tuple(vc["image_size"])
     if kind == "clip":
-        export_towers(model, out, vc["image_size"], tc["max_position_embeddings"], True, ("image_embeds", "text_embeds"))
+        export_towers(model, out, size, tc["max_position_embeddings"], True, ("image_embeds", "text_embeds"))
         return model, True
-    export_towers(model, out, vc["image_size"], tc["max_position_embeddings"], False, ("pooler_output", "pooler_output"))
+    export_towers(model, out, size, tc["max_position_embeddings"], False, ("pooler_output", "pooler_output"))
     return model, False
 
 

@@ -16,6 +16,7 @@ tokenizers (internal/clip/testdata/tokenizers/cases.json.gz).
 | siglip256 | SigLIP at 256 (plain resize, mean/std 0.5, Unigram tokenizer padded to 64, text input_ids only, pooler_output): a random SiglipModel folder exported by export_onnx.py --hf, same caveat |
 | bertclip224 | a CLIP with a BERT text tower, BiomedCLIP-style: open_clip's own VisionTransformer (open_clip v2.24.0) and a BERT (transformers' BertModel layout, rebuilt here: open_clip's HFTextEncoder needs transformers) pooled at [CLS] with BiomedCLIP's MLP projection; WordPiece; input_ids + attention_mask |
 | mobileclip256 | MobileCLIP-style at 256 (bilinear, centre crop, no mean/std normalisation): a small convolutional image tower rebuilt here (MobileCLIP's MCi needs timm, not runnable here; this is not MCi, only its preprocessing and interface) and open_clip's own TextTransformer |
+| siglip-nonsquare | a SigLIP-style model with a 192×128 input (plain resize to {height: 128, width: 192}): the layout's non-square inputs |
 | openclip224 | an open_clip CLIP (open_clip v2.24.0's own code, random weights, saved as an open_clip checkpoint) exported by scripts/export_onnx.py --open-clip |
 
 open_clip v2.24.0 runs on Debian's PyTorch 1.13 (HEAD needs torch.compiler,
@@ -93,7 +94,7 @@ def reference(model, folder, kind, with_mask, pad_id, pad_to, about):
 
 
 def hf_folder(tmp, cls, cfg, pre, tok, seed):
-    d = os.path.join(tmp, cfg["model_type"])
+    d = os.path.join(tmp, f"{cfg['model_type']}-{seed}")
     os.makedirs(d)
     json.dump(cfg, open(os.path.join(d, "config.json"), "w"), indent=1)
     json.dump(pre, open(os.path.join(d, "preprocessor_config.json"), "w"), indent=1)
@@ -125,6 +126,23 @@ def make_clip336(tmp, convis):
     run_export(convis, ["--hf", src, "--out", out])
     model, _, _ = X.load_hf(src)
     reference(model, out, "bpe", True, 0, 0, "random CLIPModel at 336 (export_onnx.py's CLIPModel), tokenizer: parity BPE")
+
+
+def make_siglip_nonsquare(tmp, convis):
+    """A SigLIP-style model whose input is not square (192 wide, 128 high:
+    transformers' SigLIP takes square sizes only, so this one exercises the
+    layout, not a published model)."""
+    cfg = {"model_type": "siglip",
+           "vision_config": enc(16, 2, 1, 32, "gelu_pytorch_tanh", 1e-6, image_size=[128, 192], patch_size=32),
+           "text_config": enc(16, 2, 1, 32, "gelu_pytorch_tanh", 1e-6, vocab_size=2000, max_position_embeddings=64)}
+    pre = {"do_normalize": True, "do_rescale": True, "do_resize": True, "image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5],
+           "resample": 2, "rescale_factor": 1 / 255, "size": {"height": 128, "width": 192}}
+    src = hf_folder(tmp, X.SiglipModel, cfg, pre, "unigram", 192)
+    out = os.path.join(OUT, "siglip-nonsquare")
+    shutil.rmtree(out, ignore_errors=True)
+    run_export(convis, ["--hf", src, "--out", out])
+    model, _, _ = X.load_hf(src)
+    reference(model, out, "unigram", False, 0, 64, "random SiglipModel-style model with a 192x128 input, tokenizer: parity Unigram padded to 64")
 
 
 def make_siglip256(tmp, convis):
@@ -307,7 +325,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         steps = {"clip336": lambda: make_clip336(tmp, a.convis), "siglip256": lambda: make_siglip256(tmp, a.convis),
                  "bertclip224": lambda: make_bertclip224(a.convis), "mobileclip256": lambda: make_mobileclip256(a.convis),
-                 "openclip224": lambda: make_openclip224(tmp, a.convis)}
+                 "openclip224": lambda: make_openclip224(tmp, a.convis), "siglip-nonsquare": lambda: make_siglip_nonsquare(tmp, a.convis)}
         for name, step in steps.items():
             if only and name not in only:
                 continue

@@ -33,14 +33,15 @@ type familyReference struct {
 // families are the fixture models and what each must show.
 var families = []struct {
 	dir, family, tokenizer, textInputs, imageOutput, textOutput string
-	input                                                       int
+	input, height                                               int // width, and height when not square
 	resize                                                      string
 }{
-	{"clip336", "clip", "BPE", "input_ids,attention_mask", "image_embeds", "text_embeds", 336, "shortest_edge 336, center_crop 336x336"},
-	{"siglip256", "siglip", "Unigram", "input_ids", "pooler_output", "pooler_output", 256, "exact 256x256"},
-	{"bertclip224", "open_clip", "WordPiece", "input_ids,attention_mask", "image_embeds", "text_embeds", 224, "shortest_edge 224, center_crop 224x224"},
-	{"mobileclip256", "mobileclip", "BPE", "input_ids", "image_embeds", "text_embeds", 256, "shortest_edge 256, center_crop 256x256"},
-	{"openclip224", "open_clip", "BPE", "input_ids", "image_embeds", "text_embeds", 224, "shortest_edge 224, center_crop 224x224"},
+	{"clip336", "clip", "BPE", "input_ids,attention_mask", "image_embeds", "text_embeds", 336, 0, "shortest_edge 336, center_crop 336x336"},
+	{"siglip256", "siglip", "Unigram", "input_ids", "pooler_output", "pooler_output", 256, 0, "exact 256x256"},
+	{"bertclip224", "open_clip", "WordPiece", "input_ids,attention_mask", "image_embeds", "text_embeds", 224, 0, "shortest_edge 224, center_crop 224x224"},
+	{"mobileclip256", "mobileclip", "BPE", "input_ids", "image_embeds", "text_embeds", 256, 0, "shortest_edge 256, center_crop 256x256"},
+	{"openclip224", "open_clip", "BPE", "input_ids", "image_embeds", "text_embeds", 224, 0, "shortest_edge 224, center_crop 224x224"},
+	{"siglip-nonsquare", "siglip", "Unigram", "input_ids", "pooler_output", "pooler_output", 192, 128, "exact 192x128"},
 }
 
 // TestFamiliesEmbedMatchPyTorch: for each family's fixture, `convis model
@@ -71,8 +72,16 @@ func TestFamiliesEmbedMatchPyTorch(t *testing.T) {
 			for _, x := range info.Text.Inputs {
 				inputs = append(inputs, x.Name)
 			}
-			if info.Family != f.family || info.Input != f.input || info.Preprocess.Resize != f.resize || info.ImageOutput != f.imageOutput ||
-				info.TextOutput != f.textOutput || strings.Join(inputs, ",") != f.textInputs || info.Dim != 32 || !strings.HasPrefix(info.Tokenizer, f.tokenizer+" ") {
+			h := f.height
+			if h == 0 {
+				h = f.input
+			}
+			dim := 32
+			if f.dir == "siglip-nonsquare" {
+				dim = 16
+			}
+			if info.Preprocess.InputSize != [2]int{f.input, h} || info.Family != f.family || info.Input != f.input || info.Preprocess.Resize != f.resize || info.ImageOutput != f.imageOutput ||
+				info.TextOutput != f.textOutput || strings.Join(inputs, ",") != f.textInputs || info.Dim != dim || !strings.HasPrefix(info.Tokenizer, f.tokenizer+" ") {
 				t.Fatalf("model info: family %s, input %d, resize %q, outputs %s/%s, text inputs %v, dim %d, tokenizer %q; want %+v",
 					info.Family, info.Input, info.Preprocess.Resize, info.ImageOutput, info.TextOutput, inputs, info.Dim, info.Tokenizer, f)
 			}
@@ -92,7 +101,7 @@ func TestFamiliesEmbedMatchPyTorch(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				px := make([]float32, 3*f.input*f.input)
+				px := make([]float32, md.Pre.InputValues())
 				if err := pre.Into(px, im); err != nil {
 					t.Fatal(err)
 				}
@@ -173,7 +182,11 @@ func TestFamiliesExplain(t *testing.T) {
 				t.Fatal(err)
 			}
 			p := sc.Model.Preprocess
-			if p == nil || p.InputSize != [2]int{f.input, f.input} || p.Resize != f.resize {
+			h := f.height
+			if h == 0 {
+				h = f.input
+			}
+			if p == nil || p.InputSize != [2]int{f.input, h} || p.Resize != f.resize {
 				t.Fatalf("sidecar preprocess %+v, want input %d and %q", p, f.input, f.resize)
 			}
 			if _, err := os.Stat(filepath.Join(out, "landscape.animal.n.01.overlay.png")); err != nil {

@@ -123,8 +123,7 @@ func (m *Model) EmbedImages(ctx context.Context, imgs []*RGB, batch int) ([][]fl
 	if batch <= 0 {
 		batch = 32
 	}
-	S := m.Pre.Config.InputSize()
-	per := 3 * S * S
+	per := m.Pre.Config.InputValues()
 	buf := make([]float32, batch*per)
 	var out [][]float32
 	for start := 0; start < len(imgs); start += batch {

@@ -131,14 +131,11 @@ func LoadPreprocessConfig(path string) (PreprocessConfig, error) {
 	if !c.DoResize && !c.DoCenterCrop {
 		return c, bad("do_resize", fmt.Errorf("neither resizing nor cropping: the model's input size is unknown"))
 	}
-	if c.CropW != c.CropH {
-		return c, bad("crop_size", fmt.Errorf("non-square input %dx%d is not supported", c.CropW, c.CropH))
+	if c.CropW <= 0 || c.CropH <= 0 {
+		return c, bad("crop_size", fmt.Errorf("want a positive input size, got %dx%d", c.CropW, c.CropH))
 	}
-	if c.CropW <= 0 {
-		return c, bad("crop_size", fmt.Errorf("want a positive input size, got %d", c.CropW))
-	}
-	if c.ResizeRule == "exact" && c.ResizeW != c.ResizeH && c.DoCenterCrop {
-		return c, bad("size", fmt.Errorf("a non-square resize %dx%d followed by a centre crop is not supported", c.ResizeW, c.ResizeH))
+	if c.ResizeRule == "" && c.DoResize && !c.DoCenterCrop {
+		return c, bad("do_center_crop", fmt.Errorf("a shortest-edge resize without a centre crop gives inputs of each image's own aspect, which a fixed-size model cannot take (want size {height, width}, or do_center_crop)"))
 	}
 	return c, nil
 }
@@ -193,8 +190,11 @@ func (c PreprocessConfig) Summary() PreprocessSummary {
 	return s
 }
 
-// InputSize is the side of the square model input.
+// InputSize is the width of the model input (its side when square).
 func (c PreprocessConfig) InputSize() int { return c.CropW }
+
+// InputValues is the number of values of one preprocessed image (3·H·W).
+func (c PreprocessConfig) InputValues() int { return 3 * c.CropW * c.CropH }
 
 // RGB is an 8-bit RGB image, 3 bytes per pixel, rows packed.
 type RGB struct {
@@ -237,14 +237,14 @@ func (p *Preprocessor) resizedSize(w, h int) (int, int) {
 	return int(float64(s) * float64(w) / float64(h)), s
 }
 
-// Into writes one preprocessed image (3×S×S, NCHW) into dst, which must
-// hold 3·S·S values, following CLIPImageProcessor: resize the shortest edge,
-// centre crop, rescale, normalise.
+// Into writes one preprocessed image (3×H×W, NCHW: the input size) into
+// dst, which must hold 3·H·W values, as transformers' image processors do:
+// resize (the shortest edge, or to {height, width}), centre crop, rescale,
+// normalise.
 func (p *Preprocessor) Into(dst []float32, im *RGB) error {
 	c := p.Config
-	S := c.CropW
-	if len(dst) != 3*S*S {
-		return fmt.Errorf("preprocess: destination holds %d values, want %d", len(dst), 3*S*S)
+	if n := c.InputValues(); len(dst) != n {
+		return fmt.Errorf("preprocess: destination holds %d values, want %d", len(dst), n)
 	}
 	src := im
 	if c.DoResize {
@@ -257,25 +257,27 @@ func (p *Preprocessor) Into(dst []float32, im *RGB) error {
 }
 
 // CropResizer returns a resizer for square crops of src that gives what
-// Into's resize step would, or nil when the configuration does not resize.
+// Into's resize step would, or nil when the configuration does not resize
+// a square crop to a square (a plain resize to a non-square input).
 func (p *Preprocessor) CropResizer(src *RGB) *CropResizer {
-	if !p.Config.DoResize {
+	c := p.Config
+	if !c.DoResize || (c.ResizeRule == "exact" && c.ResizeW != c.ResizeH) {
 		return nil
 	}
-	return NewCropResizer(src, p.Config.ResizeSide(), p.Config.Resample)
+	return NewCropResizer(src, c.ResizeSide(), c.Resample)
 }
 
 // IntoResized is Into for an image already resized (by CropResizer): centre
 // crop, rescale and normalise.
 func (p *Preprocessor) IntoResized(dst []float32, src *RGB) error {
 	c := p.Config
-	S := c.CropW
-	if len(dst) != 3*S*S {
-		return fmt.Errorf("preprocess: destination holds %d values, want %d", len(dst), 3*S*S)
+	W, H := c.CropW, c.CropH
+	if n := c.InputValues(); len(dst) != n {
+		return fmt.Errorf("preprocess: destination holds %d values, want %d", len(dst), n)
 	}
 	x0, y0 := 0, 0
 	if c.DoCenterCrop {
-		x0, y0 = (src.W-S)/2, (src.H-S)/2
+		x0, y0 = (src.W-W)/2, (src.H-H)/2
 	}
 	scale := float32(1)
 	if c.DoRescale {
@@ -295,14 +297,15 @@ func (p *Preprocessor) IntoResized(dst []float32, src *RGB) error {
 		}
 		pad[ch] = -mean / std
 	}
-	p0, p1, p2 := dst[:S*S], dst[S*S:2*S*S], dst[2*S*S:3*S*S]
-	if x0 >= 0 && y0 >= 0 && x0+S <= src.W && y0+S <= src.H {
+	N := W * H
+	p0, p1, p2 := dst[:N], dst[N:2*N], dst[2*N:3*N]
+	if x0 >= 0 && y0 >= 0 && x0+W <= src.W && y0+H <= src.H {
 		// The crop lies inside the image (every window of a map): whole
 		// rows, no per-pixel bounds.
 		l0, l1, l2 := &lut[0], &lut[1], &lut[2]
-		for y := 0; y < S; y++ {
-			row := src.Pix[((y+y0)*src.W+x0)*3 : ((y+y0)*src.W+x0+S)*3]
-			o0, o1, o2 := p0[y*S:(y+1)*S], p1[y*S:(y+1)*S], p2[y*S:(y+1)*S]
+		for y := 0; y < H; y++ {
+			row := src.Pix[((y+y0)*src.W+x0)*3 : ((y+y0)*src.W+x0+W)*3]
+			o0, o1, o2 := p0[y*W:(y+1)*W], p1[y*W:(y+1)*W], p2[y*W:(y+1)*W]
 			for x := range o0 {
 				px := row[3*x : 3*x+3 : 3*x+3]
 				o0[x], o1[x], o2[x] = l0[px[0]], l1[px[1]], l2[px[2]]
@@ -310,11 +313,11 @@ func (p *Preprocessor) IntoResized(dst []float32, src *RGB) error {
 		}
 		return nil
 	}
-	for y := 0; y < S; y++ {
+	for y := 0; y < H; y++ {
 		sy := y + y0
-		for x := 0; x < S; x++ {
+		for x := 0; x < W; x++ {
 			sx := x + x0
-			i := y*S + x
+			i := y*W + x
 			if sx >= 0 && sy >= 0 && sx < src.W && sy < src.H {
 				px := src.Pix[(sy*src.W+sx)*3 : (sy*src.W+sx)*3+3]
 				p0[i], p1[i], p2[i] = lut[0][px[0]], lut[1][px[1]], lut[2][px[2]]

@@ -34,6 +34,7 @@ func TestPreprocessFamilies(t *testing.T) {
 		{"mobileclip256", `{"crop_size": 256, "do_center_crop": true, "do_normalize": false, "size": 256, "resample": 2}`,
 			256, "shortest_edge 256, center_crop 256x256", "bilinear", 0},
 		{"legacy-int", `{"crop_size": 224, "size": 224}`, 224, "shortest_edge 224, center_crop 224x224", "bicubic", 0.48145466},
+		{"nonsquare", `{"size": {"height": 128, "width": 192}, "image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5]}`, 192, "exact 192x128", "bicubic", 0.5},
 		{"siglip512", `{"size": {"height": 512, "width": 512}, "image_mean": [0.5, 0.5, 0.5], "image_std": [0.5, 0.5, 0.5]}`, 512, "exact 512x512", "bicubic", 0.5},
 	}
 	for _, c := range cases {
@@ -42,7 +43,11 @@ func TestPreprocessFamilies(t *testing.T) {
 			t.Fatalf("%s: %v", c.name, err)
 		}
 		s := cfg.Summary()
-		if cfg.InputSize() != c.size || s.InputSize != [2]int{c.size, c.size} || s.Resize != c.resize || s.Resample != c.resample || s.Mean[0] != c.mean {
+		h := c.size
+		if c.name == "nonsquare" {
+			h = 128
+		}
+		if cfg.InputSize() != c.size || s.InputSize != [2]int{c.size, h} || s.Resize != c.resize || s.Resample != c.resample || s.Mean[0] != c.mean {
 			t.Errorf("%s: input %d, summary %+v; want %d, %q, %s, mean %v", c.name, cfg.InputSize(), s, c.size, c.resize, c.resample, c.mean)
 		}
 	}
@@ -51,10 +56,10 @@ func TestPreprocessFamilies(t *testing.T) {
 func TestPreprocessConfigErrors(t *testing.T) {
 	t.Parallel()
 	for body, want := range map[string]string{
-		`{"size": {"height": 256, "width": 256}, "resample": 0}`: "resample: 0 (nearest) is not implemented",
-		`{"size": {"longest_edge": 256}}`:                        "size: unsupported",
-		`{"size": {"height": 256, "width": 200}}`:                "non-square input 200x256",
-		`{"do_resize": false, "do_center_crop": false}`:          "input size is unknown",
+		`{"size": {"height": 256, "width": 256}, "resample": 0}`:    "resample: 0 (nearest) is not implemented",
+		`{"size": {"longest_edge": 256}}`:                           "size: unsupported",
+		`{"size": {"shortest_edge": 224}, "do_center_crop": false}`: "do_center_crop: a shortest-edge resize without a centre crop",
+		`{"do_resize": false, "do_center_crop": false}`:             "input size is unknown",
 	} {
 		_, err := LoadPreprocessConfig(writePre(t, body))
 		if err == nil || !strings.Contains(err.Error(), want) || !strings.HasPrefix(err.Error(), "preprocessor_config.json: ") {
@@ -93,6 +98,24 @@ func TestExactResizeIgnoresAspect(t *testing.T) {
 	for i := range want {
 		if got[i] != want[i] {
 			t.Fatalf("value %d: %v, want %v", i, got[i], want[i])
+		}
+	}
+	// A non-square input: the same plain resize, to 24×16.
+	cfg.ResizeW, cfg.CropW = 24, 24
+	wide := NewPreprocessor(cfg)
+	if wide.CropResizer(im) != nil {
+		t.Fatal("a crop resizer for a non-square resize")
+	}
+	got24 := make([]float32, 3*24*16)
+	if err := wide.Into(got24, im); err != nil {
+		t.Fatal(err)
+	}
+	r24 := resample(im, 24, 16, 2, nil)
+	for i := 0; i < 24*16; i++ {
+		for ch := 0; ch < 3; ch++ {
+			if want := (float32(r24.Pix[i*3+ch])*float32(1.0/255) - 0.5) / 0.5; got24[ch*24*16+i] != want {
+				t.Fatalf("24×16: value %d/%d: %v, want %v", i, ch, got24[ch*24*16+i], want)
+			}
 		}
 	}
 	// A square window resized by the crop resizer equals the direct path.

@@ -273,11 +273,12 @@ func (s *session) run(ctx context.Context, inputs []ortgo.Value, outputs []ortgo
 
 // ImageEncoder runs a vision model: pixel_values [B,3,H,W] → image_embeds.
 type ImageEncoder struct {
-	sess      *session
-	input     clip.TensorInfo
-	output    clip.TensorInfo
-	dim       int
-	imageSize int
+	sess   *session
+	input  clip.TensorInfo
+	output clip.TensorInfo
+	dim    int
+	height int // the input's fixed height and width, or ≤ 0 when dynamic
+	width  int
 }
 
 // OpenImageEncoder loads a vision model, discovering its names and shapes.
@@ -300,7 +301,7 @@ func (r *Runtime) OpenImageEncoder(path string, opts clip.EncoderOptions) (clip.
 	if err != nil {
 		return nil, err
 	}
-	enc := &ImageEncoder{input: in, output: out, dim: int(out.Shape[1]), imageSize: int(in.Shape[3])}
+	enc := &ImageEncoder{input: in, output: out, dim: int(out.Shape[1]), height: int(in.Shape[2]), width: int(in.Shape[3])}
 	enc.sess, err = r.newSession(path, []string{in.Name}, []string{out.Name})
 	if err != nil {
 		return nil, err
@@ -340,17 +341,20 @@ func (e *ImageEncoder) EncodeImages(ctx context.Context, pixels []float32, n int
 		return nil, errors.New("image batch: pixel buffer does not hold n images")
 	}
 	per := len(pixels) / n
-	side := 0
-	for side*side*3 < per {
-		side++
+	// The model's own input size where it is fixed (any aspect); a
+	// dynamic one takes square images.
+	h, w := e.height, e.width
+	if h <= 0 || w <= 0 {
+		side := 0
+		for side*side*3 < per {
+			side++
+		}
+		h, w = side, side
 	}
-	if side*side*3 != per {
-		return nil, fmt.Errorf("image batch: %d values per image is not 3×H×H", per)
+	if 3*h*w != per {
+		return nil, fmt.Errorf("%s takes %d×%d images but preprocessor_config.json makes %d values per image (3×%d×%d would be %d)", e.sess.path, w, h, per, w, h, 3*w*h)
 	}
-	if e.imageSize > 0 && side != e.imageSize {
-		return nil, fmt.Errorf("%s takes %d×%d images but preprocessor_config.json makes %d×%d", e.sess.path, e.imageSize, e.imageSize, side, side)
-	}
-	in, err := ortgo.NewTensor(ortgo.NewShape(int64(n), 3, int64(side), int64(side)), pixels)
+	in, err := ortgo.NewTensor(ortgo.NewShape(int64(n), 3, int64(h), int64(w)), pixels)
 	if err != nil {
 		return nil, err
 	}

@@ -112,6 +112,12 @@ python-deps: ## Debian packages for the Python scripts (training, references)
 	  (apt-get update -qq && apt-get install -y -qq python3-torch python3-onnx python3-nltk python3-pil python3-regex wordnet-base fonts-noto-color-emoji libopenblas0-pthread)
 	@[ -f $(NLTK_DATA)/corpora/wordnet/lexnames ] || scripts/nltk_wordnet_dir.sh $(NLTK_DATA) >/dev/null
 
+tokenizer-parity: ## regenerate internal/clip/testdata/tokenizers; REF= a folder with bert's tokenization.py and gpt-2's src/encoder.py as gpt2_encoder.py (see the script)
+	@[ -n "$(REF)" ] || { echo "set REF (scripts/tokenizer_parity.py says how to fetch the two reference files)"; exit 2; }
+	@dpkg -s python3-sentencepiece python3-regex python3-six wordnet-base >/dev/null 2>&1 || \
+	  (apt-get update -qq && apt-get install -y -qq python3-sentencepiece python3-regex python3-six wordnet-base)
+	$(PY) scripts/tokenizer_parity.py --ref $(REF)
+
 train-tiny: python-deps ## train convis-tiny from scratch (CPU, about an hour) and export it to models/convis-tiny/model
 	cd $(TINY) && $(TORCH_ENV) $(PY) train.py --out ../../../build/tiny-ckpt
 	cd $(TINY) && $(TORCH_ENV) $(PY) export.py ../../../build/tiny-ckpt/final.pt

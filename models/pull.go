@@ -97,17 +97,12 @@ func wanted(files []hubFile, variant string) ([]hubFile, error) {
 		}
 		out = append(out, f)
 	}
-	// The tokenizer: the first file of clip.TokenizerFiles' order that the
-	// repository has (a BERT export may have only vocab.txt, a SentencePiece
-	// one only spiece.model), and the configuration it reads limits from.
-	for _, name := range []string{"tokenizer.json", "vocab.txt", "spiece.model"} {
+	// The tokenizer files clip.TokenizerForDir reads, where the repository
+	// has them (tokenizer_config.json holds the maximum length and pad token).
+	for _, name := range []string{"tokenizer.json", "vocab.txt", "spiece.model", "tokenizer_config.json"} {
 		if f, ok := by[name]; ok {
 			out = append(out, f)
-			break
 		}
-	}
-	if f, ok := by["tokenizer_config.json"]; ok {
-		out = append(out, f)
 	}
 	for _, base := range []string{"vision_model", "text_model"} {
 		found := false

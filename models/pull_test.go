@@ -367,3 +367,22 @@ func TestPullTokenizerFiles(t *testing.T) {
 		t.Fatalf("pulled tokenizer: %v, %v", tok, err)
 	}
 }
+
+// A repository's tokenizer comes along whichever file holds it.
+func TestWantedTakesTheTokenizerFiles(t *testing.T) {
+	t.Parallel()
+	files := []hubFile{{Path: "config.json"}, {Path: "preprocessor_config.json"}, {Path: "onnx/vision_model.onnx"}, {Path: "onnx/text_model.onnx"},
+		{Path: "vocab.txt"}, {Path: "spiece.model"}, {Path: "tokenizer_config.json"}, {Path: "README.md"}}
+	got, err := wanted(files, "fp32")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, f := range got {
+		names = append(names, f.Path)
+	}
+	want := []string{"config.json", "preprocessor_config.json", "vocab.txt", "spiece.model", "tokenizer_config.json", "onnx/vision_model.onnx", "onnx/text_model.onnx"}
+	if strings.Join(names, " ") != strings.Join(want, " ") {
+		t.Fatalf("got %v, want %v", names, want)
+	}
+}

@@ -12,6 +12,8 @@ run through a reference implementation that nobody on this project wrote:
               converters write one: Precompiled charsmap, Metaspace, Unigram,
               </s> appended, padded to 64); reference: the sentencepiece
               library (Debian's python3-sentencepiece).
+  unigram-unk/ the same without byte fallback (unknown characters become
+              <unk>, runs of them one) and with the identity normalisation.
   bpe/        vocab.json + merges.txt (GPT-2-style byte-level BPE) and the
               tokenizer.json that describes it; reference: openai/gpt-2's
               src/encoder.py.
@@ -170,12 +172,12 @@ def wordpiece_json(vocab):
 
 # ---- Unigram ----
 
-def make_unigram(gl, out_dir):
+def make_unigram(gl, out_dir, vocab_size=2000, byte_fallback=True, rule="nmt_nfkc"):
     import sentencepiece as spm
     model = io.BytesIO()
     spm.SentencePieceTrainer.train(
-        sentence_iterator=iter(gl[:30000]), model_writer=model, model_type="unigram", vocab_size=2000,
-        byte_fallback=True, character_coverage=0.995, normalization_rule_name="nmt_nfkc", num_threads=1,
+        sentence_iterator=iter(gl[:30000]), model_writer=model, model_type="unigram", vocab_size=vocab_size,
+        byte_fallback=byte_fallback, character_coverage=0.995, normalization_rule_name=rule, num_threads=1,
         pad_id=0, eos_id=1, unk_id=2, bos_id=-1, pad_piece="<pad>", eos_piece="</s>", unk_piece="<unk>",
         minloglevel=2)
     data = model.getvalue()
@@ -190,7 +192,7 @@ def unigram_ids(sp, s):
     return ids + [sp.pad_id()] * (MAX_UNIGRAM - len(ids))
 
 
-def unigram_json(sp, data):
+def unigram_json(sp, data, byte_fallback=True):
     from sentencepiece import sentencepiece_model_pb2 as pb
     m = pb.ModelProto()
     m.ParseFromString(data)
@@ -202,8 +204,9 @@ def unigram_json(sp, data):
         "added_tokens": [special(i) for i in (sp.pad_id(), sp.eos_id(), sp.unk_id())],
         # SentencePiece's normaliser: the charsmap, then runs of spaces made
         # one and spaces at either end removed (remove_extra_whitespaces).
-        "normalizer": {"type": "Sequence", "normalizers": [
-            {"type": "Precompiled", "precompiled_charsmap": base64.b64encode(m.normalizer_spec.precompiled_charsmap).decode()},
+        "normalizer": {"type": "Sequence", "normalizers": ([
+            {"type": "Precompiled", "precompiled_charsmap": base64.b64encode(m.normalizer_spec.precompiled_charsmap).decode()}]
+            if m.normalizer_spec.precompiled_charsmap else []) + [
             {"type": "Replace", "pattern": {"Regex": " {2,}"}, "content": " "},
             {"type": "Replace", "pattern": {"Regex": "^ | $"}, "content": ""}]},
         "pre_tokenizer": {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always", "split": True},
@@ -212,7 +215,7 @@ def unigram_json(sp, data):
                            "pair": [{"Sequence": {"id": "A", "type_id": 0}}, {"SpecialToken": {"id": "</s>", "type_id": 0}}, {"Sequence": {"id": "B", "type_id": 0}}, {"SpecialToken": {"id": "</s>", "type_id": 0}}],
                            "special_tokens": {"</s>": {"id": "</s>", "ids": [sp.eos_id()], "tokens": ["</s>"]}}},
         "decoder": {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always", "split": True},
-        "model": {"type": "Unigram", "unk_id": sp.unk_id(), "byte_fallback": True,
+        "model": {"type": "Unigram", "unk_id": sp.unk_id(), "byte_fallback": byte_fallback,
                   "vocab": [[p.piece, p.score] for p in m.pieces]},
     }
 
@@ -281,9 +284,13 @@ def bpe_json(vocab, merges):
 
 
 def write_json(path, doc):
-    with open(path, "w", encoding="utf-8") as f:
-        json.dump(doc, f, ensure_ascii=False, indent=None, separators=(",", ":"))
-        f.write("\n")
+    data = (json.dumps(doc, ensure_ascii=False, indent=None, separators=(",", ":")) + "\n").encode("utf-8")
+    if path.endswith(".gz"):
+        with gzip.GzipFile(path, "wb", mtime=0) as f:
+            f.write(data)
+        return
+    with open(path, "wb") as f:
+        f.write(data)
 
 
 def main():
@@ -296,7 +303,7 @@ def main():
     gpt2 = load_module(os.path.join(args.ref, "gpt2_encoder.py"), "gpt2_encoder")
     gl = glosses(args.wordnet)
     strings = build_strings(gl)
-    for d in ("wordpiece", "unigram", "bpe"):
+    for d in ("wordpiece", "unigram", "unigram-unk", "bpe"):
         os.makedirs(os.path.join(OUT, d), exist_ok=True)
 
     vocab = make_wordpiece(gl, strings, bert)
@@ -308,9 +315,15 @@ def main():
     wp = [wordpiece_ids(bert, vpath, s) for s in strings]
 
     sp, data = make_unigram(gl, os.path.join(OUT, "unigram"))
-    write_json(os.path.join(OUT, "unigram", "tokenizer.json"), unigram_json(sp, data))
+    # gzipped (the charsmap makes it 370 kB); the tests unpack it
+    write_json(os.path.join(OUT, "unigram", "tokenizer.json.gz"), unigram_json(sp, data))
     write_json(os.path.join(OUT, "unigram", "tokenizer_config.json"), {"model_max_length": MAX_UNIGRAM})
     ug = [unigram_ids(sp, s) for s in strings]
+    # no byte fallback and no charsmap (identity): unknown characters, fused
+    sp2, data2 = make_unigram(gl, os.path.join(OUT, "unigram-unk"), vocab_size=800, byte_fallback=False, rule="identity")
+    write_json(os.path.join(OUT, "unigram-unk", "tokenizer.json"), unigram_json(sp2, data2, byte_fallback=False))
+    write_json(os.path.join(OUT, "unigram-unk", "tokenizer_config.json"), {"model_max_length": MAX_UNIGRAM})
+    ug2 = [unigram_ids(sp2, s) for s in strings]
 
     bv, merges = make_bpe(gl, gpt2)
     write_json(os.path.join(OUT, "bpe", "vocab.json"), bv)
@@ -320,13 +333,14 @@ def main():
     enc = gpt2.Encoder(encoder=bv, bpe_merges=merges)
     bp = [[bv["<|startoftext|>"]] + enc.encode(s)[: MAX_BPE - 2] + [bv["<|endoftext|>"]] for s in strings]
 
-    cases = {"strings": strings, "wordpiece": wp, "unigram": ug, "bpe": bp,
+    cases = {"strings": strings, "wordpiece": wp, "unigram": ug, "unigram_unk": ug2, "bpe": bp,
              "references": {"wordpiece": "google-research/bert tokenization.py FullTokenizer(do_lower_case=True), [CLS] ids[:62] [SEP]",
                             "unigram": "sentencepiece %s encode, ids[:63] </s>, padded with <pad> to 64" % __import__("sentencepiece").__version__,
+                            "unigram_unk": "the same, model without byte fallback and with the identity normalisation",
                             "bpe": "openai/gpt-2 src/encoder.py Encoder.encode, <|startoftext|> ids[:75] <|endoftext|>"}}
     with gzip.GzipFile(os.path.join(OUT, "cases.json.gz"), "wb", mtime=0) as f:
         f.write(json.dumps(cases, ensure_ascii=False).encode("utf-8"))
-    print("%d strings; wordpiece vocab %d, unigram vocab %d, bpe vocab %d (%d merges)" % (len(strings), len(vocab), sp.get_piece_size(), len(bv), len(merges)))
+    print("%d strings; wordpiece vocab %d, unigram vocab %d and %d, bpe vocab %d (%d merges)" % (len(strings), len(vocab), sp.get_piece_size(), sp2.get_piece_size(), len(bv), len(merges)))
 
 
 if __name__ == "__main__":

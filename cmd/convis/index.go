@@ -133,7 +133,7 @@ func loadIndex(ctx context.Context, g *globalOptions, m *clip.Model, h *wordnet.
 		}
 		dir = filepath.Join(cache, "index")
 	}
-	key := saliency.IndexKey{ModelHash: hash, Vocab: vk, Mode: opts.Prompts, Synsets: h.Len(), Data: wordnet.DataVersion() + " " + clip.TokenizerVersion()}
+	key := saliency.IndexKey{ModelHash: hash, Vocab: vk, Mode: opts.Prompts, Synsets: h.Len(), Data: wordnet.DataVersion() + " " + m.TokenizerVersion()}
 	ix, cached, err := saliency.LoadOrBuildIndex(ctx, dir, key, h, func() (*saliency.ConceptIndex, error) {
 		g.Log.Info("building the concept index (once per model, vocabulary and prompt mode)", "synsets", h.Len(), "prompts", opts.Prompts)
 		defer prog.Done()

@@ -73,7 +73,11 @@ func tokenizerFor(g *globalOptions) (*clip.Tokenizer, error) {
 		if err != nil {
 			return nil, err
 		}
-		return clip.TokenizerForDir(dir)
+		tok, err := clip.TokenizerForDir(dir)
+		if err != nil {
+			return nil, &clip.ModelError{Path: dir, Msg: err.Error()}
+		}
+		return tok, nil
 	}
 	return clip.DefaultTokenizer()
 }

@@ -1,6 +1,7 @@
 package clip
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"strings"
@@ -63,7 +64,7 @@ func (c *charsmap) longest(key string) (int, string) {
 		return 0, ""
 	}
 	rep := c.blob[bestVal:]
-	if end := strings.IndexByte(string(rep), 0); end >= 0 {
+	if end := bytes.IndexByte(rep, 0); end >= 0 {
 		rep = rep[:end]
 	}
 	return bestLen, string(rep)

@@ -48,24 +48,60 @@ func FuzzDecodeImage(f *testing.F) {
 	})
 }
 
-// FuzzTokenize: any text gives at most 77 ids from the vocabulary, starting
-// and ending with the special tokens.
+// FuzzTokenize: any text gives, with every tokenizer convis reads (OpenAI's
+// bundled BPE and the parity tokenizers: WordPiece from tokenizer.json and
+// vocab.txt, Unigram from tokenizer.json and spiece.model, with and without
+// byte fallback, byte-level BPE),
+// ids from the vocabulary, no longer than the context (exactly the fixed
+// length where the tokenizer pads), with the special tokens at both ends
+// and a mask that covers the real tokens.
 func FuzzTokenize(f *testing.F) {
-	tok, err := DefaultTokenizer()
+	def, err := DefaultTokenizer()
 	if err != nil {
 		f.Fatal(err)
 	}
-	for _, s := range []string{"a photo of a dog.", "", "ÄÖÜ ß 日本語 😀", "it's  don't\tWON'T", "&amp; <b>x</b>", "a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a"} {
+	toks := []*Tokenizer{def}
+	for _, load := range []func() (*Tokenizer, error){
+		func() (*Tokenizer, error) { return LoadTokenizerJSON("testdata/tokenizers/wordpiece/tokenizer.json") },
+		func() (*Tokenizer, error) { return LoadVocabTxt("testdata/tokenizers/wordpiece/vocab.txt") },
+		func() (*Tokenizer, error) { return LoadTokenizerJSON(unigramJSON(f)) },
+		func() (*Tokenizer, error) { return LoadTokenizerJSON("testdata/tokenizers/unigram-unk/tokenizer.json") },
+		func() (*Tokenizer, error) { return LoadSentencePiece("testdata/tokenizers/unigram/spiece.model") },
+		func() (*Tokenizer, error) { return LoadTokenizerJSON("testdata/tokenizers/bpe/tokenizer.json") },
+	} {
+		tok, err := load()
+		if err != nil {
+			f.Fatal(err)
+		}
+		toks = append(toks, tok)
+	}
+	for _, s := range []string{"a photo of a dog.", "", "ÄÖÜ ß 日本語 😀", "it's  don't\tWON'T", "&amp; <b>x</b>", "[CLS] </s> <|endoftext|> <0x41>", "\xff\xfe broken utf-8", "a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a a"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {
-		ids := tok.Tokenize(text)
-		if len(ids) < 2 || len(ids) > ContextLength || ids[0] != StartToken || ids[len(ids)-1] != EndToken {
-			t.Fatalf("%q: ids %v", text, ids)
+		if def.Tokenize(text)[0] != StartToken {
+			t.Fatalf("%q: OpenAI ids do not start with %d", text, StartToken)
 		}
-		for _, id := range ids {
-			if id < 0 || id > EndToken {
-				t.Fatalf("%q: id %d outside the vocabulary", text, id)
+		for _, tok := range toks {
+			ids, mask := tok.TokenizeMask(text)
+			n := 0
+			for _, m := range mask {
+				n += int(m)
+			}
+			switch {
+			case len(ids) != len(mask) || n < 1:
+				t.Fatalf("%s %q: %d ids, mask %v", tok.Source(), text, len(ids), mask)
+			case tok.FixedLength() > 0 && len(ids) != tok.FixedLength():
+				t.Fatalf("%s %q: %d ids, want the fixed %d", tok.Source(), text, len(ids), tok.FixedLength())
+			case tok.FixedLength() == 0 && (len(ids) > tok.ContextLength() || n != len(ids)):
+				t.Fatalf("%s %q: %d ids (%d real) past the context %d", tok.Source(), text, len(ids), n, tok.ContextLength())
+			case tok.EndToken() >= 0 && ids[n-1] != tok.EndToken():
+				t.Fatalf("%s %q: last real id %d, want %d", tok.Source(), text, ids[n-1], tok.EndToken())
+			}
+			for _, id := range ids {
+				if id < 0 || int(id) >= tok.VocabSize() {
+					t.Fatalf("%s %q: id %d outside the vocabulary of %d", tok.Source(), text, id, tok.VocabSize())
+				}
 			}
 		}
 	})

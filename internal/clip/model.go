@@ -104,6 +104,16 @@ func (m *Model) Hash() (string, error) {
 	return m.hash, m.hashErr
 }
 
+// TokenizerVersion names the model's tokenizer implementation (and, for
+// the bundled vocabulary, its data) for cache keys; the model's own
+// tokenizer files are covered by its content hash.
+func (m *Model) TokenizerVersion() string {
+	if m.Tokenizer == nil {
+		return TokenizerVersion()
+	}
+	return m.Tokenizer.Version()
+}
+
 // Close releases the encoders.
 func (m *Model) Close() error {
 	var err error

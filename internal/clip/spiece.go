@@ -3,7 +3,6 @@ package clip
 import (
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -153,18 +152,10 @@ func eachField(data []byte, f func(num protowire.Number, typ protowire.Type, v [
 // Hugging Face's tokenizers for SentencePiece CLIPs (SigLIP, T5) do. The
 // maximum length comes from tokenizer_config.json or config.json.
 func LoadSentencePiece(path string) (*Tokenizer, error) {
-	t, err := loadSentencePiece(path)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
-	}
-	return t, nil
+	return loadTokenizerFile(path, loadSentencePiece)
 }
 
-func loadSentencePiece(path string) (*Tokenizer, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
+func loadSentencePiece(path string, data []byte) (*Tokenizer, error) {
 	m, err := parseSentencePiece(data)
 	if err != nil {
 		return nil, err
@@ -195,7 +186,7 @@ func loadSentencePiece(path string) (*Tokenizer, error) {
 	if err != nil {
 		return nil, err
 	}
-	maxLen, err := limits.maxLength("spiece.model")
+	maxLen, err := limits.maxLength()
 	if err != nil {
 		return nil, err
 	}
@@ -235,5 +226,12 @@ func loadSentencePiece(path string) (*Tokenizer, error) {
 	if inRange(m.padID) {
 		t.padID = int32(m.padID)
 	}
+	vocab := map[string]int32{}
+	for i, p := range m.pieces {
+		if _, dup := vocab[p]; !dup {
+			vocab[p] = int32(i)
+		}
+	}
+	limits.padSigLIP(t, vocab)
 	return t, nil
 }

@@ -17,19 +17,19 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// Why convis has its own tokenizers: the Go libraries evaluated were
-// github.com/sugarme/tokenizer (a port of Hugging Face tokenizers: it reads
-// tokenizer.json, but pulls in a large dependency tree, panics on inputs and
-// files it does not expect instead of returning errors, and lacks byte
-// fallback and the Precompiled normaliser that SentencePiece models need),
-// github.com/daulet/tokenizers (cgo bindings to the Rust library: a second
-// native library to build and ship, and cgo is kept to internal/clip/ort) and
-// github.com/pkoukk/tiktoken-go (OpenAI's tiktoken encodings only). The three
-// algorithms convis needs (byte-level BPE, WordPiece, Unigram with Viterbi)
-// and the pipeline parts found in CLIP-family tokenizer files are small, so
-// they are written here against the reference implementations
-// (scripts/tokenizer_parity.py checks them) and every part of a file that is
-// not implemented is an error that names it.
+// Why convis has its own tokenizers. Go libraries evaluated (their READMEs
+// and package docs, found with the search tool and pkg.go.dev):
+// github.com/sugarme/tokenizer (a Go port of Hugging Face tokenizers; its
+// models are word level, WordPiece and BPE: no Unigram, which SigLIP needs),
+// github.com/zerfoo/ztoken (BPE only), github.com/daulet/tokenizers (cgo
+// bindings to the Rust library: a second native library to build and ship,
+// and cgo is kept to internal/clip/ort), github.com/pkoukk/tiktoken-go
+// (OpenAI's tiktoken encodings only). The three algorithms convis needs
+// (byte-level BPE, WordPiece, Unigram with Viterbi) and the pipeline parts
+// found in CLIP-family tokenizer files are small, so they are written here
+// and checked against reference implementations (scripts/tokenizer_parity.py,
+// tokenizer_parity_test.go); every part of a file that is not implemented
+// is an error that names it.
 
 // OpenAI's CLIP BPE vocabulary (MIT, see bpe/LICENSE).
 //

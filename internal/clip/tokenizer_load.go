@@ -122,7 +122,7 @@ func readModelLimits(dir string) (*modelLimits, error) {
 // maxLength is the context length when the tokenizer file sets none:
 // tokenizer_config.json's model_max_length (Hugging Face writes 1e30 for
 // "none"), else config.json's text_config.max_position_embeddings.
-func (c *modelLimits) maxLength(file string) (int, error) {
+func (c *modelLimits) maxLength() (int, error) {
 	if l := c.tokCfg.ModelMaxLength; l != nil && *l >= 1 && *l <= 1<<20 {
 		return int(*l), nil
 	}
@@ -132,7 +132,28 @@ func (c *modelLimits) maxLength(file string) (int, error) {
 	if c.isOpenAICLIP() {
 		return ContextLength, nil
 	}
-	return 0, fmt.Errorf("%s: no maximum length: the file has no truncation, tokenizer_config.json no model_max_length and config.json no text_config.max_position_embeddings", file)
+	return 0, fmt.Errorf("no maximum length: no truncation here, no model_max_length in tokenizer_config.json, no text_config.max_position_embeddings in config.json")
+}
+
+// isSigLIP says config.json is a SigLIP's (Hugging Face's model types).
+func (c *modelLimits) isSigLIP() bool {
+	return c.ModelType == "siglip" || c.ModelType == "siglip_text_model"
+}
+
+// padSigLIP pads a SigLIP's sequences to the context length when the
+// tokenizer file itself does not pad: SigLIP's text tower was trained on
+// sequences padded to 64 and pools the last position, so Hugging Face's
+// processor pads with padding="max_length" (the pad token is
+// tokenizer_config.json's, </s> by SiglipTokenizer's default).
+func (c *modelLimits) padSigLIP(t *Tokenizer, vocab map[string]int32) {
+	if !c.isSigLIP() || t.padFixed > 0 {
+		return
+	}
+	t.padFixed = t.maxLen
+	t.padID = t.eot
+	if id, ok := vocab[c.padToken()]; ok {
+		t.padID = id
+	}
 }
 
 func (c *modelLimits) padToken() string {
@@ -166,23 +187,28 @@ type tokenizerFile struct {
 	Decoder       json.RawMessage `json:"decoder"`
 }
 
+// loadTokenizerFile reads a tokenizer file and parses it; its errors start
+// with the file's name.
+func loadTokenizerFile(path string, parse func(path string, data []byte) (*Tokenizer, error)) (*Tokenizer, error) {
+	data, err := os.ReadFile(path)
+	if err == nil {
+		var t *Tokenizer
+		if t, err = parse(path, data); err == nil {
+			return t, nil
+		}
+	}
+	return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
+}
+
 // LoadTokenizerJSON reads a Hugging Face tokenizer.json: its normaliser,
 // pre-tokenizer, model (BPE, WordPiece or Unigram), added tokens,
 // post-processor, truncation and padding. tokenizer_config.json and
 // config.json beside it supply the maximum length when the file has none.
 func LoadTokenizerJSON(path string) (*Tokenizer, error) {
-	t, err := loadTokenizerJSON(path)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
-	}
-	return t, nil
+	return loadTokenizerFile(path, loadTokenizerJSON)
 }
 
-func loadTokenizerJSON(path string) (*Tokenizer, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
+func loadTokenizerJSON(path string, data []byte) (*Tokenizer, error) {
 	var f tokenizerFile
 	if err := json.Unmarshal(data, &f); err != nil {
 		return nil, fmt.Errorf("not a tokenizer.json: %v", err)
@@ -218,8 +244,8 @@ func loadTokenizerJSON(path string) (*Tokenizer, error) {
 	if f.Truncation != nil && f.Truncation.MaxLength > 0 {
 		t.maxLen = f.Truncation.MaxLength
 		t.truncLeft = f.Truncation.Direction == "Left"
-	} else if t.maxLen, err = limits.maxLength("tokenizer.json"); err != nil {
-		return nil, errors.New(strings.TrimPrefix(err.Error(), "tokenizer.json: "))
+	} else if t.maxLen, err = limits.maxLength(); err != nil {
+		return nil, err
 	}
 	if len(t.suffix) > 0 {
 		t.eot = t.suffix[len(t.suffix)-1]
@@ -251,6 +277,7 @@ func loadTokenizerJSON(path string) (*Tokenizer, error) {
 			return nil, fmt.Errorf("padding strategy %s is not supported", p.Strategy)
 		}
 	}
+	limits.padSigLIP(t, vocab)
 	t.vocabSize = vocabSize(vocab)
 	t.version = strings.ToLower(t.kind) + ":tokenizer.json/" + tokenizerImplVersion
 	return t, nil
@@ -547,18 +574,10 @@ func checkDecoder(raw json.RawMessage) error {
 // otherwise), BertPreTokenizer, [CLS] $A [SEP], [UNK], "##" continuations,
 // 100 characters a word at most.
 func LoadVocabTxt(path string) (*Tokenizer, error) {
-	t, err := loadVocabTxt(path)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Base(path), err)
-	}
-	return t, nil
+	return loadTokenizerFile(path, loadVocabTxt)
 }
 
-func loadVocabTxt(path string) (*Tokenizer, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
+func loadVocabTxt(path string, data []byte) (*Tokenizer, error) {
 	vocab := map[string]int32{}
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 1<<16), 1<<20)
@@ -606,7 +625,7 @@ func loadVocabTxt(path string) (*Tokenizer, error) {
 		}
 	}
 	sort.Slice(specials, func(i, j int) bool { return specials[i].ID < specials[j].ID })
-	maxLen, err := limits.maxLength("vocab.txt")
+	maxLen, err := limits.maxLength()
 	if err != nil {
 		return nil, err
 	}

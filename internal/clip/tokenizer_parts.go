@@ -1,9 +1,11 @@
 package clip
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -211,6 +213,11 @@ func readNormalizer(raw json.RawMessage) (normalizer, error) {
 		if err := json.Unmarshal(raw, &p); err != nil {
 			return nil, &partError{"normalizer", typ, err.Error()}
 		}
+		if len(p.Charsmap) == 0 || (len(p.Charsmap) >= 4 && binary.LittleEndian.Uint32(p.Charsmap) == 0) {
+			// null, empty or an empty trie: the Rust library maps nothing
+			// either (files converted from identity-normalised models)
+			return nil, nil
+		}
 		cm, err := newCharsmap(p.Charsmap)
 		if err != nil {
 			return nil, &partError{"normalizer", typ, err.Error()}
@@ -369,26 +376,29 @@ func splitMatches(s string, matches [][]int, behavior string, invert bool) []str
 			out = append(out, p.s)
 		}
 	case "MergedWithPrevious":
+		// a delimiter joins the piece before it unless that is a delimiter
+		prevDelim := false
 		for _, p := range pieces {
-			if p.delim && len(out) > 0 {
+			if p.delim && !prevDelim && len(out) > 0 {
 				out[len(out)-1] += p.s
 			} else {
 				out = append(out, p.s)
 			}
+			prevDelim = p.delim
 		}
 	case "MergedWithNext":
-		pending := ""
-		for _, p := range pieces {
-			if p.delim {
-				pending += p.s
-				continue
+		// a delimiter joins the piece after it unless that is a delimiter
+		nextDelim := false
+		for k := len(pieces) - 1; k >= 0; k-- {
+			p := pieces[k]
+			if p.delim && !nextDelim && len(out) > 0 {
+				out[len(out)-1] = p.s + out[len(out)-1]
+			} else {
+				out = append(out, p.s)
 			}
-			out = append(out, pending+p.s)
-			pending = ""
+			nextDelim = p.delim
 		}
-		if pending != "" {
-			out = append(out, pending)
-		}
+		slices.Reverse(out)
 	case "Contiguous":
 		prevDelim := false
 		for _, p := range pieces {

@@ -11,17 +11,7 @@ import (
 // TestTokenizerMatchesReference compares with the ids of OpenAI's tokenizer
 // algorithm (scripts/clip_tokenizer_ref.py) on testdata/tokenizer_cases.json.
 func TestTokenizerMatchesReference(t *testing.T) {
-	raw, err := os.ReadFile("testdata/tokenizer_cases.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var cases []struct {
-		Text string  `json:"text"`
-		IDs  []int32 `json:"ids"`
-	}
-	if err := json.Unmarshal(raw, &cases); err != nil {
-		t.Fatal(err)
-	}
+	cases := openAICases(t)
 	if len(cases) < 300 {
 		t.Fatalf("only %d cases", len(cases))
 	}
@@ -34,6 +24,25 @@ func TestTokenizerMatchesReference(t *testing.T) {
 			t.Errorf("%q:\n got %v\nwant %v", c.Text, got, c.IDs)
 		}
 	}
+}
+
+type openAICase struct {
+	Text string  `json:"text"`
+	IDs  []int32 `json:"ids"`
+}
+
+// openAICases reads testdata/tokenizer_cases.json.
+func openAICases(t *testing.T) []openAICase {
+	t.Helper()
+	raw, err := os.ReadFile("testdata/tokenizer_cases.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []openAICase
+	if err := json.Unmarshal(raw, &cases); err != nil {
+		t.Fatal(err)
+	}
+	return cases
 }
 
 func TestTokenizeTruncationKeepsEnd(t *testing.T) {

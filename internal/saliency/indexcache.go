@@ -65,8 +65,8 @@ type IndexKey struct {
 	Mode      string `json:"mode"`
 	Synsets   int    `json:"synsets"`
 	// Data names convis's own inputs to the index: the WordNet data, the
-	// default tokenizer and the prompt rules (wordnet.DataVersion,
-	// clip.TokenizerVersion); a convis that changes them misses old entries.
+	// model's tokenizer and the prompt rules (wordnet.DataVersion,
+	// clip.Model.TokenizerVersion); a convis that changes them misses old entries.
 	Data string `json:"data,omitempty"`
 }
 

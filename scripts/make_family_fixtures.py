@@ -93,13 +93,24 @@ def reference(model, folder, kind, with_mask, pad_id, pad_to, about):
     json.dump(ref, open(os.path.join(folder, "reference.json"), "w"))
 
 
+def copy_tokenizer(kind, dst):
+    """The parity data's tokenizer files of kind into dst (a gzipped one
+    unpacked: the parity data stores its large tokenizer.json gzipped)."""
+    src = os.path.join(TOK, kind)
+    for f in sorted(os.listdir(src)):
+        if f.endswith(".gz"):
+            with gzip.open(os.path.join(src, f)) as r, open(os.path.join(dst, f[:-3]), "wb") as w:
+                shutil.copyfileobj(r, w)
+        else:
+            shutil.copy(os.path.join(src, f), dst)
+
+
 def hf_folder(tmp, cls, cfg, pre, tok, seed):
     d = os.path.join(tmp, f"{cfg['model_type']}-{seed}")
     os.makedirs(d)
     json.dump(cfg, open(os.path.join(d, "config.json"), "w"), indent=1)
     json.dump(pre, open(os.path.join(d, "preprocessor_config.json"), "w"), indent=1)
-    for f in os.listdir(os.path.join(TOK, tok)):
-        shutil.copy(os.path.join(TOK, tok, f), d)
+    copy_tokenizer(tok, d)
     torch.save(randomize(cls(cfg), seed).state_dict(), os.path.join(d, "pytorch_model.bin"))
     return d
 
@@ -230,8 +241,7 @@ def write_layout(out, pre, tok, cfg):
     os.makedirs(out)
     json.dump(pre, open(os.path.join(out, "preprocessor_config.json"), "w"), indent=1)
     json.dump(cfg, open(os.path.join(out, "config.json"), "w"), indent=1)
-    for f in os.listdir(os.path.join(TOK, tok)):
-        shutil.copy(os.path.join(TOK, tok, f), out)
+    copy_tokenizer(tok, out)
 
 
 def make_bertclip224(convis):

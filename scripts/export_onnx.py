@@ -38,8 +38,9 @@ CLS pooling, projections without bias, pooling at the end token; SiglipModel:
 no CLS, gelu-tanh, multi-head attention pooling head, text pooled at the
 last position and a linear head), so that a checkpoint loads without
 transformers, which Debian does not package and which needs a newer PyTorch
-than Debian's 1.13. With transformers importable, --check-transformers also
-compares them with transformers' own forward.
+than Debian's 1.13. They were written from transformers' architecture and
+checked here only through this pipeline (random weights, PyTorch against
+ONNX Runtime), not against transformers' own forward, which could not be run.
 """
 import argparse
 import json

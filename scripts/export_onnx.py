@@ -334,16 +334,17 @@ class VisionExport(nn.Module):
 
 
 class TextExport(nn.Module):
-    def __init__(self, model, names, with_mask):
+    def __init__(self, model, names, with_mask, extra=()):
         super().__init__()
-        self.model, self.names, self.with_mask = model, names, with_mask
+        self.model, self.names, self.with_mask, self.extra = model, names, with_mask, extra
 
-    def forward(self, input_ids, attention_mask=None):
-        emb, hidden = self.model.text(input_ids, attention_mask if self.with_mask else None)
+    def forward(self, input_ids, attention_mask=None, position_ids=None, token_type_ids=None):
+        kw = {k: v for k, v in (("position_ids", position_ids), ("token_type_ids", token_type_ids)) if k in self.extra}
+        emb, hidden = self.model.text(input_ids, attention_mask if self.with_mask else None, **kw)
         return (emb, hidden) if self.names[0] != "last_hidden_state" else (hidden, emb)
 
 
-def export_towers(model, out, size, seq_len, with_mask, emb_names, dynamic_seq=True):
+def export_towers(model, out, size, seq_len, with_mask, emb_names, dynamic_seq=True, extra=()):
     """Writes onnx/vision_model.onnx and onnx/text_model.onnx (size: the
     side of a square input, or (height, width)). model has
     image(px) → (embedding, hidden) and text(ids, mask) → (embedding, hidden);
@@ -368,7 +369,15 @@ def export_towers(model, out, size, seq_len, with_mask, emb_names, dynamic_seq=T
         if with_mask:
             args, names = (ids, torch.ones_like(ids)), ["input_ids", "attention_mask"]
             dyn["attention_mask"] = axes
-        torch.onnx.export(TextExport(model, txt_names, with_mask).eval(), args, os.path.join(out, "onnx/text_model.onnx"),
+        # BERT-style towers may take position_ids and token_type_ids too
+        # (extra): the export then feeds them from inputs.
+        if extra:
+            args = args + (torch.arange(seq_len)[None], torch.zeros_like(ids))
+            for name in ("position_ids", "token_type_ids"):
+                if name in extra:
+                    names.append(name)
+                    dyn[name] = axes
+        torch.onnx.export(TextExport(model, txt_names, with_mask, extra).eval(), args, os.path.join(out, "onnx/text_model.onnx"),
                           input_names=names, output_names=txt_names, opset_version=OPSET, dynamic_axes=dyn)
     model.eval()
 

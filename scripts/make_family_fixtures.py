@@ -14,7 +14,7 @@ tokenizers (internal/clip/testdata/tokenizers/cases.json.gz).
 |---|---|
 | clip336 | OpenAI CLIP at 336 (shortest-edge resize, centre crop, bicubic, OpenAI mean/std): a random Hugging Face CLIPModel folder (config.json + pytorch_model.bin with transformers' names) exported by scripts/export_onnx.py --hf; the architecture is export_onnx.py's plain-PyTorch CLIPModel (transformers itself is not runnable here) |
 | siglip256 | SigLIP at 256 (plain resize, mean/std 0.5, Unigram tokenizer padded to 64, text input_ids only, pooler_output): a random SiglipModel folder exported by export_onnx.py --hf, same caveat |
-| bertclip224 | a CLIP with a BERT text tower, BiomedCLIP-style: open_clip's own VisionTransformer (open_clip v2.24.0) and a BERT (transformers' BertModel layout, rebuilt here: open_clip's HFTextEncoder needs transformers) pooled at [CLS] with BiomedCLIP's MLP projection; WordPiece; input_ids + attention_mask |
+| bertclip224 | a CLIP with a BERT text tower, BiomedCLIP-style: open_clip's own VisionTransformer (open_clip v2.24.0) and a BERT (transformers' BertModel layout, rebuilt here: open_clip's HFTextEncoder needs transformers) pooled at [CLS] with BiomedCLIP's MLP projection; WordPiece; input_ids + attention_mask + position_ids + token_type_ids |
 | mobileclip256 | MobileCLIP-style at 256 (bilinear, centre crop, no mean/std normalisation): a small convolutional image tower rebuilt here (MobileCLIP's MCi needs timm, not runnable here; this is not MCi, only its preprocessing and interface) and open_clip's own TextTransformer |
 | siglip-nonsquare | a SigLIP-style model with a 192×128 input (plain resize to {height: 128, width: 192}): the layout's non-square inputs |
 | openclip224 | an open_clip CLIP (open_clip v2.24.0's own code, random weights, saved as an open_clip checkpoint) exported by scripts/export_onnx.py --open-clip |
@@ -180,9 +180,12 @@ class BertEmbeddings(nn.Module):
         s.token_type_embeddings = nn.Embedding(2, w)
         s.LayerNorm = nn.LayerNorm(w, eps=1e-12)
 
-    def forward(s, ids):
-        L = ids.shape[1]
-        return s.LayerNorm(s.word_embeddings(ids) + s.position_embeddings.weight[:L][None] + s.token_type_embeddings.weight[0])
+    def forward(s, ids, position_ids=None, token_type_ids=None):
+        if position_ids is None:
+            position_ids = torch.arange(ids.shape[1])[None]
+        if token_type_ids is None:
+            token_type_ids = torch.zeros_like(ids)
+        return s.LayerNorm(s.word_embeddings(ids) + s.position_embeddings(position_ids) + s.token_type_embeddings(token_type_ids))
 
 
 class BertLayer(nn.Module):
@@ -211,8 +214,8 @@ class BertTextTower(nn.Module):
         w = c["hidden_size"]
         s.proj = nn.Sequential(nn.Linear(w, (w + out_dim) // 2, bias=False), nn.GELU(), nn.Linear((w + out_dim) // 2, out_dim, bias=False))
 
-    def forward(s, ids, mask):
-        x = s.embeddings(ids)
+    def forward(s, ids, mask, position_ids=None, token_type_ids=None):
+        x = s.embeddings(ids, position_ids, token_type_ids)
         bias = X.mask_bias(mask)
         for layer in s.layers:
             x = layer(x, bias)
@@ -228,9 +231,9 @@ class TwoTowers(nn.Module):
         e = s.visual(px)
         return e, e
 
-    def text(s, ids, mask=None):
+    def text(s, ids, mask=None, **extra):
         if s.takes_mask:
-            e, h = s.textual(ids, mask if mask is not None else torch.ones_like(ids))
+            e, h = s.textual(ids, mask if mask is not None else torch.ones_like(ids), **extra)
             return e, h
         e = s.textual(ids)
         return e, e
@@ -255,7 +258,9 @@ def make_bertclip224(convis):
            "image_mean": OPENAI_MEAN, "image_std": OPENAI_STD, "resample": 3, "rescale_factor": 1 / 255, "size": {"shortest_edge": 224}}
     write_layout(out, pre, "wordpiece", {"model_type": "open_clip", "projection_dim": 32, "text_config": {"max_position_embeddings": 64},
                                          "convis_description": "random BiomedCLIP-style model: open_clip ViT + BERT text tower (make_family_fixtures.py)"})
-    X.export_towers(model, out, 224, 16, True, ("image_embeds", "text_embeds"))
+    # As a BERT export from transformers does, the text model takes
+    # position_ids and token_type_ids besides input_ids and attention_mask.
+    X.export_towers(model, out, 224, 16, True, ("image_embeds", "text_embeds"), extra=("position_ids", "token_type_ids"))
     X.verify(model, out, convis, X.SAMPLE_IMAGES, X.SAMPLE_TEXTS, True, 0, 0)
     reference(model, out, "wordpiece", True, 0, 0, "random open_clip VisionTransformer + BERT tower, tokenizer: parity WordPiece")
 

@@ -38,7 +38,7 @@ var families = []struct {
 }{
 	{"clip336", "clip", "BPE", "input_ids,attention_mask", "image_embeds", "text_embeds", 336, 0, "shortest_edge 336, center_crop 336x336"},
 	{"siglip256", "siglip", "Unigram", "input_ids", "pooler_output", "pooler_output", 256, 0, "exact 256x256"},
-	{"bertclip224", "open_clip", "WordPiece", "input_ids,attention_mask", "image_embeds", "text_embeds", 224, 0, "shortest_edge 224, center_crop 224x224"},
+	{"bertclip224", "open_clip", "WordPiece", "input_ids,attention_mask,position_ids,token_type_ids", "image_embeds", "text_embeds", 224, 0, "shortest_edge 224, center_crop 224x224"},
 	{"mobileclip256", "mobileclip", "BPE", "input_ids", "image_embeds", "text_embeds", 256, 0, "shortest_edge 256, center_crop 256x256"},
 	{"openclip224", "open_clip", "BPE", "input_ids", "image_embeds", "text_embeds", 224, 0, "shortest_edge 224, center_crop 224x224"},
 	{"siglip-nonsquare", "siglip", "Unigram", "input_ids", "pooler_output", "pooler_output", 192, 128, "exact 192x128"},

@@ -13,7 +13,7 @@ NLTK_DATA ?= /tmp/convis-nltk_data
 TINY := models/convis-tiny/train
 TORCH_ENV := OPENBLAS_NUM_THREADS=1 NLTK_DATA=$(NLTK_DATA)
 
-.PHONY: help build test test-long test-cluster fuzz ood peers ort bench demo wordnet fixture train-tiny scenes parity vitb32 python-deps clean
+.PHONY: export families help build test test-long test-cluster fuzz ood peers ort bench demo wordnet fixture train-tiny scenes parity vitb32 python-deps clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -101,6 +101,18 @@ bench: build ## performance ratios on this machine (built-in model; ViT-B/32-siz
 	$(GO) test -run '^$$' -bench . -benchtime 5x ./internal/...
 	$(GO) run ./cmd/convis-bench
 	@if [ -n "$$BENCH_VITB32" ]; then $(MAKE) vitb32 && $(GO) run ./cmd/convis-bench -model build/vitb32 -reps 1 -index-prompts 512 -batch-images 0; fi
+
+OPEN_CLIP_SRC ?= /tmp/oc/src
+OPEN_CLIP_PATH := $(OPEN_CLIP_SRC):$(dir $(OPEN_CLIP_SRC))stubs
+
+export: build python-deps ## export your checkpoint: CKPT=HF_FOLDER [OUT=…], or CKPT=open_clip.pt OPEN_CLIP=NAME_OR_CONFIG [TOKENIZER=DIR] (README "Bring your own model")
+	@[ -n "$(CKPT)" ] || { echo "make export: set CKPT to a Hugging Face CLIP/SigLIP folder or an open_clip checkpoint (with OPEN_CLIP=…)"; exit 2; }
+	$(TORCH_ENV) PYTHONPATH=$(OPEN_CLIP_PATH) $(PY) -W ignore scripts/export_onnx.py --convis bin/convis --out $(or $(OUT),build/export/$(notdir $(basename $(CKPT)))) \
+	  $(if $(OPEN_CLIP),--open-clip $(OPEN_CLIP) --checkpoint $(CKPT) $(if $(TOKENIZER),--tokenizer-dir $(TOKENIZER)),--hf $(CKPT))
+
+families: build python-deps ## regenerate testdata/families (one random model per CLIP family; needs open_clip v2.24.0 under OPEN_CLIP_SRC, see the script)
+	$(TORCH_ENV) PYTHONPATH=$(OPEN_CLIP_PATH) $(PY) -W ignore scripts/make_family_fixtures.py --convis bin/convis
+	$(PY) scripts/make_external_data_fixture.py
 
 vitb32: python-deps ## export a ViT-B/32-sized CLIP with random weights to build/vitb32 (for benchmarks; not committed)
 	$(TORCH_ENV) $(PY) scripts/export_vitb32.py build/vitb32

@@ -21,6 +21,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+
+	"github.com/convis/convis/internal/clip"
 )
 
 // PullOptions configure a download from the Hugging Face Hub.
@@ -107,12 +109,51 @@ func wanted(files []hubFile, variant string) ([]hubFile, error) {
 		for _, dir := range []string{"onnx/", ""} {
 			if f, ok := by[dir+base+suffix+".onnx"]; ok {
 				out = append(out, f)
+				// The external data under its usual names comes along; any
+				// other location the model names is fetched once the .onnx
+				// is here (externalData).
+				for _, ext := range []string{".onnx_data", ".onnx.data"} {
+					if d, ok := by[dir+base+suffix+ext]; ok {
+						out = append(out, d)
+					}
+				}
 				found = true
 				break
 			}
 		}
 		if !found {
 			return nil, fmt.Errorf("the repository has no onnx/%s%s.onnx (variant %s)", base, suffix, variant)
+		}
+	}
+	return out, nil
+}
+
+// externalData lists the repository files that the downloaded encoders
+// (files ending in .onnx, under dir) name as external data locations.
+func externalData(files, siblings []hubFile, dir string) ([]hubFile, error) {
+	by := map[string]hubFile{}
+	for _, f := range siblings {
+		by[f.Path] = f
+	}
+	var out []hubFile
+	for _, f := range files {
+		if !strings.HasSuffix(f.Path, ".onnx") {
+			continue
+		}
+		locs, err := clip.ExternalDataLocations(filepath.Join(dir, filepath.FromSlash(f.Path)))
+		if err != nil {
+			return nil, err
+		}
+		for _, loc := range locs {
+			name := path.Join(path.Dir(f.Path), filepath.ToSlash(loc))
+			if err := safePath(name); err != nil || strings.HasPrefix(path.Clean(filepath.ToSlash(loc)), "../") {
+				return nil, fmt.Errorf("%s names external data %q, outside the model folder: refused", f.Path, loc)
+			}
+			d, ok := by[name]
+			if !ok {
+				return nil, fmt.Errorf("%s keeps its weights in %s, which the repository does not have", f.Path, name)
+			}
+			out = append(out, d)
 		}
 	}
 	return out, nil
@@ -210,18 +251,38 @@ func Pull(ctx context.Context, ref Ref, o PullOptions) (*Installed, error) {
 		}
 		sort.Strings(variants)
 	}
-	for _, f := range files {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		e, err := download(ctx, ref, info.SHA, f, partial, o)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
+	fetched := map[string]bool{}
+	fetch := func(list []hubFile) error {
+		for _, f := range list {
+			if err := ctx.Err(); err != nil {
+				return err
 			}
-			return nil, &PullError{Model: ref.Name, Msg: err.Error()}
+			if fetched[f.Path] {
+				continue
+			}
+			e, err := download(ctx, ref, info.SHA, f, partial, o)
+			if err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				return &PullError{Model: ref.Name, Msg: err.Error()}
+			}
+			entries[f.Path], fetched[f.Path] = e, true
 		}
-		entries[f.Path] = e
+		return nil
+	}
+	if err := fetch(files); err != nil {
+		return nil, err
+	}
+	// Weights stored as ONNX external data may live under any name the
+	// model's initializers give: read them from the downloaded models and
+	// fetch (and verify) those not yet here.
+	more, err := externalData(files, info.Siblings, partial)
+	if err != nil {
+		return nil, fail("%v", err)
+	}
+	if err := fetch(more); err != nil {
+		return nil, err
 	}
 	in := &Installed{Name: ref.Name, Repo: ref.Repo, Revision: info.SHA, Variant: variant, Variants: variants, Source: o.Endpoint, Files: entries, Pulled: time.Now().UTC()}
 	meta, _ := json.MarshalIndent(in, "", "  ")

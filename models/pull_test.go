@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/convis/convis/internal/clip"
 	"github.com/convis/convis/models/hubtest"
 )
 
@@ -265,6 +266,105 @@ func TestExtractBuiltinConcurrently(t *testing.T) {
 	}
 	if !verifyExtracted(dir) {
 		t.Fatal("the folder is incomplete after the races")
+	}
+}
+
+// TestPullExternalData: a model whose weights are ONNX external data
+// (testdata/fixture-external: onnx/vision_model.onnx_data, and
+// onnx/text_weights.bin, a name only the text model's initializers give)
+// is pulled whole and verified; one changed byte of the .onnx_data on the
+// Hub changes the pulled model's content hash.
+func TestPullExternalData(t *testing.T) {
+	t.Parallel()
+	hashOf := func(h *hubtest.Hub) (string, map[string]FileEntry) {
+		store := t.TempDir()
+		in, err := Pull(context.Background(), ref, PullOptions{Store: store, Endpoint: h.URL()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir, err := clip.OpenModelDir(in.Path, "fp32")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum, err := dir.Hash()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sum, in.Files
+	}
+	h, err := hubtest.New("acme/tiny-clip", "../testdata/fixture-external")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	before, files := hashOf(h)
+	for _, name := range []string{"onnx/vision_model.onnx_data", "onnx/text_weights.bin"} {
+		if e, ok := files[name]; !ok || e.SHA256 == "" {
+			t.Fatalf("%s not pulled with a SHA-256 (%+v); files %v", name, e, files)
+		}
+	}
+	data := h.Files["onnx/vision_model.onnx_data"]
+	changed := append([]byte(nil), data...)
+	changed[len(changed)/2] ^= 1
+	h.Files["onnx/vision_model.onnx_data"] = changed
+	after, _ := hashOf(h)
+	if after == before {
+		t.Fatal("one changed byte of vision_model.onnx_data left the pulled model's hash unchanged")
+	}
+	// A repository without the file a model names is refused by name.
+	delete(h.Files, "onnx/text_weights.bin")
+	_, err = Pull(context.Background(), ref, PullOptions{Store: t.TempDir(), Endpoint: h.URL()})
+	if err == nil || !strings.Contains(err.Error(), "onnx/text_model.onnx keeps its weights in onnx/text_weights.bin, which the repository does not have") {
+		t.Fatalf("missing external data: %v", err)
+	}
+}
+
+// TestKnownModels: every known name says its family, input size,
+// tokenizer, embedding size and licence; SigLIP and MobileCLIP are there.
+func TestKnownModels(t *testing.T) {
+	t.Parallel()
+	known := KnownModels()
+	var siglip, mobileclip bool
+	for name, k := range known {
+		if k.Repo == "" || k.Family == "" || k.InputSize <= 0 || k.Dim <= 0 || k.License == "" ||
+			(k.Tokenizer != "BPE" && k.Tokenizer != "WordPiece" && k.Tokenizer != "Unigram") {
+			t.Errorf("%s: incomplete entry %+v", name, k)
+		}
+		siglip = siglip || strings.Contains(name, "siglip") && k.Family == "siglip" && k.Tokenizer == "Unigram"
+		mobileclip = mobileclip || strings.Contains(name, "mobileclip") && k.Family == "mobileclip"
+		if r, err := ParseRef(name); err != nil || r.Repo != k.Repo {
+			t.Errorf("%s: ParseRef %+v, %v", name, r, err)
+		}
+	}
+	if !siglip || !mobileclip {
+		t.Fatalf("known models lack a SigLIP (%v) or a MobileCLIP (%v)", siglip, mobileclip)
+	}
+}
+
+// TestPullTokenizerFiles: pull takes the tokenizer the model folder will
+// use (tokenizer.json, else vocab.txt, else spiece.model) and
+// tokenizer_config.json, whose limits the tokenizer reads.
+func TestPullTokenizerFiles(t *testing.T) {
+	t.Parallel()
+	h, err := hubtest.New("acme/tiny-clip", "../testdata/families/bertclip224")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	delete(h.Files, "reference.json")
+	delete(h.Files, "tokenizer.json") // a BERT export with only vocab.txt
+	in, err := Pull(context.Background(), ref, PullOptions{Store: t.TempDir(), Endpoint: h.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"vocab.txt", "tokenizer_config.json"} {
+		if _, ok := in.Files[name]; !ok {
+			t.Errorf("%s not pulled (files %v)", name, in.Files)
+		}
+	}
+	tok, err := clip.TokenizerForDir(in.Path)
+	if err != nil || tok.Kind() != "WordPiece" {
+		t.Fatalf("pulled tokenizer: %v, %v", tok, err)
 	}
 }
 

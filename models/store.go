@@ -16,8 +16,17 @@ var knownJSON []byte
 
 // Known is a model alias of models/known.json.
 type Known struct {
-	Repo  string `json:"repo"`
-	About string `json:"about"`
+	Repo      string `json:"repo"`
+	About     string `json:"about"`
+	Family    string `json:"family"`
+	InputSize int    `json:"input_size"`
+	Tokenizer string `json:"tokenizer"` // BPE, WordPiece or Unigram
+	Dim       int    `json:"embedding_dim"`
+	License   string `json:"license"`
+	// FilesSeen are the repository's files this entry was checked against
+	// (file lists found in public code that downloads them); empty for the
+	// entries that predate the check.
+	FilesSeen []string `json:"files_seen,omitempty"`
 }
 
 // KnownModels returns the aliases that `convis model pull` understands.

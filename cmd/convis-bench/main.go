@@ -171,8 +171,8 @@ func run(modelDir, imagePath string, batch, threads, reps, indexPrompts int, bo 
 	p.Batch = batch
 
 	// The encoder's own time per image at this batch size.
-	S := m.Pre.Config.InputSize()
-	px := make([]float32, batch*3*S*S)
+	per := m.Pre.Config.InputValues()
+	px := make([]float32, batch*per)
 	for i := range px {
 		px[i] = float32(i%255)/128 - 1
 	}
@@ -221,7 +221,7 @@ func run(modelDir, imagePath string, batch, threads, reps, indexPrompts int, bo 
 	encodeBatches := func() (time.Duration, error) {
 		t := time.Now()
 		for _, n := range res.Stats.Batches {
-			if _, err := m.Image.EncodeImages(ctx, px[:n*3*S*S], n); err != nil {
+			if _, err := m.Image.EncodeImages(ctx, px[:n*per], n); err != nil {
 				return 0, err
 			}
 		}

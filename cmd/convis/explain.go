@@ -511,7 +511,7 @@ func runExplain(ctx context.Context, g *globalOptions, opts *explainOptions) err
 	runner := &pipeline.Runner{
 		Explainer: explainer,
 		Concepts:  concepts,
-		Model:     pipeline.ModelInfo{Name: modelName(g), Path: m.Dir.Path, SHA256: hash, Variant: m.Dir.Variant},
+		Model:     pipeline.ModelInfo{Name: modelName(g), Path: m.Dir.Path, SHA256: hash, Variant: m.Dir.Variant, Preprocess: preprocessSummary(m)},
 		Vocab:     h.Vocab, VocabSize: h.Len(), Prompts: opts.Index.Prompts, Version: Version(),
 		Settings: settings, OutDir: opts.OutDir, Prefetch: opts.Prefetch, Force: opts.Force, FailFast: opts.FailFast,
 	}
@@ -632,4 +632,10 @@ func modelName(g *globalOptions) string {
 func hostname() string {
 	h, _ := os.Hostname()
 	return h
+}
+
+// preprocessSummary is the sidecar's record of the model's preprocessing.
+func preprocessSummary(m *clip.Model) *clip.PreprocessSummary {
+	s := m.Pre.Config.Summary()
+	return &s
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"path/filepath"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -41,17 +43,26 @@ func newModelInfoCmd(g *globalOptions) *cobra.Command {
 }
 
 type modelInfo struct {
-	Path    string            `json:"path"`
-	Variant string            `json:"variant"`
-	Hash    string            `json:"hash"`
-	Size    int64             `json:"size_bytes"`
-	Dim     int               `json:"embedding_dim"`
-	Input   int               `json:"image_size"`
-	Vision  modelFileInfo     `json:"vision"`
-	Text    modelFileInfo     `json:"text"`
-	Runtime string            `json:"onnxruntime"`
-	Config  clip.ModelConfig  `json:"config"`
-	Extra   map[string]string `json:"-"`
+	Path    string `json:"path"`
+	Variant string `json:"variant"`
+	Hash    string `json:"hash"`
+	Size    int64  `json:"size_bytes"`
+	Family  string `json:"family"`
+	Dim     int    `json:"embedding_dim"`
+	Input   int    `json:"image_size"`
+	// Preprocess is the resize rule, filter and normalisation.
+	Preprocess clip.PreprocessSummary `json:"preprocess"`
+	// Tokenizer is the tokenizer's type (BPE, WordPiece or Unigram) and the
+	// file it comes from.
+	Tokenizer    string            `json:"tokenizer"`
+	ImageOutput  string            `json:"image_output"`
+	TextOutput   string            `json:"text_output"`
+	ExternalData []string          `json:"external_data,omitempty"`
+	Vision       modelFileInfo     `json:"vision"`
+	Text         modelFileInfo     `json:"text"`
+	Runtime      string            `json:"onnxruntime"`
+	Config       clip.ModelConfig  `json:"config"`
+	Extra        map[string]string `json:"-"`
 }
 
 type modelFileInfo struct {
@@ -76,7 +87,12 @@ func runModelInfo(ctx context.Context, g *globalOptions, opts *modelInfoOptions)
 	if err != nil {
 		return err
 	}
-	info := modelInfo{Path: dir.Path, Variant: dir.Variant, Hash: hash, Size: dir.Size(), Input: dir.Pre.InputSize(), Runtime: rt.Version(), Config: dir.Config}
+	info := modelInfo{Path: dir.Path, Variant: dir.Variant, Hash: hash, Size: dir.Size(), Input: dir.Pre.InputSize(), Runtime: rt.Version(), Config: dir.Config,
+		Family: modelFamily(dir), Preprocess: dir.Pre.Summary(), Tokenizer: tokenizerKind(dir.Path)}
+	for _, f := range dir.ExternalData {
+		rel, _ := filepath.Rel(dir.Path, f)
+		info.ExternalData = append(info.ExternalData, filepath.ToSlash(rel))
+	}
 	for _, f := range []struct {
 		path string
 		dst  *modelFileInfo
@@ -87,11 +103,16 @@ func runModelInfo(ctx context.Context, g *globalOptions, opts *modelInfoOptions)
 		}
 		*f.dst = modelFileInfo{File: f.path, Inputs: ins, Outputs: outs}
 	}
-	for _, o := range info.Vision.Outputs {
-		if o.Name == "image_embeds" && len(o.Shape) == 2 {
-			info.Dim = int(o.Shape[1])
-		}
+	if out, err := clip.ChooseEmbeddingOutput(dir.VisionPath, info.Vision.Outputs, g.ImageOutput, "image_embeds", "--image-output"); err == nil {
+		info.ImageOutput, info.Dim = out.Name, int(out.Shape[1])
+	} else {
+		return err
 	}
+	out, err := clip.ChooseEmbeddingOutput(dir.TextPath, info.Text.Outputs, g.TextOutput, "text_embeds", "--text-output")
+	if err != nil {
+		return err
+	}
+	info.TextOutput = out.Name
 	if opts.JSON {
 		return writeJSON(g.Stdout, info)
 	}
@@ -102,8 +123,14 @@ func runModelInfo(ctx context.Context, g *globalOptions, opts *modelInfoOptions)
 	}
 	fmt.Fprintf(w, "hash:       sha256:%s\n", info.Hash)
 	fmt.Fprintf(w, "size:       %.1f MB\n", float64(info.Size)/1e6)
-	fmt.Fprintf(w, "embedding:  %d\n", info.Dim)
+	fmt.Fprintf(w, "family:     %s\n", info.Family)
+	fmt.Fprintf(w, "embedding:  %d (image %s, text %s)\n", info.Dim, info.ImageOutput, info.TextOutput)
 	fmt.Fprintf(w, "image size: %d\n", info.Input)
+	fmt.Fprintf(w, "preprocess: %s, %s, rescale %.6g, mean %v, std %v\n", info.Preprocess.Resize, info.Preprocess.Resample, info.Preprocess.Rescale, info.Preprocess.Mean, info.Preprocess.Std)
+	fmt.Fprintf(w, "tokenizer:  %s\n", info.Tokenizer)
+	if len(info.ExternalData) > 0 {
+		fmt.Fprintf(w, "external data: %s\n", strings.Join(info.ExternalData, ", "))
+	}
 	for _, f := range []struct {
 		label string
 		fi    modelFileInfo
@@ -118,4 +145,23 @@ func runModelInfo(ctx context.Context, g *globalOptions, opts *modelInfoOptions)
 	}
 	fmt.Fprintf(w, "onnxruntime: %s\n", info.Runtime)
 	return nil
+}
+
+// modelFamily is config.json's model_type (clip, siglip, …), or "clip"
+// when it has none (the OpenAI layout convis reads by default).
+func modelFamily(dir *clip.ModelDir) string {
+	if dir.Config.ModelType != "" {
+		return dir.Config.ModelType
+	}
+	return "clip"
+}
+
+// tokenizerKind names the tokenizer a model folder defines: its type
+// (BPE, WordPiece, Unigram) and the file it is read from.
+func tokenizerKind(dir string) string {
+	tok, err := clip.TokenizerForDir(dir)
+	if err != nil {
+		return "unusable: " + err.Error()
+	}
+	return tok.Kind() + " (" + tok.Source() + ")"
 }

@@ -72,6 +72,7 @@ func openModelDir(g *globalOptions) (*clip.ModelDir, error) {
 	if err != nil {
 		return nil, err
 	}
+	dir.ImageOutput, dir.TextOutput = g.ImageOutput, g.TextOutput
 	if cache, err := cacheDir(g); err == nil {
 		dir.HashCache = filepath.Join(cache, "model-hashes.json")
 	}

@@ -189,7 +189,8 @@ func newModelListCmd(g *globalOptions) *cobra.Command {
 			}
 			sort.Strings(names)
 			for _, n := range names {
-				fmt.Fprintf(g.Stdout, "  %-28s hf:%s  %s\n", n, known[n].Repo, known[n].About)
+				k := known[n]
+				fmt.Fprintf(g.Stdout, "  %-28s hf:%s  %s %d px, %s tokenizer, %d-d; %s. Licence: %s\n", n, k.Repo, k.Family, k.InputSize, k.Tokenizer, k.Dim, k.About, k.License)
 			}
 			return nil
 		},

@@ -117,6 +117,8 @@ func TestREADMEExamplesRun(t *testing.T) {
 	for _, ex := range examples {
 		line := strings.ReplaceAll(ex, "/shared/out", filepath.Join(work, "shared-out"))
 		line = strings.ReplaceAll(line, "hf:OWNER/REPO@REVISION", "hf:Xenova/clip-vit-base-patch32@main")
+		// "Bring your own model": the exported folder is a family fixture.
+		line = strings.ReplaceAll(line, "build/export/my-model", filepath.Join(repo, "testdata/families/clip336"))
 		line = scenesArg.ReplaceAllString(line, filepath.Join(repo, "$0")+" --limit 2")
 		var stdin string
 		if before, after, ok := strings.Cut(line, "|"); ok {

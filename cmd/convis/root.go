@@ -48,6 +48,8 @@ type globalOptions struct {
 	CacheDir string
 	LogLevel string
 	Variant  string
+	// ImageOutput and TextOutput override the encoders' embedding outputs.
+	ImageOutput, TextOutput string
 
 	builtinNoted bool
 
@@ -206,6 +208,8 @@ concept scores by the best rank of any synset in its subtree.`,
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.Model, "model", os.Getenv("CONVIS_MODEL"), "model directory or installed model name (default: the built-in demo model; env CONVIS_MODEL)")
 	pf.StringVar(&g.Variant, "variant", "fp32", "ONNX variant of the model: fp32, fp16 or quantized")
+	pf.StringVar(&g.ImageOutput, "image-output", "", "the vision model's embedding output (default: image_embeds, else pooler_output, else the only [B, D] output)")
+	pf.StringVar(&g.TextOutput, "text-output", "", "the text model's embedding output (default: text_embeds, else pooler_output, else the only [B, D] output)")
 	pf.StringVar(&g.OrtLib, "ort-lib", "", "path to the ONNX Runtime shared library (env CONVIS_ORT_LIB)")
 	pf.IntVar(&g.Threads, "threads", 0, "inference threads (0: one per core)")
 	pf.StringVar(&g.CacheDir, "cache-dir", os.Getenv("CONVIS_CACHE_DIR"), "cache directory (default: the user cache directory/convis; env CONVIS_CACHE_DIR)")

@@ -2,6 +2,8 @@ package clip
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -46,9 +48,36 @@ func LoadModelLazily(dir *ModelDir, rt Runtime) (*Model, error) {
 	if err != nil {
 		return nil, &ModelError{dir.Path, err.Error()}
 	}
-	img := &lazyImage{lazy[ImageEncoder]{open: func() (ImageEncoder, error) { return rt.OpenImageEncoder(dir.VisionPath) }}}
-	txt := &lazyText{lazy[TextEncoder]{open: func() (TextEncoder, error) { return rt.OpenTextEncoder(dir.TextPath) }}}
+	imgOpts := EncoderOptions{Output: dir.ImageOutput}
+	txtOpts := EncoderOptions{Output: dir.TextOutput, PadID: int64(padID(tok)), PadTo: tok.FixedLength()}
+	img := &lazyImage{lazy[ImageEncoder]{open: func() (ImageEncoder, error) { return rt.OpenImageEncoder(dir.VisionPath, imgOpts) }}}
+	txt := &lazyText{lazy[TextEncoder]{open: func() (TextEncoder, error) { return rt.OpenTextEncoder(dir.TextPath, txtOpts) }}}
 	return &Model{Dir: dir, Image: img, Text: txt, Tokenizer: tok, Pre: NewPreprocessor(dir.Pre)}, nil
+}
+
+// realTokens is the tokenizer's sequence without its trailing padding:
+// the encoder pads to the model's length (EncoderOptions.PadTo) and masks
+// the padding where the model takes a mask, so a padded sequence and its
+// mask cannot disagree.
+func realTokens(tok *Tokenizer, text string) []int32 {
+	ids, mask := tok.TokenizeMask(text)
+	n := len(ids)
+	for n > 0 && mask[n-1] == 0 {
+		n--
+	}
+	return ids[:n]
+}
+
+// padID is the token that pads a text to the model's fixed length: the
+// tokenizer's padding token where it has one, else its end token (CLIP).
+func padID(tok any) int32 {
+	if p, ok := tok.(interface{ PadID() int32 }); ok {
+		return p.PadID()
+	}
+	if p, ok := tok.(interface{ EndToken() int32 }); ok {
+		return p.EndToken()
+	}
+	return EndToken
 }
 
 // NewModel assembles a model from parts (tests use fake encoders).
@@ -56,7 +85,8 @@ func NewModel(dir *ModelDir, img ImageEncoder, txt TextEncoder, tok *Tokenizer, 
 	return &Model{Dir: dir, Image: img, Text: txt, Tokenizer: tok, Pre: NewPreprocessor(pre)}
 }
 
-// Hash is the model's content hash, computed once.
+// Hash is the model's content hash, computed once; with an embedding
+// output chosen by flag, the hash of the content and that choice.
 func (m *Model) Hash() (string, error) {
 	m.hashOnce.Do(func() {
 		if m.Dir == nil {
@@ -64,6 +94,12 @@ func (m *Model) Hash() (string, error) {
 			return
 		}
 		m.hash, m.hashErr = m.Dir.Hash()
+		if m.hashErr == nil && (m.Dir.ImageOutput != "" || m.Dir.TextOutput != "") {
+			// Another output is another embedding: every cache key and
+			// sidecar names the choice with the content.
+			sum := sha256.Sum256([]byte(m.hash + "\x00image_output=" + m.Dir.ImageOutput + "\x00text_output=" + m.Dir.TextOutput))
+			m.hash = hex.EncodeToString(sum[:])
+		}
 	})
 	return m.hash, m.hashErr
 }
@@ -97,8 +133,7 @@ func (m *Model) EmbedImages(ctx context.Context, imgs []*RGB, batch int) ([][]fl
 	if batch <= 0 {
 		batch = 32
 	}
-	S := m.Pre.Config.InputSize()
-	per := 3 * S * S
+	per := m.Pre.Config.InputValues()
 	buf := make([]float32, batch*per)
 	var out [][]float32
 	for start := 0; start < len(imgs); start += batch {
@@ -127,7 +162,7 @@ func (m *Model) EmbedTexts(ctx context.Context, texts []string, batch int) ([][]
 		n := min(batch, len(texts)-start)
 		ids := make([][]int32, n)
 		for i := range ids {
-			ids[i] = m.Tokenizer.Tokenize(texts[start+i])
+			ids[i] = realTokens(m.Tokenizer, texts[start+i])
 		}
 		emb, err := m.Text.EncodeTexts(ctx, ids)
 		if err != nil {

@@ -29,6 +29,13 @@ type ModelDir struct {
 	// files' paths, sizes and modification times, so that a 600 MB model is
 	// not read in full on every run.
 	HashCache string
+	// ExternalData are the files the encoders' weights are stored in
+	// outside the .onnx files (ExternalDataFiles): part of Files, so of
+	// the content hash and every cache key.
+	ExternalData []string
+	// ImageOutput and TextOutput name the encoders' embedding outputs
+	// (--image-output, --text-output); empty: EmbeddingOutputRule.
+	ImageOutput, TextOutput string
 }
 
 // ModelConfig holds what convis reads from config.json.
@@ -93,6 +100,13 @@ func OpenModelDir(path, variant string) (*ModelDir, error) {
 	if m.TextPath, err = find("text_model"); err != nil {
 		return nil, &ModelError{path, err.Error()}
 	}
+	for _, p := range []string{m.VisionPath, m.TextPath} {
+		ext, err := ExternalDataFiles(p)
+		if err != nil {
+			return nil, &ModelError{path, err.Error()}
+		}
+		m.ExternalData = append(m.ExternalData, ext...)
+	}
 	return m, nil
 }
 
@@ -112,13 +126,14 @@ func readJSON(path string, v any) error {
 
 // Files lists the files that define the model, for hashing: the
 // configurations, the tokenizer, both ONNX files and every external-data
-// file they name.
+// file they name, read again at each call: a model rewritten since it was
+// opened is hashed as it is now.
 func (m *ModelDir) Files() ([]string, error) {
 	files := []string{filepath.Join(m.Path, "config.json"), filepath.Join(m.Path, "preprocessor_config.json"), m.VisionPath, m.TextPath}
 	files = append(files, TokenizerFiles(m.Path)...)
 	seen := map[string]bool{}
 	for _, onnx := range []string{m.VisionPath, m.TextPath} {
-		ext, err := ExternalData(onnx)
+		ext, err := ExternalDataFiles(onnx)
 		if err != nil {
 			return nil, &ModelError{m.Path, err.Error()}
 		}

@@ -39,6 +39,9 @@ type ModelInfo struct {
 	Path    string `json:"path"`
 	SHA256  string `json:"sha256"`
 	Variant string `json:"variant"`
+	// Preprocess is how the model saw each window: its input size, resize
+	// rule, filter and normalisation (from preprocessor_config.json).
+	Preprocess *clip.PreprocessSummary `json:"preprocess,omitempty"`
 }
 
 // ConceptInfo describes the explained concept.

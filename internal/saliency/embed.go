@@ -42,8 +42,7 @@ func EmbedWindows(ctx context.Context, c *Canvas, boxes []Box, enc clip.ImageEnc
 	if len(boxes) == 0 {
 		return nil, stats, nil
 	}
-	S := pre.Config.InputSize()
-	per := 3 * S * S
+	per := pre.Config.InputValues()
 	nbuf := 2
 	free := make(chan []float32, nbuf)
 	for i := 0; i < nbuf; i++ {

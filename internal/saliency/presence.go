@@ -104,8 +104,7 @@ func NewPresence(wholeRank, windowRank int) *Presence {
 // WholeImage embeds the whole image with the model's own preprocessing
 // (one encoder pass) and scores it against the explainer's index.
 func (e *Explainer) WholeImage(ctx context.Context, img *clip.RGB) (*WholeImage, error) {
-	S := e.Pre.Config.InputSize()
-	px := make([]float32, 3*S*S)
+	px := make([]float32, e.Pre.Config.InputValues())
 	if err := e.Pre.Into(px, img); err != nil {
 		return nil, err
 	}

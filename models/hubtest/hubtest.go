@@ -94,7 +94,7 @@ func (h *Hub) serve(w http.ResponseWriter, r *http.Request) {
 		var sibs []sib
 		for name, data := range h.Files {
 			s := sib{Path: name, Size: len(data)}
-			if strings.HasSuffix(name, ".onnx") {
+			if isLFS(name) {
 				sum := sha256.Sum256(data)
 				s.LFS = &lfs{SHA256: hex.EncodeToString(sum[:]), Size: len(data)}
 				if h.WrongSHA[name] {
@@ -209,4 +209,16 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 	n, err := c.ResponseWriter.Write(b)
 	c.n += int64(n)
 	return n, err
+}
+
+// isLFS says which files the Hub keeps in Git LFS (and so lists with a
+// SHA-256): the models and their external weights, as a real repository's
+// .gitattributes does (*.onnx, *.onnx_data, *.onnx.data, *.bin, …).
+func isLFS(name string) bool {
+	for _, ext := range []string{".onnx", ".onnx_data", ".onnx.data", ".bin", ".safetensors", ".model"} {
+		if strings.HasSuffix(name, ext) {
+			return true
+		}
+	}
+	return false
 }

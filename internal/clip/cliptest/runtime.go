@@ -18,7 +18,7 @@ type Runtime struct{ Dim int }
 
 // OpenImageEncoder implements clip.Runtime; the file must exist, as for the
 // real runtime, so that a missing model is still an error.
-func (r Runtime) OpenImageEncoder(path string) (clip.ImageEncoder, error) {
+func (r Runtime) OpenImageEncoder(path string, _ clip.EncoderOptions) (clip.ImageEncoder, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, err
 	}
@@ -26,7 +26,7 @@ func (r Runtime) OpenImageEncoder(path string) (clip.ImageEncoder, error) {
 }
 
 // OpenTextEncoder implements clip.Runtime.
-func (r Runtime) OpenTextEncoder(path string) (clip.TextEncoder, error) {
+func (r Runtime) OpenTextEncoder(path string, _ clip.EncoderOptions) (clip.TextEncoder, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, err
 	}

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/convis/convis/internal/clip"
 )
 
 // scalarOutputModel is an ONNX model whose output (named output) is a
@@ -57,8 +59,8 @@ func TestMalformedEncoderIsAnError(t *testing.T) {
 	text := filepath.Join(dir, "text_model.onnx")
 	os.WriteFile(text, scalarOutputModel("input_ids", 7, []int64{1, 4}, "text_embeds"), 0o644)
 	open := map[string]func() error{
-		vision: func() error { _, err := rt.OpenImageEncoder(vision); return err },
-		text:   func() error { _, err := rt.OpenTextEncoder(text); return err },
+		vision: func() error { _, err := rt.OpenImageEncoder(vision, clip.EncoderOptions{}); return err },
+		text:   func() error { _, err := rt.OpenTextEncoder(text, clip.EncoderOptions{}); return err },
 	}
 	for path, f := range open {
 		var err error

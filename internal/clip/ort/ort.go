@@ -230,28 +230,6 @@ func findByName(infos []clip.TensorInfo, names ...string) (clip.TensorInfo, bool
 	return clip.TensorInfo{}, false
 }
 
-// pickEmbedding chooses the embedding output: the preferred name, else the
-// only rank-2 float output.
-func pickEmbedding(path string, outs []clip.TensorInfo, preferred string) (clip.TensorInfo, error) {
-	if x, ok := findByName(outs, preferred); ok {
-		return x, nil
-	}
-	var cands []clip.TensorInfo
-	for _, x := range outs {
-		if len(x.Shape) == 2 {
-			cands = append(cands, x)
-		}
-	}
-	if len(cands) == 1 {
-		return cands[0], nil
-	}
-	var names []string
-	for _, x := range outs {
-		names = append(names, x.Name)
-	}
-	return clip.TensorInfo{}, fmt.Errorf("%s: no %q output (outputs: %s)", path, preferred, strings.Join(names, ", "))
-}
-
 // session wraps a dynamic session with cancellation through RunOptions.
 type session struct {
 	s    *ortgo.DynamicAdvancedSession
@@ -295,15 +273,16 @@ func (s *session) run(ctx context.Context, inputs []ortgo.Value, outputs []ortgo
 
 // ImageEncoder runs a vision model: pixel_values [B,3,H,W] → image_embeds.
 type ImageEncoder struct {
-	sess      *session
-	input     clip.TensorInfo
-	output    clip.TensorInfo
-	dim       int
-	imageSize int
+	sess   *session
+	input  clip.TensorInfo
+	output clip.TensorInfo
+	dim    int
+	height int // the input's fixed height and width, or ≤ 0 when dynamic
+	width  int
 }
 
 // OpenImageEncoder loads a vision model, discovering its names and shapes.
-func (r *Runtime) OpenImageEncoder(path string) (clip.ImageEncoder, error) {
+func (r *Runtime) OpenImageEncoder(path string, opts clip.EncoderOptions) (clip.ImageEncoder, error) {
 	ins, outs, err := r.Inspect(path)
 	if err != nil {
 		return nil, err
@@ -311,21 +290,21 @@ func (r *Runtime) OpenImageEncoder(path string) (clip.ImageEncoder, error) {
 	in, ok := findByName(ins, "pixel_values")
 	if !ok {
 		if len(ins) != 1 {
-			return nil, fmt.Errorf("%s: no pixel_values input", path)
+			return nil, fmt.Errorf("%s: no pixel_values input (inputs: %s)", path, describe(ins))
 		}
 		in = ins[0]
 	}
 	if len(in.Shape) != 4 || in.Type != "float" {
 		return nil, fmt.Errorf("%s: input %s is %s %v, want float [B,3,H,W]", path, in.Name, in.Type, in.Shape)
 	}
-	out, err := pickEmbedding(path, outs, "image_embeds")
+	out, err := clip.ChooseEmbeddingOutput(path, outs, opts.Output, "image_embeds", "--image-output")
 	if err != nil {
 		return nil, err
 	}
 	if len(out.Shape) != 2 {
 		return nil, fmt.Errorf("%s: output %s has shape %v, want [B, D]", path, out.Name, out.Shape)
 	}
-	enc := &ImageEncoder{input: in, output: out, dim: int(out.Shape[1]), imageSize: int(in.Shape[3])}
+	enc := &ImageEncoder{input: in, output: out, dim: int(out.Shape[1]), height: int(in.Shape[2]), width: int(in.Shape[3])}
 	enc.sess, err = r.newSession(path, []string{in.Name}, []string{out.Name})
 	if err != nil {
 		return nil, err
@@ -365,14 +344,20 @@ func (e *ImageEncoder) EncodeImages(ctx context.Context, pixels []float32, n int
 		return nil, errors.New("image batch: pixel buffer does not hold n images")
 	}
 	per := len(pixels) / n
-	side := 0
-	for side*side*3 < per {
-		side++
+	// The model's own input size where it is fixed (any aspect); a
+	// dynamic one takes square images.
+	h, w := e.height, e.width
+	if h <= 0 || w <= 0 {
+		side := 0
+		for side*side*3 < per {
+			side++
+		}
+		h, w = side, side
 	}
-	if side*side*3 != per {
-		return nil, fmt.Errorf("image batch: %d values per image is not 3×H×H", per)
+	if 3*h*w != per {
+		return nil, fmt.Errorf("%s takes %d×%d images but preprocessor_config.json makes %d values per image (3×%d×%d would be %d)", e.sess.path, w, h, per, w, h, 3*w*h)
 	}
-	in, err := ortgo.NewTensor(ortgo.NewShape(int64(n), 3, int64(side), int64(side)), pixels)
+	in, err := ortgo.NewTensor(ortgo.NewShape(int64(n), 3, int64(h), int64(w)), pixels)
 	if err != nil {
 		return nil, err
 	}
@@ -400,40 +385,48 @@ func takeFloats(v ortgo.Value, n int, dim *int) ([]float32, error) {
 
 func (e *ImageEncoder) Close() error { return e.sess.s.Destroy() }
 
-// TextEncoder runs a text model: input_ids [B,L] (+ attention_mask) → text_embeds.
+// TextEncoder runs a text model: input_ids [B,L], with attention_mask,
+// position_ids and token_type_ids where the model takes them, → the
+// embedding output.
 type TextEncoder struct {
 	sess    *session
 	ids     clip.TensorInfo
-	mask    *clip.TensorInfo
+	inputs  []string // in the order the session was opened with
+	types   []string // their element types (int64 or int32)
 	output  clip.TensorInfo
 	dim     int
 	seqLen  int // fixed sequence length, or 0 when dynamic
 	padding int64
+	padTo   int // pad a dynamic sequence to at least this length
 }
 
+// textInputs are the inputs a text tower may take besides input_ids, and
+// what convis feeds them: the mask of real tokens, positions 0…L−1, or
+// zeros (BERT's single segment).
+var textInputs = map[string]bool{"attention_mask": true, "position_ids": true, "token_type_ids": true}
+
 // OpenTextEncoder loads a text model, discovering its names and shapes.
-func (r *Runtime) OpenTextEncoder(path string) (clip.TextEncoder, error) {
+func (r *Runtime) OpenTextEncoder(path string, opts clip.EncoderOptions) (clip.TextEncoder, error) {
 	ins, outs, err := r.Inspect(path)
 	if err != nil {
 		return nil, err
 	}
 	ids, ok := findByName(ins, "input_ids")
 	if !ok {
-		return nil, fmt.Errorf("%s: no input_ids input", path)
+		return nil, fmt.Errorf("%s: no input_ids input (inputs: %s)", path, describe(ins))
 	}
-	if len(ids.Shape) != 2 {
-		return nil, fmt.Errorf("%s: input_ids has shape %v, want [B, L]", path, ids.Shape)
+	enc := &TextEncoder{ids: ids, padding: opts.PadID, padTo: opts.PadTo}
+	for _, x := range ins {
+		if len(x.Shape) != 2 || (x.Type != "int64" && x.Type != "int32") {
+			return nil, fmt.Errorf("%s: input %s is %s %v, want int64 [B, L] (inputs: %s)", path, x.Name, x.Type, x.Shape, describe(ins))
+		}
+		if x.Name != "input_ids" && !textInputs[x.Name] {
+			return nil, fmt.Errorf("%s: input %s is not one convis can feed (it feeds input_ids, attention_mask, position_ids, token_type_ids; inputs: %s)", path, x.Name, describe(ins))
+		}
+		enc.inputs = append(enc.inputs, x.Name)
+		enc.types = append(enc.types, x.Type)
 	}
-	enc := &TextEncoder{ids: ids, padding: clip.EndToken}
-	names := []string{ids.Name}
-	if m, ok := findByName(ins, "attention_mask"); ok {
-		enc.mask = &m
-		names = append(names, m.Name)
-	}
-	if len(ins) != len(names) {
-		return nil, fmt.Errorf("%s: unexpected inputs %v", path, ins)
-	}
-	if enc.output, err = pickEmbedding(path, outs, "text_embeds"); err != nil {
+	if enc.output, err = clip.ChooseEmbeddingOutput(path, outs, opts.Output, "text_embeds", "--text-output"); err != nil {
 		return nil, err
 	}
 	if len(enc.output.Shape) != 2 {
@@ -443,17 +436,30 @@ func (r *Runtime) OpenTextEncoder(path string) (clip.TextEncoder, error) {
 	if ids.Shape[1] > 0 {
 		enc.seqLen = int(ids.Shape[1])
 	}
-	enc.sess, err = r.newSession(path, names, []string{enc.output.Name})
+	enc.sess, err = r.newSession(path, enc.inputs, []string{enc.output.Name})
 	if err != nil {
 		return nil, err
 	}
 	return enc, nil
 }
 
+// describe lists tensors for error messages.
+func describe(xs []clip.TensorInfo) string {
+	var parts []string
+	for _, x := range xs {
+		parts = append(parts, fmt.Sprintf("%s %s %v", x.Name, x.Type, x.Shape))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, "; ")
+}
+
 func (e *TextEncoder) Dim() int { return e.dim }
 
-// EncodeTexts pads the sequences (with the end token, as Hugging Face's CLIP
-// tokenizer does; the causal text tower never looks past the end token) and
+// EncodeTexts pads the sequences to the model's fixed length, or to the
+// longest, with the tokenizer's padding token (CLIP's end token: the causal
+// text tower never looks past the end token; a masked tower ignores it) and
 // runs them in one pass.
 func (e *TextEncoder) EncodeTexts(ctx context.Context, seqs [][]int32) ([]float32, error) {
 	n := len(seqs)
@@ -462,11 +468,13 @@ func (e *TextEncoder) EncodeTexts(ctx context.Context, seqs [][]int32) ([]float3
 	}
 	L := e.seqLen
 	if L == 0 {
+		L = e.padTo
 		for _, s := range seqs {
 			L = max(L, len(s))
 		}
 	}
-	ids := make([]int64, n*L)
+	values := map[string][]int64{"input_ids": make([]int64, n*L)}
+	ids := values["input_ids"]
 	mask := make([]int64, n*L)
 	for i, s := range seqs {
 		if len(s) > L {
@@ -481,20 +489,32 @@ func (e *TextEncoder) EncodeTexts(ctx context.Context, seqs [][]int32) ([]float3
 			}
 		}
 	}
-	shape := ortgo.NewShape(int64(n), int64(L))
-	idsT, err := ortgo.NewTensor(shape, ids)
-	if err != nil {
-		return nil, err
+	values["attention_mask"] = mask
+	pos := make([]int64, n*L)
+	for i := range pos {
+		pos[i] = int64(i % L)
 	}
-	defer idsT.Destroy()
-	inputs := []ortgo.Value{idsT}
-	if e.mask != nil {
-		maskT, err := ortgo.NewTensor(shape, mask)
+	values["position_ids"] = pos
+	values["token_type_ids"] = make([]int64, n*L)
+	shape := ortgo.NewShape(int64(n), int64(L))
+	inputs := make([]ortgo.Value, len(e.inputs))
+	for k, name := range e.inputs {
+		var v ortgo.Value
+		var err error
+		if e.types[k] == "int32" {
+			v32 := make([]int32, n*L)
+			for i, x := range values[name] {
+				v32[i] = int32(x)
+			}
+			v, err = ortgo.NewTensor(shape, v32)
+		} else {
+			v, err = ortgo.NewTensor(shape, values[name])
+		}
 		if err != nil {
 			return nil, err
 		}
-		defer maskT.Destroy()
-		inputs = append(inputs, maskT)
+		defer v.Destroy()
+		inputs[k] = v
 	}
 	outs := []ortgo.Value{nil}
 	if err := e.sess.run(ctx, inputs, outs); err != nil {

@@ -113,7 +113,7 @@ func TestEmbeddingsMatchPyTorch(t *testing.T) {
 
 func TestCancelledContextStopsRun(t *testing.T) {
 	rt := runtimeForTest(t)
-	enc, err := rt.OpenImageEncoder(filepath.Join(fixture, "onnx/vision_model.onnx"))
+	enc, err := rt.OpenImageEncoder(filepath.Join(fixture, "onnx/vision_model.onnx"), clip.EncoderOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,4 +148,41 @@ func loadTestModel(t *testing.T, rt *Runtime, path string) *clip.Model {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// TestExternalDataModelRuns: a model whose weights are ONNX external data
+// (testdata/fixture-external, made by scripts/make_external_data_fixture.py
+// from the fixture) loads and gives the fixture's embeddings.
+func TestExternalDataModelRuns(t *testing.T) {
+	rt := runtimeForTest(t)
+	inline := loadTestModel(t, rt, fixture)
+	defer inline.Close()
+	ext := loadTestModel(t, rt, "../../../testdata/fixture-external")
+	defer ext.Close()
+	ctx := context.Background()
+	im, err := clip.LoadImage("../../../testdata/images/landscape.png", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := inline.EmbedImages(ctx, []*clip.RGB{im}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := ext.EmbedImages(ctx, []*clip.RGB{im}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ta, err := inline.EmbedTexts(ctx, []string{"a dog"}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb, err := ext.EmbedTexts(ctx, []string{"a dog"}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ci, _ := clip.Cosine(a[0], b[0])
+	ct, _ := clip.Cosine(ta[0], tb[0])
+	if ci < 0.999999 || ct < 0.999999 {
+		t.Fatalf("external-data model: image cosine %.7f, text cosine %.7f with the inline model", ci, ct)
+	}
 }

@@ -72,7 +72,7 @@ func TestMalformedEncoderIsAnError(t *testing.T) {
 			}()
 			err = f()
 		}()
-		if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "want [B, D]") {
+		if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "[B, D]") {
 			t.Errorf("%s: error %v, want one naming the file and the shape", filepath.Base(path), err)
 		}
 	}

@@ -39,6 +39,7 @@ type jpegComponent struct {
 	coef         [64]int16
 	dcPred       int
 	td, ta       int
+	scanned      bool // a scan has decoded it
 }
 
 // jpegFrame is a decoded JPEG frame.
@@ -94,6 +95,8 @@ type jpegDecoder struct {
 	dc, ac  [4]huffTable
 	restart int
 	frame   *jpegFrame
+
+	maxPixels int
 }
 
 // zigzag maps the zig-zag sequence to natural (row-major) order (T.81 Figure A.6).
@@ -104,9 +107,11 @@ var zigzag = [64]int{
 	58, 59, 52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
 }
 
-// decodeJPEG decodes one JPEG interchange-format stream.
-func decodeJPEG(data []byte) (*jpegFrame, error) {
-	d := &jpegDecoder{data: data}
+// decodeJPEG decodes one JPEG interchange-format stream of at most
+// maxPixels pixels (the dataset's Rows x Columns: a header claiming more is
+// refused before anything is allocated).
+func decodeJPEG(data []byte, maxPixels int) (*jpegFrame, error) {
+	d := &jpegDecoder{data: data, maxPixels: maxPixels}
 	if len(data) < 2 || data[0] != 0xFF || data[1] != 0xD8 {
 		return nil, fmt.Errorf("no JPEG start of image marker")
 	}
@@ -127,7 +132,7 @@ func decodeJPEG(data []byte) (*jpegFrame, error) {
 				return nil, fmt.Errorf("JPEG stream has no image")
 			}
 			d.frame.adobeTransform = adobe
-			return d.frame, nil
+			return d.frame, d.whole()
 		case m == 0xD8 || m >= 0xD0 && m <= 0xD7 || m == 0x01:
 			continue // standalone markers (RSTn outside a scan, TEM)
 		}
@@ -180,7 +185,18 @@ func decodeJPEG(data []byte) (*jpegFrame, error) {
 		// APPn, COM and other segments are skipped.
 	}
 	d.frame.adobeTransform = adobe
-	return d.frame, nil
+	return d.frame, d.whole()
+}
+
+// whole checks that every component was in a scan: a stream cut after
+// its first scans is an error, not an image with blank components.
+func (d *jpegDecoder) whole() error {
+	for _, c := range d.frame.comps {
+		if !c.scanned {
+			return fmt.Errorf("JPEG component %d is in no scan", c.id)
+		}
+	}
+	return nil
 }
 
 // nextMarker reads a marker, skipping fill bytes 0xFF (T.81 B.1.1.2).
@@ -230,6 +246,8 @@ func (d *jpegDecoder) sof(seg []byte, lossless bool) error {
 		return fmt.Errorf("JPEG precision %d (want 8 or 12)", f.precision)
 	case f.width == 0 || f.height == 0:
 		return jpegUnsupported("image height from a DNL marker")
+	case f.width*f.height > d.maxPixels:
+		return fmt.Errorf("JPEG frame is %dx%d, more pixels than the dataset's %d", f.width, f.height, d.maxPixels)
 	case n != 1 && n != 3:
 		return fmt.Errorf("JPEG frame with %d components (want 1 or 3)", n)
 	case len(seg) < 6+3*n:
@@ -438,6 +456,9 @@ func (d *jpegDecoder) scan(seg []byte) error {
 	}
 	if err != nil {
 		return err
+	}
+	for _, c := range comps {
+		c.scanned = true
 	}
 	return nil
 }

@@ -236,7 +236,7 @@ func unpackBits(src []byte, n int) ([]byte, error) {
 // fall back to image/jpeg when 8-bit. Colour frames come out RGB as
 // pydicom shows them: YBR_* through the YCbCr planes, RGB as coded.
 func (f *file) jpeg(data []byte) (*samples, error) {
-	jf, err := decodeJPEG(data)
+	jf, err := decodeJPEG(data, f.rows*f.cols)
 	if err == nil {
 		return f.jpegSamples(jf)
 	}

@@ -57,6 +57,18 @@ def save(ds, path):
     ds.save_as(path, write_like_original=False)
 
 
+def as_jpeg_baseline(ds, jpg):
+    """Make ds hold the colour JPEG baseline stream jpg as its one frame."""
+    ds.file_meta.TransferSyntaxUID = JPEGBaseline8Bit
+    ds.is_little_endian, ds.is_implicit_VR = True, False
+    ds.PixelData = encapsulate([jpg])
+    ds["PixelData"].is_undefined_length = True
+    ds["PixelData"].VR = "OB"
+    ds.PhotometricInterpretation = "YBR_FULL_422"
+    ds.PlanarConfiguration = 0
+    ds.LossyImageCompression = "01"
+
+
 def main():
     ds = load("CT_small.dcm")
     ds.PhotometricInterpretation = "MONOCHROME1"
@@ -78,14 +90,7 @@ def main():
     ds = load("ExplVR_BigEnd.dcm")
     buf = io.BytesIO()
     Image.fromarray(ds.pixel_array).save(buf, "JPEG", quality=90, subsampling=1)  # 1: 4:2:2
-    ds.file_meta.TransferSyntaxUID = JPEGBaseline8Bit
-    ds.is_little_endian, ds.is_implicit_VR = True, False
-    ds.PixelData = encapsulate([buf.getvalue()])
-    ds["PixelData"].is_undefined_length = True
-    ds["PixelData"].VR = "OB"
-    ds.PhotometricInterpretation = "YBR_FULL_422"
-    ds.PlanarConfiguration = 0
-    ds.LossyImageCompression = "01"
+    as_jpeg_baseline(ds, buf.getvalue())
     save(ds, f"{SRC}/generated/SC_rgb_jpeg_422.dcm")
 
     # The same picture through libjpeg-turbo's cjpeg (Debian libjpeg-turbo-progs):
@@ -95,14 +100,7 @@ def main():
         Image.fromarray(ds.pixel_array).save(f"{tmp}/in.ppm")
         jpg = subprocess.run(["cjpeg", "-quality", "85", "-sample", "2x2", "-restart", "3B", f"{tmp}/in.ppm"],
                              check=True, capture_output=True).stdout
-    ds.file_meta.TransferSyntaxUID = JPEGBaseline8Bit
-    ds.is_little_endian, ds.is_implicit_VR = True, False
-    ds.PixelData = encapsulate([jpg])
-    ds["PixelData"].is_undefined_length = True
-    ds["PixelData"].VR = "OB"
-    ds.PhotometricInterpretation = "YBR_FULL_422"
-    ds.PlanarConfiguration = 0
-    ds.LossyImageCompression = "01"
+    as_jpeg_baseline(ds, jpg)
     save(ds, f"{SRC}/generated/SC_rgb_jpeg_420_restart.dcm")
 
     # Lossless JPEG (process 14) by dcmtk's dcmcjpeg (Debian dcmtk): signed

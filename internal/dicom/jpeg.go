@@ -16,7 +16,7 @@ package dicom
 //   - 12-bit extended JPEG and lossless JPEG, common in DICOM and refused
 //     by image/jpeg.
 // Progressive, hierarchical and arithmetic-coded streams are refused with
-// errJPEGUnsupported; the caller falls back to image/jpeg for 8-bit ones.
+// jpegUnsupported; the caller falls back to image/jpeg for 8-bit ones.
 
 import (
 	"errors"
@@ -577,8 +577,8 @@ const (
 func descale(x int64, n uint) int64 { return (x + 1<<(n-1)) >> n }
 
 // idct1D is the Loeffler-Ligtenberg-Moschytz 8-point inverse DCT in
-// 13-bit fixed point, as libjpeg's jpeg_idct_islow computes it; in are
-// the 8 inputs (stride apart), out gets the 8 outputs before descaling.
+// 13-bit fixed point, computed as libjpeg's jpeg_idct_islow does: the 8
+// inputs of a column or row in, its 8 outputs, not yet descaled, out.
 func idct1D(i0, i1, i2, i3, i4, i5, i6, i7 int64) (o [8]int64) {
 	// Even part: the rotator is sqrt(2)*c(-6).
 	z1 := (i2 + i6) * fix0_541196100

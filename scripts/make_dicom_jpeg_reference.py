@@ -8,7 +8,8 @@
                    as Pillow decodes no 12-bit or lossless JPEG
   NAME.rgb.png     8-bit RGB: pydicom's pixel_array (Pillow, i.e. libjpeg)
                    converted with convert_color_space(YBR_FULL -> RGB), as
-                   scripts/dicom-parity.py does
+                   scripts/dicom-parity.py does; for a lossless RGB JPEG,
+                   pydicom's pixel_array of dcmdjpeg's output
 
 Run from the repository root: python3 scripts/make_dicom_jpeg_reference.py
 """
@@ -23,8 +24,10 @@ from pydicom.pixel_data_handlers.util import convert_color_space
 
 SRC = "testdata/dicom"
 OUT = f"{SRC}/reference"
-STORED = ["JPGExtended.dcm", "generated/CT_small_jpeg_lossless_sv7.dcm", "generated/MR_small_jpeg_lossless_sv4_pt2.dcm"]
+STORED = ["JPGExtended.dcm", "generated/CT_small_jpeg_lossless_sv7.dcm", "generated/MR_small_jpeg_lossless_sv4_pt2.dcm"] + \
+    [f"generated/MR_small_jpeg_lossless_sv{sv}.dcm" for sv in (2, 3, 5, 6)]
 RGB = ["SC_rgb_jpeg_dcmtk.dcm", "generated/SC_rgb_jpeg_420_restart.dcm"]
+RGB_LOSSLESS = ["SC_rgb_jpeg_gdcm.dcm"]  # RGB as coded, via dcmdjpeg
 
 
 def stem(name):
@@ -40,6 +43,11 @@ def main():
             arr = pydicom.dcmread(raw).pixel_array
             # Signed values as their two's complement bit patterns.
             Image.fromarray(arr.astype(np.uint16)).save(f"{OUT}/{stem(name)}.stored.png")
+        for name in RGB_LOSSLESS:
+            raw = os.path.join(tmp, "raw.dcm")
+            subprocess.run(["dcmdjpeg", f"{SRC}/{name}", raw], check=True)
+            arr = pydicom.dcmread(raw).pixel_array
+            Image.fromarray(arr.astype(np.uint8), "RGB").save(f"{OUT}/{stem(name)}.rgb.png")
     for name in RGB:
         ds = pydicom.dcmread(f"{SRC}/{name}")
         arr = convert_color_space(ds.pixel_array, "YBR_FULL", "RGB")

@@ -16,6 +16,7 @@ and changes only what its test needs:
   generated/CT_small_jpeg_lossless_sv7.dcm     lossless JPEG, predictor 7
   generated/MR_small_jpeg_lossless_sv4_pt2.dcm lossless JPEG, predictor 4,
                                    point transform 2 (dcmtk's dcmcjpeg)
+  generated/MR_small_jpeg_lossless_sv{2,3,5,6}.dcm the other predictors
   privacy/*.dcm                    patient and study fields set to the known
                                    strings of PRIVATE below (the privacy test)
 
@@ -105,8 +106,10 @@ def main():
 
     # Lossless JPEG (process 14) by dcmtk's dcmcjpeg (Debian dcmtk): signed
     # 16-bit CT with predictor 7, MR with predictor 4 and point transform 2.
+    # MR with predictors 2, 3, 5 and 6 (so every predictor has a file).
     for src, out, args in [("CT_small.dcm", "CT_small_jpeg_lossless_sv7.dcm", ["+sv", "7"]),
-                           ("MR_small.dcm", "MR_small_jpeg_lossless_sv4_pt2.dcm", ["+sv", "4", "+pt", "2"])]:
+                           ("MR_small.dcm", "MR_small_jpeg_lossless_sv4_pt2.dcm", ["+sv", "4", "+pt", "2"])] + \
+            [("MR_small.dcm", f"MR_small_jpeg_lossless_sv{sv}.dcm", ["+sv", str(sv)]) for sv in (2, 3, 5, 6)]:
         subprocess.run(["dcmcjpeg", "+el", *args, f"{SRC}/{src}", f"{SRC}/generated/{out}"], check=True)
 
     for i, (name, out) in enumerate([("CT_small.dcm", "ct.dcm"), ("MR_small.dcm", "sub/mr.dcm"),

@@ -53,7 +53,8 @@ func decodeFrameJPEG(t *testing.T, name string) *jpegFrame {
 // or PASS1_BITS does).
 func TestJPEGStoredValuesMatchIJG(t *testing.T) {
 	t.Parallel()
-	for _, name := range []string{"JPGExtended.dcm", "generated/CT_small_jpeg_lossless_sv7.dcm", "generated/MR_small_jpeg_lossless_sv4_pt2.dcm"} {
+	for _, name := range []string{"JPGExtended.dcm", "generated/CT_small_jpeg_lossless_sv7.dcm", "generated/MR_small_jpeg_lossless_sv4_pt2.dcm",
+		"generated/MR_small_jpeg_lossless_sv2.dcm", "generated/MR_small_jpeg_lossless_sv3.dcm", "generated/MR_small_jpeg_lossless_sv5.dcm", "generated/MR_small_jpeg_lossless_sv6.dcm"} {
 		jf := decodeFrameJPEG(t, name)
 		ref, ok := readPNG(t, strings.TrimSuffix(filepath.Base(name), ".dcm")+".stored.png").(*image.Gray16)
 		if !ok {
@@ -81,10 +82,11 @@ func TestJPEGStoredValuesMatchIJG(t *testing.T) {
 
 // Colour JPEG baseline frames, display pixels against pydicom's: 4:4:4,
 // and 4:2:0 with restart markers every 3 MCUs. Equal, as above (image/jpeg's
-// IDCT was 2 off on these).
+// IDCT was 2 off on these). And a lossless RGB JPEG (interleaved, three
+// components), against dcmdjpeg's decoding.
 func TestJPEGColourMatchesPydicom(t *testing.T) {
 	t.Parallel()
-	for _, name := range []string{"SC_rgb_jpeg_dcmtk.dcm", "generated/SC_rgb_jpeg_420_restart.dcm"} {
+	for _, name := range []string{"SC_rgb_jpeg_dcmtk.dcm", "generated/SC_rgb_jpeg_420_restart.dcm", "SC_rgb_jpeg_gdcm.dcm"} {
 		img, _ := mustDecode(t, name, Options{})
 		ref := readPNG(t, strings.TrimSuffix(filepath.Base(name), ".dcm")+".rgb.png")
 		b := ref.Bounds()

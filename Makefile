@@ -121,8 +121,8 @@ parity: build python-deps ## compare convis's maps with a plain Python port of t
 	$(TORCH_ENV) $(PY) scripts/reference_convis.py --scenes 20
 
 dicom-parity: ## compare convis's DICOM pixels with pydicom's on testdata/dicom (writes docs/dicom-parity.txt)
-	@dpkg -s python3-pydicom python3-numpy python3-pil >/dev/null 2>&1 || \
-	  (apt-get update -qq && apt-get install -y -qq python3-pydicom python3-numpy python3-pil)
+	@dpkg -s python3-pydicom python3-numpy python3-pil dcmtk >/dev/null 2>&1 || \
+	  (apt-get update -qq && apt-get install -y -qq python3-pydicom python3-numpy python3-pil dcmtk)
 	$(PY) scripts/dicom-parity.py > docs/dicom-parity.txt
 	@tail -1 docs/dicom-parity.txt
 

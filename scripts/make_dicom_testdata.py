@@ -11,6 +11,12 @@ and changes only what its test needs:
   generated/SC_rgb_jpeg_422.dcm    SC_rgb_small's bigger sibling ExplVR_BigEnd's
                                    RGB picture as JPEG baseline with 4:2:2
                                    chroma (Pillow, quality 90), YBR_FULL_422
+  generated/SC_rgb_jpeg_420_restart.dcm  the same picture by cjpeg (Debian
+                                   libjpeg-turbo-progs): 4:2:0, restart every 3 MCUs
+  generated/CT_small_jpeg_lossless_sv7.dcm     lossless JPEG, predictor 7
+  generated/MR_small_jpeg_lossless_sv4_pt2.dcm lossless JPEG, predictor 4,
+                                   point transform 2 (dcmtk's dcmcjpeg)
+  generated/MR_small_jpeg_lossless_sv{2,3,5,6}.dcm the other predictors
   privacy/*.dcm                    patient and study fields set to the known
                                    strings of PRIVATE below (the privacy test)
 
@@ -18,6 +24,8 @@ Run from the repository root: python3 scripts/make_dicom_testdata.py
 """
 import io
 import os
+import subprocess
+import tempfile
 import pydicom
 from PIL import Image
 from pydicom.encaps import encapsulate
@@ -50,6 +58,18 @@ def save(ds, path):
     ds.save_as(path, write_like_original=False)
 
 
+def as_jpeg_baseline(ds, jpg):
+    """Make ds hold the colour JPEG baseline stream jpg as its one frame."""
+    ds.file_meta.TransferSyntaxUID = JPEGBaseline8Bit
+    ds.is_little_endian, ds.is_implicit_VR = True, False
+    ds.PixelData = encapsulate([jpg])
+    ds["PixelData"].is_undefined_length = True
+    ds["PixelData"].VR = "OB"
+    ds.PhotometricInterpretation = "YBR_FULL_422"
+    ds.PlanarConfiguration = 0
+    ds.LossyImageCompression = "01"
+
+
 def main():
     ds = load("CT_small.dcm")
     ds.PhotometricInterpretation = "MONOCHROME1"
@@ -71,15 +91,26 @@ def main():
     ds = load("ExplVR_BigEnd.dcm")
     buf = io.BytesIO()
     Image.fromarray(ds.pixel_array).save(buf, "JPEG", quality=90, subsampling=1)  # 1: 4:2:2
-    ds.file_meta.TransferSyntaxUID = JPEGBaseline8Bit
-    ds.is_little_endian, ds.is_implicit_VR = True, False
-    ds.PixelData = encapsulate([buf.getvalue()])
-    ds["PixelData"].is_undefined_length = True
-    ds["PixelData"].VR = "OB"
-    ds.PhotometricInterpretation = "YBR_FULL_422"
-    ds.PlanarConfiguration = 0
-    ds.LossyImageCompression = "01"
+    as_jpeg_baseline(ds, buf.getvalue())
     save(ds, f"{SRC}/generated/SC_rgb_jpeg_422.dcm")
+
+    # The same picture through libjpeg-turbo's cjpeg (Debian libjpeg-turbo-progs):
+    # 4:2:0 chroma and a restart marker every 3 MCUs, mid-row (DRI, RSTn).
+    ds = load("ExplVR_BigEnd.dcm")
+    with tempfile.TemporaryDirectory() as tmp:
+        Image.fromarray(ds.pixel_array).save(f"{tmp}/in.ppm")
+        jpg = subprocess.run(["cjpeg", "-quality", "85", "-sample", "2x2", "-restart", "3B", f"{tmp}/in.ppm"],
+                             check=True, capture_output=True).stdout
+    as_jpeg_baseline(ds, jpg)
+    save(ds, f"{SRC}/generated/SC_rgb_jpeg_420_restart.dcm")
+
+    # Lossless JPEG (process 14) by dcmtk's dcmcjpeg (Debian dcmtk): signed
+    # 16-bit CT with predictor 7, MR with predictor 4 and point transform 2.
+    # MR with predictors 2, 3, 5 and 6 (so every predictor has a file).
+    for src, out, args in [("CT_small.dcm", "CT_small_jpeg_lossless_sv7.dcm", ["+sv", "7"]),
+                           ("MR_small.dcm", "MR_small_jpeg_lossless_sv4_pt2.dcm", ["+sv", "4", "+pt", "2"])] + \
+            [("MR_small.dcm", f"MR_small_jpeg_lossless_sv{sv}.dcm", ["+sv", str(sv)]) for sv in (2, 3, 5, 6)]:
+        subprocess.run(["dcmcjpeg", "+el", *args, f"{SRC}/{src}", f"{SRC}/generated/{out}"], check=True)
 
     for i, (name, out) in enumerate([("CT_small.dcm", "ct.dcm"), ("MR_small.dcm", "sub/mr.dcm"),
                                      ("SC_rgb_rle_2frame.dcm", "sub/rgb-2frame.dcm"), ("MR_small.dcm", "no-extension")]):

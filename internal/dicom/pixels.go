@@ -231,16 +231,22 @@ func unpackBits(src []byte, n int) ([]byte, error) {
 	return out[:n], nil
 }
 
-// jpeg decodes an 8-bit JPEG frame with image/jpeg. A colour frame comes
-// out RGB (the decoder applies the JFIF YCbCr conversion of PS3.5 8.2.1).
+// jpeg decodes a JPEG frame with convis's own decoder (jpeg.go), which
+// gives libjpeg's pixels; streams it does not implement (progressive)
+// fall back to image/jpeg when 8-bit. Colour frames come out RGB as
+// pydicom shows them: YBR_* through the YCbCr planes, RGB as coded.
 func (f *file) jpeg(data []byte) (*samples, error) {
-	img, err := jpeg.Decode(bytes.NewReader(data))
-	if err != nil {
-		var ue jpeg.UnsupportedError
-		if errors.As(err, &ue) {
-			return nil, errorf("transfer syntax %s (%s): %d-bit JPEG is not decoded by convis (image/jpeg: unsupported %s); convert it first: %s", f.ts.uid, f.ts.name, f.stored, string(ue), f.ts.hint)
-		}
+	jf, err := decodeJPEG(data, f.rows*f.cols)
+	if err == nil {
+		return f.jpegSamples(jf)
+	}
+	var unsupported jpegUnsupported
+	if !errors.As(err, &unsupported) {
 		return nil, errorf("corrupt JPEG frame: %v", err)
+	}
+	img, ierr := jpeg.Decode(bytes.NewReader(data))
+	if ierr != nil {
+		return nil, errorf("transfer syntax %s (%s): %v, not decoded by convis; convert it first: %s", f.ts.uid, f.ts.name, err, f.ts.hint)
 	}
 	b := img.Bounds()
 	if b.Dx() != f.cols || b.Dy() != f.rows {
@@ -279,6 +285,61 @@ func (f *file) jpeg(data []byte) (*samples, error) {
 		return out, nil
 	}
 	return nil, errorf("JPEG frame of an unsupported colour model (%T)", img)
+}
+
+// jpegSamples turns a decoded JPEG frame into a frame's samples.
+func (f *file) jpegSamples(jf *jpegFrame) (*samples, error) {
+	if jf.width != f.cols || jf.height != f.rows {
+		return nil, errorf("JPEG frame is %dx%d, the dataset says %dx%d", jf.width, jf.height, f.cols, f.rows)
+	}
+	if len(jf.comps) != f.spp {
+		return nil, errorf("JPEG frame has %d components for %d samples per pixel", len(jf.comps), f.spp)
+	}
+	if jf.precision > f.alloc {
+		return nil, errorf("JPEG precision %d over Bits Allocated %d", jf.precision, f.alloc)
+	}
+	w, h := f.cols, f.rows
+	if f.spp == 1 {
+		c := jf.comps[0]
+		out := &samples{v: make([]int64, w*h)}
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				out.v[y*w+x] = f.extend(uint64(c.plane[y*c.stride+x]))
+			}
+		}
+		return out, nil
+	}
+	subsampled := false
+	for _, c := range jf.comps {
+		subsampled = subsampled || c.h != jf.hmax || c.v != jf.vmax
+	}
+	if !subsampled && (jf.lossless || f.photo == "RGB" && jf.adobeTransform != 1) {
+		// Samples as coded: display converts YBR_FULL, RGB stays (pydicom
+		// reads an RGB JPEG without Adobe transform untransformed, too).
+		out := &samples{v: make([]int64, 3*w*h)}
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				for i, c := range jf.comps {
+					out.v[3*(y*w+x)+i] = int64(c.plane[y*c.stride+x])
+				}
+			}
+		}
+		return out, nil
+	}
+	if jf.precision != 8 {
+		return nil, errorf("transfer syntax %s (%s): %d-bit colour JPEG is not decoded by convis; convert it first: %s", f.ts.uid, f.ts.name, jf.precision, f.ts.hint)
+	}
+	ycc, err := jpegYCbCr(jf)
+	if err != nil {
+		return nil, errorf("%v", err)
+	}
+	if f.photo == "RGB" && subsampled && jf.adobeTransform != 1 {
+		return nil, errorf("subsampled RGB JPEG is not supported")
+	}
+	if f.photo == "RGB" {
+		return &samples{v: libjpegYCbCrToRGB(ycc), rgb: true}, nil
+	}
+	return &samples{v: ycbcrToRGB(ycc), rgb: true}, nil
 }
 
 // display turns a frame's samples into 8-bit RGB.
@@ -612,6 +673,64 @@ func (f *file) palette(s *samples, img *Image) (*Image, error) {
 // conversion, which differs from the field's tools by tens of levels at
 // colour edges.
 func ycbcrToRGB(g *image.YCbCr) []int64 {
+	return upsampleYCbCr(g, func(y, cb, cr int) (uint8, uint8, uint8) {
+		return ybrFull(float64(y), float64(cb), float64(cr))
+	})
+}
+
+// libjpegYCbCrToRGB is libjpeg's own YCbCr to RGB (jdcolor.c: 16-bit
+// fixed point, rounded by adding one half), which Pillow applies to an RGB
+// JPEG with an Adobe colour transform; pydicom keeps YBR_* JPEGs as YCbCr
+// and converts them itself, as ycbcrToRGB does.
+func libjpegYCbCrToRGB(g *image.YCbCr) []int64 {
+	fix := func(x float64) int { return int(x*65536 + 0.5) }
+	const half = 1 << 15
+	return upsampleYCbCr(g, func(y, cb, cr int) (uint8, uint8, uint8) {
+		cb, cr = cb-128, cr-128
+		r := y + (fix(1.40200)*cr+half)>>16
+		gg := y + (-fix(0.34414)*cb-fix(0.71414)*cr+half)>>16
+		b := y + (fix(1.77200)*cb+half)>>16
+		return clamp8(float64(r)), clamp8(float64(gg)), clamp8(float64(b))
+	})
+}
+
+// jpegYCbCr wraps a decoded 8-bit three-component frame's planes as an
+// image.YCbCr for the upsampling above.
+func jpegYCbCr(jf *jpegFrame) (*image.YCbCr, error) {
+	yc, cb, cr := jf.comps[0], jf.comps[1], jf.comps[2]
+	if yc.h != jf.hmax || yc.v != jf.vmax || cb.h != cr.h || cb.v != cr.v {
+		return nil, fmt.Errorf("JPEG chroma sampling %dx%d, %dx%d, %dx%d is not supported", yc.h, yc.v, cb.h, cb.v, cr.h, cr.v)
+	}
+	var ratio image.YCbCrSubsampleRatio
+	switch [2]int{jf.hmax / cb.h, jf.vmax / cb.v} {
+	case [2]int{1, 1}:
+		ratio = image.YCbCrSubsampleRatio444
+	case [2]int{2, 1}:
+		ratio = image.YCbCrSubsampleRatio422
+	case [2]int{2, 2}:
+		ratio = image.YCbCrSubsampleRatio420
+	case [2]int{1, 2}:
+		ratio = image.YCbCrSubsampleRatio440
+	default:
+		return nil, fmt.Errorf("JPEG chroma sampling %dx%d, %dx%d, %dx%d is not supported", yc.h, yc.v, cb.h, cb.v, cr.h, cr.v)
+	}
+	if jf.hmax%cb.h != 0 || jf.vmax%cb.v != 0 {
+		return nil, fmt.Errorf("JPEG chroma sampling %dx%d, %dx%d, %dx%d is not supported", yc.h, yc.v, cb.h, cb.v, cr.h, cr.v)
+	}
+	bytesOf := func(c *jpegComponent) []byte {
+		b := make([]byte, len(c.plane))
+		for i, v := range c.plane {
+			b[i] = uint8(v)
+		}
+		return b
+	}
+	return &image.YCbCr{Y: bytesOf(yc), Cb: bytesOf(cb), Cr: bytesOf(cr), YStride: yc.stride, CStride: cb.stride,
+		SubsampleRatio: ratio, Rect: image.Rect(0, 0, jf.width, jf.height)}, nil
+}
+
+// upsampleYCbCr upsamples g's chroma as libjpeg does and converts each
+// pixel with conv.
+func upsampleYCbCr(g *image.YCbCr, conv func(y, cb, cr int) (uint8, uint8, uint8)) []int64 {
 	b := g.Bounds()
 	w, h := b.Dx(), b.Dy()
 	var hs, vs int // chroma subsampling factors
@@ -691,15 +810,15 @@ func ycbcrToRGB(g *image.YCbCr) []int64 {
 	for y := 0; y < h; y++ {
 		for x := 0; x < w; x++ {
 			i := y*w + x
-			yy := float64(g.Y[g.YOffset(x+b.Min.X, y+b.Min.Y)])
-			var u, v float64
+			yy := int(g.Y[g.YOffset(x+b.Min.X, y+b.Min.Y)])
+			var u, v int
 			if cb != nil {
-				u, v = float64(cb[i]), float64(cr[i])
+				u, v = cb[i], cr[i]
 			} else {
 				c := g.COffset(x+b.Min.X, y+b.Min.Y)
-				u, v = float64(g.Cb[c]), float64(g.Cr[c])
+				u, v = int(g.Cb[c]), int(g.Cr[c])
 			}
-			r, gg, bb := ybrFull(yy, u, v)
+			r, gg, bb := conv(yy, u, v)
 			out[3*i], out[3*i+1], out[3*i+2] = int64(r), int64(gg), int64(bb)
 		}
 	}

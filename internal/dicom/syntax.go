@@ -7,7 +7,7 @@ type syntaxKind int
 const (
 	kindNative syntaxKind = iota
 	kindRLE
-	kindJPEG // 8-bit baseline or extended: image/jpeg
+	kindJPEG // baseline, extended and lossless: jpeg.go
 	kindJPEG2000
 	kindJPEGLS
 	kindUnsupported // known, encapsulated, not decoded
@@ -37,12 +37,12 @@ func init() {
 		{uid: "1.2.840.10008.1.2.1.99", name: "Deflated Explicit VR Little Endian", kind: kindNative, order: binary.LittleEndian},
 		{uid: "1.2.840.10008.1.2.2", name: "Explicit VR Big Endian", kind: kindNative, order: binary.BigEndian},
 		{uid: "1.2.840.10008.1.2.5", name: "RLE Lossless", kind: kindRLE},
-		// Go's image/jpeg decodes 8-bit baseline and extended (SOF0, SOF1)
-		// and progressive; 12-bit extended is refused with the hint.
+		// convis's own decoder (jpeg.go): baseline, extended 8 and 12-bit,
+		// lossless (process 14); image/jpeg for 8-bit progressive.
 		{uid: "1.2.840.10008.1.2.4.50", name: "JPEG Baseline (Process 1)", kind: kindJPEG, hint: hintJPEG},
 		{uid: "1.2.840.10008.1.2.4.51", name: "JPEG Extended (Process 2 & 4)", kind: kindJPEG, hint: hintJPEG},
-		{uid: "1.2.840.10008.1.2.4.57", name: "JPEG Lossless, Non-Hierarchical (Process 14)", kind: kindUnsupported, hint: hintJPEG},
-		{uid: "1.2.840.10008.1.2.4.70", name: "JPEG Lossless, Non-Hierarchical, First-Order Prediction (Process 14 [Selection Value 1])", kind: kindUnsupported, hint: hintJPEG},
+		{uid: "1.2.840.10008.1.2.4.57", name: "JPEG Lossless, Non-Hierarchical (Process 14)", kind: kindJPEG, hint: hintJPEG},
+		{uid: "1.2.840.10008.1.2.4.70", name: "JPEG Lossless, Non-Hierarchical, First-Order Prediction (Process 14 [Selection Value 1])", kind: kindJPEG, hint: hintJPEG},
 		{uid: "1.2.840.10008.1.2.4.80", name: "JPEG-LS Lossless", kind: kindJPEGLS, hint: hintJPEGL},
 		{uid: "1.2.840.10008.1.2.4.81", name: "JPEG-LS Lossy (Near-Lossless)", kind: kindJPEGLS, hint: hintJPEGL},
 		{uid: "1.2.840.10008.1.2.4.90", name: "JPEG 2000 Image Compression (Lossless Only)", kind: kindJPEG2000, hint: hintRaw},

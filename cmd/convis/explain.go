@@ -33,6 +33,7 @@ type explainOptions struct {
 	Fill         string
 	Crop         string
 	Seed         uint64
+	Seeds        int
 	Index        indexOptions
 	Rounds       int
 	Samples      int
@@ -133,6 +134,7 @@ status is 1 if any failed (2 for usage errors, 130 when interrupted).`,
 	f.StringVar(&opts.Fill, "fill", string(def.Canvas.Fill), "canvas fill: noise, gray or blur")
 	f.StringVar(&opts.Crop, "crop", string(def.Canvas.Crop), "pad (whole image) or center (the reference's centre crop)")
 	f.Uint64Var(&opts.Seed, "seed", 0, "seed of the noise fill and the stochastic sampler")
+	f.IntVar(&opts.Seeds, "seeds", 1, "the map is the mean of this many maps, on canvases drawn from seeds seed … seed+N−1 (each cached as a single-seed map); given, STEM.SYNSET.spread.npy (with --format npy) and the sidecar's spread hold the per-pixel standard deviation over them")
 	addIndexFlags(f, &opts.Index)
 	f.IntVar(&opts.Rounds, "iterations", def.Stochastic.Rounds, "stochastic: rounds per window size")
 	f.IntVar(&opts.Samples, "samples", def.Stochastic.Samples, "stochastic: windows per round")
@@ -271,6 +273,12 @@ func (o *explainOptions) params() (saliency.Params, error) {
 	}
 	if p.Refine != nil {
 		p.Refine.Smooth = o.RefineSmooth
+	}
+	if o.Seeds < 1 || o.Seeds > 64 {
+		return p, usageErrorf("--seeds must be in [1, 64], got %d", o.Seeds)
+	}
+	if o.Seeds > 1 || (o.flags != nil && o.flags.Changed("seeds")) {
+		p.Seeds = o.Seeds // 0 (not given): one canvas, no spread reported
 	}
 	p.Canvas = saliency.CanvasOptions{Size: o.Canvas, ImageSize: o.ImageSize, Offset: o.Padding, Fill: saliency.Fill(o.Fill), Crop: saliency.CropMode(o.Crop), Seed: o.Seed}
 	p.Stochastic = saliency.StochasticParams{Sizes: o.Sizes, Rounds: o.Rounds, Samples: o.Samples, Epsilon: o.Epsilon, Gamma: o.Gamma, N: o.N, Seed: o.Seed}

@@ -69,6 +69,9 @@ func (s Settings) ParamsJSON() map[string]any {
 	}
 	out["threshold"] = s.BoxRule().Threshold
 	out["refine"] = p.Refine != nil
+	if p.Seeds >= 1 {
+		out["seeds"] = p.Seeds // absent: one canvas, as before --seeds
+	}
 	if r := p.Refine; r != nil {
 		out["refine_region"], out["refine_size"], out["refine_stride"], out["refine_weight"], out["refine_quantile"], out["refine_log_ranks"], out["refine_smooth"] = r.Region, r.Size, r.Stride, r.Weight, r.Quantile, r.LogRanks, r.Smooth
 		if r.Region == saliency.RefineBox {
@@ -118,7 +121,9 @@ type Record struct {
 	// WindowCache is "hit", "miss" or "off" for an explained image.
 	WindowCache string             `json:"window_cache,omitempty"`
 	Presence    *saliency.Presence `json:"presence,omitempty"`
-	Timings     map[string]float64 `json:"timings_ms,omitempty"`
+	// Spread summarises the map's spread over its seeds (--seeds).
+	Spread  *saliency.SpreadSummary `json:"spread,omitempty"`
+	Timings map[string]float64      `json:"timings_ms,omitempty"`
 }
 
 // Event is progress: images finished of the total, and the encoder's
@@ -275,7 +280,7 @@ func (r *Runner) plan(job Job) *prepared {
 			same = old.Input.SHA256 == pr.input.SHA256
 		}
 		if same && r.outputsPresent(old, p.sidecar) {
-			rec := Record{Type: "record", Status: StatusSkipped, Image: job.Path, Rel: job.Rel, Concept: c.Synset.Name, Query: c.Query, Method: old.Method, Box: old.Box, Presence: old.Presence, Outputs: map[string]string{}}
+			rec := Record{Type: "record", Status: StatusSkipped, Image: job.Path, Rel: job.Rel, Concept: c.Synset.Name, Query: c.Query, Method: old.Method, Box: old.Box, Presence: old.Presence, Spread: old.Spread, Outputs: map[string]string{}}
 			peak := old.Peak
 			rec.Peak = &peak
 			for k := range old.Outputs {
@@ -450,7 +455,7 @@ func (r *Runner) process(ctx context.Context, pr *prepared, idx, total int, tot 
 			r.Progress(Event{Image: job.Path, Done: tot.Images, Total: total, Failed: tot.Failed, Skipped: tot.Skipped, WindowsDone: done, WindowsTotal: n})
 		}
 	}
-	res, err := r.Explainer.ExplainPrepared(ctx, pr.prep, concepts, r.Settings.Params, progress)
+	res, err := r.Explainer.ExplainSeeds(ctx, pr.img, pr.prep, concepts, r.Settings.Params, progress)
 	if err != nil {
 		if ctx.Err() != nil {
 			return out, ctx.Err()
@@ -537,6 +542,12 @@ func (r *Runner) writePair(pr *prepared, p pair, cm saliency.ConceptMap, res *sa
 	}
 	px, py := mp.Peak()
 	rec.Box, rec.Peak, rec.Presence = box, &[2]int{px, py}, presence
+	var spread *saliency.SpreadSummary
+	if s.Params.Seeds >= 1 && cm.Spread != nil {
+		sum := cm.Spread.Summarize(cm.Seeds)
+		spread = &sum
+		rec.Spread = spread
+	}
 	fail := func(err error) (Record, error) {
 		rec.Status, rec.Error = StatusError, oneLine(err.Error())
 		return rec, err
@@ -549,7 +560,7 @@ func (r *Runner) writePair(pr *prepared, p pair, cm saliency.ConceptMap, res *sa
 		}
 		ov := render.Overlay(img, mp.V, render.OverlayOptions{Style: render.Style(s.Style), Colormap: cmap, Alpha: s.Alpha, Exponent: s.Exponent})
 		ov = render.Annotate(ov, render.Annotation{Label: ConceptLabel(c), Box: rect, More: extra, NoBox: br.NoBox,
-			Footer: fmt.Sprintf("ConVis %s · %s · seed %d", s.Params.Method, r.Model.display(), s.Params.Canvas.Seed),
+			Footer: fmt.Sprintf("ConVis %s · %s · %s", s.Params.Method, r.Model.display(), seedsLabel(s.Params)),
 			Style:  render.Style(s.Style), Colormap: cmap, Alpha: s.Alpha, Exponent: s.Exponent})
 		path := p.prefix + ".overlay.png"
 		if err := r.write(path, func(w io.Writer) error { return png.Encode(w, ov) }); err != nil {
@@ -563,6 +574,14 @@ func (r *Runner) writePair(pr *prepared, p pair, cm saliency.ConceptMap, res *sa
 			return fail(err)
 		}
 		names["npy"] = path
+		if spread != nil {
+			path := p.prefix + ".spread.npy"
+			sp := cm.Spread
+			if err := r.write(path, func(w io.Writer) error { return render.EncodeNPY(w, sp.V, sp.W, sp.H) }); err != nil {
+				return fail(err)
+			}
+			names["spread"] = path
+		}
 	}
 	if s.wants("png16") {
 		path := p.prefix + ".map.png"
@@ -579,6 +598,7 @@ func (r *Runner) writePair(pr *prepared, p pair, cm saliency.ConceptMap, res *sa
 		sc.Input, sc.Size, sc.Decode = pr.input, [2]int{pr.img.W, pr.img.H}, pr.decode
 		sc.Box, sc.Peak, sc.Flat, sc.MapSize = box, [2]int{px, py}, mp.Flat, [2]int{mp.W, mp.H}
 		sc.Windows, sc.Passes, sc.Batches, sc.Presence = len(res.Windows), res.Stats.Passes, len(res.Stats.Batches), presence
+		sc.Spread = spread
 		sc.WindowCache, sc.RefineWindows = res.WindowCache, res.RefineWindows
 		sc.Boxes, sc.NoBox = boxes, br.NoBox
 		sc.Outputs = map[string]string{}
@@ -603,6 +623,15 @@ func (r *Runner) writePair(pr *prepared, p pair, cm saliency.ConceptMap, res *sa
 	}
 	rec.Outputs = names
 	return rec, nil
+}
+
+// seedsLabel is the overlay footer's seed: "seed 3", or "seeds 0–3" for
+// a mean over canvases.
+func seedsLabel(p saliency.Params) string {
+	if n := saliency.SeedsOf(p); n > 1 {
+		return fmt.Sprintf("seeds %d–%d", p.Canvas.Seed, p.Canvas.Seed+uint64(n-1))
+	}
+	return fmt.Sprintf("seed %d", p.Canvas.Seed)
 }
 
 func (m ModelInfo) display() string {

@@ -28,6 +28,9 @@ type Params struct {
 	Batch      int           // crops per encoder pass
 	FullPlan   bool          // also encode grid windows that miss the image (same map, more work)
 	Refine     *RefineParams // nil: no refinement stage (the reference)
+	// Seeds is how many canvases (seeds Seed … Seed+Seeds−1) the map is
+	// the mean of (ExplainSeeds); 0 is one, and no spread is reported.
+	Seeds int
 }
 
 // DefaultParams are the reference's numbers.
@@ -62,6 +65,11 @@ type ConceptMap struct {
 	// BestRank is the best rank of the concept's subtree over the windows
 	// that were encoded.
 	BestRank int
+	// Spread is the per-pixel standard deviation of the map over the
+	// seeds it is the mean of, and Seeds how many (ExplainSeeds; nil and
+	// 0 from ExplainPrepared).
+	Spread *Map
+	Seeds  int
 }
 
 // Explanation is the result for one image and any number of concepts: the
@@ -130,6 +138,9 @@ func Prepare(img *clip.RGB, p Params) (*Prepared, error) {
 
 // Explain computes the maps of the concepts on an image.
 func (e *Explainer) Explain(ctx context.Context, img *clip.RGB, concepts []Concept, p Params, progress Progress) (*Explanation, error) {
+	if p.Seeds > 1 {
+		return e.ExplainSeeds(ctx, img, nil, concepts, p, progress)
+	}
 	pr, err := Prepare(img, p)
 	if err != nil {
 		return nil, err

@@ -67,6 +67,7 @@ type explainOptions struct {
 	Shard        string
 	FailFast     bool
 	Prefetch     int
+	AbsentBox    string
 }
 
 var allFormats = pipeline.AllFormats
@@ -163,6 +164,7 @@ status is 1 if any failed (2 for usage errors, 130 when interrupted).`,
 	f.BoolVar(&opts.FailFast, "fail-fast", false, "stop at the first image that fails")
 	f.IntVar(&opts.Prefetch, "prefetch", 2, "images decoded and prepared ahead while the encoder runs (0: none)")
 	addRefineFlags(f, &opts.Refine, &opts.RefineRegion)
+	f.StringVar(&opts.AbsentBox, "box-when-absent", string(render.AbsentBoxDashed), "how the overlay draws the box of a concept that looks absent (its picture says \"looks absent\"): dashed, none or solid")
 	f.IntVar(&opts.RefineSmooth, "refine-smooth", 0, "radius, in pixels of the image square (224), of a box filter over the refined map: smoother pictures (8 fits more boxes on the square benchmark, not on the non-square one, and moves fewer peaks onto the object; docs/localization.md)")
 	f.BoolVar(&opts.FullPlan, "full-plan", false, "also encode windows that miss the image (slower, same map; for checking)")
 	f.MarkHidden("full-plan")
@@ -351,6 +353,11 @@ func (o *explainOptions) params() (saliency.Params, error) {
 			return p, usageErrorf("--format %q: want some of overlay, npy, png16, json, canvas", f)
 		}
 	}
+	switch render.AbsentBox(o.AbsentBox) {
+	case render.AbsentBoxDashed, render.AbsentBoxNone, render.AbsentBoxSolid:
+	default:
+		return p, usageErrorf("--box-when-absent %q: want dashed, none or solid", o.AbsentBox)
+	}
 	if o.Boxes != "best" && o.Boxes != "all" {
 		return p, usageErrorf("--boxes %q: want best or all", o.Boxes)
 	}
@@ -396,7 +403,8 @@ func (o *explainOptions) settings(p saliency.Params, box saliency.BoxRule) pipel
 	return pipeline.Settings{
 		Params: p, Threshold: box.Threshold, Box: box, AllBoxes: o.Boxes == "all", Preset: o.Preset,
 		Formats: o.Formats, Style: o.Style, Colormap: o.Colormap, Alpha: o.Alpha, Exponent: o.Exponent,
-		Decode: clip.DecodeOptions{MaxPixels: o.MaxPixels, Gray16: clip.Gray16(o.Gray16)},
+		Decode:    clip.DecodeOptions{MaxPixels: o.MaxPixels, Gray16: clip.Gray16(o.Gray16)},
+		AbsentBox: render.AbsentBox(o.AbsentBox),
 	}
 }
 

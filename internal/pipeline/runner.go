@@ -43,6 +43,9 @@ type Settings struct {
 	Alpha    float64
 	Exponent float64
 	Decode   clip.DecodeOptions
+	// AbsentBox is how an absent-looking concept's box is drawn
+	// (--box-when-absent; "" is dashed).
+	AbsentBox render.AbsentBox
 }
 
 // BoxRule is the rule in force: Box, or a fixed Threshold.
@@ -69,6 +72,9 @@ func (s Settings) ParamsJSON() map[string]any {
 	}
 	out["threshold"] = s.BoxRule().Threshold
 	out["refine"] = p.Refine != nil
+	if s.AbsentBox != "" && s.AbsentBox != render.AbsentBoxDashed {
+		out["box_when_absent"] = string(s.AbsentBox) // the default is not recorded: older sidecars match
+	}
 	if p.Seeds >= 1 {
 		out["seeds"] = p.Seeds // absent: one canvas, as before --seeds
 	}
@@ -559,9 +565,11 @@ func (r *Runner) writePair(pr *prepared, p pair, cm saliency.ConceptMap, res *sa
 			return fail(err)
 		}
 		ov := render.Overlay(img, mp.V, render.OverlayOptions{Style: render.Style(s.Style), Colormap: cmap, Alpha: s.Alpha, Exponent: s.Exponent})
-		ov = render.Annotate(ov, render.Annotation{Label: ConceptLabel(c), Box: rect, More: extra, NoBox: br.NoBox,
+		ann := render.Annotation{Label: ConceptLabel(c), Box: rect, More: extra, NoBox: br.NoBox,
 			Footer: fmt.Sprintf("ConVis %s · %s · %s", s.Params.Method, r.Model.display(), seedsLabel(s.Params)),
-			Style:  render.Style(s.Style), Colormap: cmap, Alpha: s.Alpha, Exponent: s.Exponent})
+			Style:  render.Style(s.Style), Colormap: cmap, Alpha: s.Alpha, Exponent: s.Exponent}
+		markPresence(&ann, presence, s.AbsentBox)
+		ov = render.Annotate(ov, ann)
 		path := p.prefix + ".overlay.png"
 		if err := r.write(path, func(w io.Writer) error { return png.Encode(w, ov) }); err != nil {
 			return fail(err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/convis/convis/internal/render"
@@ -122,5 +123,21 @@ func TestNoSeedsNoSpread(t *testing.T) {
 	}
 	if _, ok := sc.Params["seeds"]; ok || sc.Spread != nil || recs[0].Spread != nil || sc.Outputs["spread"] != "" {
 		t.Errorf("default run reports seeds %v, spread %+v, outputs %v", sc.Params["seeds"], sc.Spread, sc.Outputs)
+	}
+}
+
+// The overlay's annotation carries the presence: the mark and a dashed box
+// by default for an absent-looking concept, none for a present one.
+func TestMarkPresence(t *testing.T) {
+	t.Parallel()
+	var a render.Annotation
+	markPresence(&a, &saliency.Presence{WholeImageRank: 595, BestWindowRank: 91, LooksAbsent: true}, "")
+	if !a.Absent || a.AbsentBox != render.AbsentBoxDashed || !strings.Contains(a.Presence, "595") {
+		t.Errorf("absent: %+v", a)
+	}
+	a = render.Annotation{}
+	markPresence(&a, &saliency.Presence{WholeImageRank: 0, BestWindowRank: 0}, render.AbsentBoxNone)
+	if a.Absent || a.Presence == "" {
+		t.Errorf("present: %+v", a)
 	}
 }

@@ -16,11 +16,11 @@ import (
 // Annotation is what an overlay tells besides the map: the concept, the
 // box, how the map was made, and why there is no box when there is none.
 type Annotation struct {
-	Label    string            // the concept ("dog (dog.n.01)")
-	Box      *image.Rectangle  // in image pixels
-	More     []image.Rectangle // further boxes (--boxes all), drawn alike
-	NoBox    string            // why there is no box ("the map is flat")
-	Footer   string            // method and model ("grid · convis-tiny")
+	Label  string            // the concept ("dog (dog.n.01)")
+	Box    *image.Rectangle  // in image pixels
+	More   []image.Rectangle // further boxes (--boxes all), drawn alike
+	NoBox  string            // why there is no box ("the map is flat")
+	Footer string            // method and model ("grid · convis-tiny")
 	// Presence is how present the concept looks, for the legend
 	// ("whole-image rank 3 of 7080"); Absent, when set, says it looks
 	// absent: the picture then carries a "looks absent" mark and its boxes
@@ -28,10 +28,10 @@ type Annotation struct {
 	Presence  string
 	Absent    bool
 	AbsentBox AbsentBox
-	Style    Style
-	Colormap Colormap
-	Alpha    float64
-	Exponent float64
+	Style     Style
+	Colormap  Colormap
+	Alpha     float64
+	Exponent  float64
 }
 
 // AbsentBox is how the box of an absent-looking concept is drawn

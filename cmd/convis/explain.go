@@ -68,6 +68,7 @@ type explainOptions struct {
 	FailFast     bool
 	Prefetch     int
 	AbsentBox    string
+	Top          int
 }
 
 var allFormats = pipeline.AllFormats
@@ -164,6 +165,7 @@ status is 1 if any failed (2 for usage errors, 130 when interrupted).`,
 	f.BoolVar(&opts.FailFast, "fail-fast", false, "stop at the first image that fails")
 	f.IntVar(&opts.Prefetch, "prefetch", 2, "images decoded and prepared ahead while the encoder runs (0: none)")
 	addRefineFlags(f, &opts.Refine, &opts.RefineRegion)
+	f.IntVar(&opts.Top, "top", 0, "also explain the K concepts of T the image ranks highest, as classify --top K lists them (the map's windows vote for their closest synset; then the whole image's cosine), each as if named with -c; from the window cache, so K maps cost about one")
 	f.StringVar(&opts.AbsentBox, "box-when-absent", string(render.AbsentBoxDashed), "how the overlay draws the box of a concept that looks absent (its picture says \"looks absent\"): dashed, none or solid")
 	f.IntVar(&opts.RefineSmooth, "refine-smooth", 0, "radius, in pixels of the image square (224), of a box filter over the refined map: smoother pictures (8 fits more boxes on the square benchmark, not on the non-square one, and moves fewer peaks onto the object; docs/localization.md)")
 	f.BoolVar(&opts.FullPlan, "full-plan", false, "also encode windows that miss the image (slower, same map; for checking)")
@@ -449,8 +451,11 @@ func explainJobs(g *globalOptions, opts *explainOptions) ([]pipeline.Job, pipeli
 }
 
 func runExplain(ctx context.Context, g *globalOptions, opts *explainOptions) error {
-	if len(opts.Concepts) == 0 {
-		return usageErrorf("give at least one --concept")
+	if len(opts.Concepts) == 0 && opts.Top <= 0 {
+		return usageErrorf("give at least one --concept, or --top K")
+	}
+	if opts.Top < 0 || opts.Top > 100 {
+		return usageErrorf("--top must be in [0, 100], got %d", opts.Top)
 	}
 	if opts.JSON && opts.JSONL {
 		return usageErrorf("--json and --jsonl: choose one")
@@ -512,6 +517,7 @@ func runExplain(ctx context.Context, g *globalOptions, opts *explainOptions) err
 		Model:     pipeline.ModelInfo{Name: modelName(g), Path: m.Dir.Path, SHA256: hash, Variant: m.Dir.Variant},
 		Vocab:     h.Vocab, VocabSize: h.Len(), Prompts: opts.Index.Prompts, Version: Version(),
 		Settings: settings, OutDir: opts.OutDir, Prefetch: opts.Prefetch, Force: opts.Force, FailFast: opts.FailFast,
+		Top: opts.Top,
 	}
 	runLog, err := pipeline.OpenRunLog(opts.OutDir, shard, pipeline.Header{
 		Version: Version(), Started: time.Now().UTC().Format(time.RFC3339), Host: hostname(), PID: os.Getpid(),

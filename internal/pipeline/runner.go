@@ -126,6 +126,9 @@ type Record struct {
 	Passes  int               `json:"forward_passes"`
 	// WindowCache is "hit", "miss" or "off" for an explained image.
 	WindowCache string             `json:"window_cache,omitempty"`
+	// TopRank is the concept's place (1 = first) among the image's
+	// concepts with --top.
+	TopRank int `json:"top_rank,omitempty"`
 	Presence    *saliency.Presence `json:"presence,omitempty"`
 	// Spread summarises the map's spread over its seeds (--seeds).
 	Spread  *saliency.SpreadSummary `json:"spread,omitempty"`
@@ -163,6 +166,10 @@ type Runner struct {
 	// encoder works (0: one after the other).
 	Prefetch int
 	Force    bool // redo pairs whose outputs are up to date, overwrite other settings' outputs
+	// Top, when positive, explains each image's Top highest-ranked
+	// concepts (saliency.TopConcepts) after Concepts; their pairs are
+	// always made (the ranking needs the image's windows first).
+	Top int
 	FailFast bool // stop at the first failed image
 	Progress func(Event)
 	// WriteFile writes one output atomically; tests inject failures.
@@ -297,7 +304,7 @@ func (r *Runner) plan(job Job) *prepared {
 		}
 		pr.todo = append(pr.todo, p)
 	}
-	if len(pr.todo) == 0 {
+	if len(pr.todo) == 0 && r.Top == 0 {
 		return pr
 	}
 	if err := readInput(); err != nil {
@@ -448,12 +455,25 @@ func (r *Runner) process(ctx context.Context, pr *prepared, idx, total int, tot 
 		return []Record{rec}, pr.err
 	}
 	out := append([]Record(nil), pr.records...)
+	all := r.Concepts
+	var topRank map[int]int
+	if r.Top > 0 {
+		var err error
+		if all, topRank, err = r.topPairs(ctx, pr); err != nil {
+			if ctx.Err() != nil {
+				return out, ctx.Err()
+			}
+			rec := base
+			rec.Status, rec.Error = StatusError, oneLine(fmt.Sprintf("%s: ranking its concepts: %v", job.Path, err))
+			return append(out, rec), err
+		}
+	}
 	if len(pr.todo) == 0 {
 		return out, nil
 	}
 	concepts := make([]saliency.Concept, len(pr.todo))
 	for i, p := range pr.todo {
-		concepts[i] = r.Concepts[p.concept]
+		concepts[i] = all[p.concept]
 	}
 	t0 := time.Now()
 	progress := func(done, n int) {
@@ -468,13 +488,13 @@ func (r *Runner) process(ctx context.Context, pr *prepared, idx, total int, tot 
 		}
 		for _, p := range pr.todo {
 			rec := base
-			rec.Status, rec.Concept, rec.Query, rec.Error = StatusError, r.Concepts[p.concept].Synset.Name, r.Concepts[p.concept].Query, oneLine(fmt.Sprintf("%s: %v", job.Path, err))
+			rec.Status, rec.Concept, rec.Query, rec.Error = StatusError, all[p.concept].Synset.Name, all[p.concept].Query, oneLine(fmt.Sprintf("%s: %v", job.Path, err))
 			out = append(out, rec)
 		}
 		return out, err
 	}
 	// One more pass, of the whole image: how present each concept looks.
-	whole, err := r.Explainer.WholeImage(ctx, pr.img)
+	whole, err := r.Explainer.WholeImage(ctx, saliency.WholeView(res.Canvas))
 	if err != nil {
 		if ctx.Err() != nil {
 			return out, ctx.Err()
@@ -495,7 +515,7 @@ func (r *Runner) process(ctx context.Context, pr *prepared, idx, total int, tot 
 		if err := r.write(canvasFile, func(w io.Writer) error { return png.Encode(w, RGBImage(res.Canvas.Img)) }); err != nil {
 			for _, p := range pr.todo {
 				rec := base
-				rec.Status, rec.Concept, rec.Error = StatusError, r.Concepts[p.concept].Synset.Name, oneLine(err.Error())
+				rec.Status, rec.Concept, rec.Error = StatusError, all[p.concept].Synset.Name, oneLine(err.Error())
 				out = append(out, rec)
 			}
 			return out, err
@@ -506,7 +526,7 @@ func (r *Runner) process(ctx context.Context, pr *prepared, idx, total int, tot 
 	for k, cm := range res.Maps {
 		p := pr.todo[k]
 		t := time.Now()
-		rec, err := r.writePair(pr, p, cm, res, img, canvasFile, saliency.NewPresence(whole.Rank(cm.Concept), cm.BestRank))
+		rec, err := r.writePair(pr, p, cm, res, img, canvasFile, saliency.PresenceOf(whole, cm))
 		rec.Timings = map[string]float64{
 			"prepare": ms(pr.elapsed) / float64(share), "explain": ms(explainTime) / float64(share),
 			"encode": ms(res.Stats.EncodeTime) / float64(share), "write": ms(time.Since(t)),
@@ -515,6 +535,9 @@ func (r *Runner) process(ctx context.Context, pr *prepared, idx, total int, tot 
 			rec.Passes = res.Stats.Passes // counted once per image
 		}
 		rec.WindowCache = res.WindowCache
+		if n, ok := topRank[p.concept]; ok {
+			rec.TopRank = n
+		}
 		if err != nil && firstErr == nil {
 			firstErr = err
 		}

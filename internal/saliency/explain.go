@@ -70,6 +70,10 @@ type ConceptMap struct {
 	// 0 from ExplainPrepared).
 	Spread *Map
 	Seeds  int
+	// WindowsFirst is how many of the encoded grid windows rank some
+	// synset of the concept's subtree first, of WindowsScored (summed over
+	// the seeds): the presence rule compares the share with chance.
+	WindowsFirst, WindowsScored int
 }
 
 // Explanation is the result for one image and any number of concepts: the
@@ -228,7 +232,11 @@ func (e *Explainer) ExplainPrepared(ctx context.Context, pr *Prepared, concepts 
 		cm := ConceptMap{Concept: cc, Ranks: ranks[k][:nw], Cosines: cosines[k][:nw], BestRank: math.MaxInt}
 		for _, i := range encode {
 			cm.BestRank = min(cm.BestRank, int(ranks[k][i]))
+			if ranks[k][i] == 0 {
+				cm.WindowsFirst++
+			}
 		}
+		cm.WindowsScored = len(encode)
 		cm.Scores = cm.Ranks
 		if p.Method == MethodOcclusion {
 			cm.Scores = cm.Cosines

@@ -90,6 +90,10 @@ func mergeSeeds(runs []*Explanation) *Explanation {
 		for i, r := range runs {
 			maps[i], squares[i] = r.Maps[k].Map, r.Maps[k].Square
 			cm.BestRank = min(cm.BestRank, r.Maps[k].BestRank)
+			if i > 0 {
+				cm.WindowsFirst += r.Maps[k].WindowsFirst
+				cm.WindowsScored += r.Maps[k].WindowsScored
+			}
 		}
 		cm.Map, cm.Spread = MeanMaps(maps)
 		if len(runs) > 1 {

@@ -125,11 +125,11 @@ type Record struct {
 	Error   string            `json:"error,omitempty"`
 	Passes  int               `json:"forward_passes"`
 	// WindowCache is "hit", "miss" or "off" for an explained image.
-	WindowCache string             `json:"window_cache,omitempty"`
+	WindowCache string `json:"window_cache,omitempty"`
 	// TopRank is the concept's place (1 = first) among the image's
 	// concepts with --top.
-	TopRank int `json:"top_rank,omitempty"`
-	Presence    *saliency.Presence `json:"presence,omitempty"`
+	TopRank  int                `json:"top_rank,omitempty"`
+	Presence *saliency.Presence `json:"presence,omitempty"`
 	// Spread summarises the map's spread over its seeds (--seeds).
 	Spread  *saliency.SpreadSummary `json:"spread,omitempty"`
 	Timings map[string]float64      `json:"timings_ms,omitempty"`
@@ -169,7 +169,7 @@ type Runner struct {
 	// Top, when positive, explains each image's Top highest-ranked
 	// concepts (saliency.TopConcepts) after Concepts; their pairs are
 	// always made (the ranking needs the image's windows first).
-	Top int
+	Top      int
 	FailFast bool // stop at the first failed image
 	Progress func(Event)
 	// WriteFile writes one output atomically; tests inject failures.

@@ -69,6 +69,7 @@ type explainOptions struct {
 	Prefetch     int
 	AbsentBox    string
 	Top          int
+	Versus       []string
 }
 
 var allFormats = pipeline.AllFormats
@@ -166,6 +167,7 @@ status is 1 if any failed (2 for usage errors, 130 when interrupted).`,
 	f.IntVar(&opts.Prefetch, "prefetch", 2, "images decoded and prepared ahead while the encoder runs (0: none)")
 	addRefineFlags(f, &opts.Refine, &opts.RefineRegion)
 	f.IntVar(&opts.Top, "top", 0, "also explain the K concepts of T the image ranks highest, as classify --top K lists them (the map's windows vote for their closest synset; then the whole image's cosine), each as if named with -c; from the window cache, so K maps cost about one")
+	f.StringArrayVar(&opts.Versus, "versus", nil, "also a contrastive map of each concept against this one (repeatable): where the image looks like the concept rather than the other, from the two subtrees' window ranks, no more passes; values in [−1, 1] (STEM.SYNSET.vs.OTHER.map.npy and .overlay.png, a diverging colormap; the sidecar's versus)")
 	f.StringVar(&opts.AbsentBox, "box-when-absent", string(render.AbsentBoxDashed), "how the overlay draws the box of a concept that looks absent (its picture says \"looks absent\"): dashed, none or solid")
 	f.IntVar(&opts.RefineSmooth, "refine-smooth", 0, "radius, in pixels of the image square (224), of a box filter over the refined map: smoother pictures (8 fits more boxes on the square benchmark, not on the non-square one, and moves fewer peaks onto the object; docs/localization.md)")
 	f.BoolVar(&opts.FullPlan, "full-plan", false, "also encode windows that miss the image (slower, same map; for checking)")
@@ -506,11 +508,26 @@ func runExplain(ctx context.Context, g *globalOptions, opts *explainOptions) err
 		concepts = append(concepts, c)
 		names = append(names, c.Synset.Name)
 	}
+	var versus []saliency.Concept
+	if len(opts.Versus) > 0 {
+		vr, err := resolveConcepts(g, db, h, opts.Versus)
+		if err != nil {
+			return err
+		}
+		for _, r := range vr {
+			c, err := ix.Concept(r.Query, r.Synset)
+			if err != nil {
+				return err
+			}
+			versus = append(versus, c)
+		}
+	}
 	hash, err := m.Hash()
 	if err != nil {
 		return err
 	}
 	settings := opts.settings(p, opts.box)
+	settings.Params.Versus = versus
 	runner := &pipeline.Runner{
 		Explainer: explainer,
 		Concepts:  concepts,

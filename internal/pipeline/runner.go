@@ -78,6 +78,13 @@ func (s Settings) ParamsJSON() map[string]any {
 	if p.Seeds >= 1 {
 		out["seeds"] = p.Seeds // absent: one canvas, as before --seeds
 	}
+	if len(p.Versus) > 0 {
+		var vs []string
+		for _, c := range p.Versus {
+			vs = append(vs, c.Synset.Name)
+		}
+		out["versus"] = vs
+	}
 	if r := p.Refine; r != nil {
 		out["refine_region"], out["refine_size"], out["refine_stride"], out["refine_weight"], out["refine_quantile"], out["refine_log_ranks"], out["refine_smooth"] = r.Region, r.Size, r.Stride, r.Weight, r.Quantile, r.LogRanks, r.Smooth
 		if r.Region == saliency.RefineBox {
@@ -131,8 +138,10 @@ type Record struct {
 	TopRank  int                `json:"top_rank,omitempty"`
 	Presence *saliency.Presence `json:"presence,omitempty"`
 	// Spread summarises the map's spread over its seeds (--seeds).
-	Spread  *saliency.SpreadSummary `json:"spread,omitempty"`
-	Timings map[string]float64      `json:"timings_ms,omitempty"`
+	Spread *saliency.SpreadSummary `json:"spread,omitempty"`
+	// Versus summarises the contrastive maps (--versus).
+	Versus  []VersusInfo       `json:"versus,omitempty"`
+	Timings map[string]float64 `json:"timings_ms,omitempty"`
 }
 
 // Event is progress: images finished of the total, and the encoder's
@@ -624,12 +633,18 @@ func (r *Runner) writePair(pr *prepared, p pair, cm saliency.ConceptMap, res *sa
 	if canvasFile != "" {
 		names["canvas"] = canvasFile
 	}
+	versus, err := r.writeVersus(p, cm, img)
+	if err != nil {
+		return fail(err)
+	}
+	rec.Versus = versus
 	if s.wants("json") {
 		sc := *p.template
 		sc.Input, sc.Size, sc.Decode = pr.input, [2]int{pr.img.W, pr.img.H}, pr.decode
 		sc.Box, sc.Peak, sc.Flat, sc.MapSize = box, [2]int{px, py}, mp.Flat, [2]int{mp.W, mp.H}
 		sc.Windows, sc.Passes, sc.Batches, sc.Presence = len(res.Windows), res.Stats.Passes, len(res.Stats.Batches), presence
 		sc.Spread = spread
+		sc.Versus = relVersus(versus, filepath.Dir(p.sidecar))
 		sc.WindowCache, sc.RefineWindows = res.WindowCache, res.RefineWindows
 		sc.Boxes, sc.NoBox = boxes, br.NoBox
 		sc.Outputs = map[string]string{}

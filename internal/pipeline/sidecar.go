@@ -92,8 +92,11 @@ type Sidecar struct {
 	Presence *saliency.Presence `json:"presence,omitempty"`
 	// Spread summarises the per-pixel standard deviation of the map over
 	// its seeds (--seeds; STEM.SYNSET.spread.npy is the map of it).
-	Spread  *saliency.SpreadSummary `json:"spread,omitempty"`
-	Outputs map[string]string       `json:"outputs"` // format → file name in the sidecar's folder
+	Spread *saliency.SpreadSummary `json:"spread,omitempty"`
+	// Versus summarises the contrastive maps (--versus), their outputs
+	// relative to the sidecar's folder.
+	Versus  []VersusInfo      `json:"versus,omitempty"`
+	Outputs map[string]string `json:"outputs"` // format → file name in the sidecar's folder
 }
 
 // ReadSidecar reads and checks a sidecar file.

@@ -3,7 +3,13 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"image/png"
+	"io"
+	"math"
+	"path/filepath"
 	"strings"
+
+	"github.com/convis/convis/internal/clip"
 
 	"github.com/convis/convis/internal/render"
 	"github.com/convis/convis/internal/saliency"
@@ -61,4 +67,85 @@ func (r *Runner) topPairs(ctx context.Context, pr *prepared) ([]saliency.Concept
 		places[i] = n + 1
 	}
 	return all, places, nil
+}
+
+// VersusInfo is a contrastive map's summary (--versus), in the record and
+// the sidecar: values in [−1, 1], positive where the image looks like the
+// concept rather than Concept.
+type VersusInfo struct {
+	Concept       string            `json:"concept"` // the other concept's synset
+	Mean          float64           `json:"mean"`
+	PositiveShare float64           `json:"positive_share"` // share of pixels > 0
+	Max           float64           `json:"max"`
+	Min           float64           `json:"min"`
+	Peak          [2]int            `json:"peak"`   // [x, y] of the maximum
+	Trough        [2]int            `json:"trough"` // [x, y] of the minimum
+	Outputs       map[string]string `json:"outputs"`
+}
+
+// writeVersus writes the concept's contrastive maps (STEM.SYNSET.vs.OTHER.map.npy
+// and .overlay.png, with a diverging colormap) and summarises them.
+func (r *Runner) writeVersus(p pair, cm saliency.ConceptMap, img *clip.RGB) ([]VersusInfo, error) {
+	s := r.Settings
+	var out []VersusInfo
+	for _, vm := range cm.Versus {
+		m := vm.Map
+		info := VersusInfo{Concept: vm.Other.Synset.Name, Max: math.Inf(-1), Min: math.Inf(1), Outputs: map[string]string{}}
+		pos := 0
+		for i, v := range m.V {
+			f := float64(v)
+			if f > info.Max {
+				info.Max, info.Peak = f, [2]int{i % m.W, i / m.W}
+			}
+			if f < info.Min {
+				info.Min, info.Trough = f, [2]int{i % m.W, i / m.W}
+			}
+			if f > 0 {
+				pos++
+			}
+		}
+		info.Mean, info.PositiveShare = m.MeanValue(), float64(pos)/float64(max(1, len(m.V)))
+		prefix := p.prefix + ".vs." + SafeName(vm.Other.Synset.Name)
+		if s.wants("npy") {
+			path := prefix + ".map.npy"
+			if err := r.write(path, func(w io.Writer) error { return render.EncodeNPY(w, m.V, m.W, m.H) }); err != nil {
+				return nil, err
+			}
+			info.Outputs["npy"] = path
+		}
+		if s.wants("overlay") {
+			shown := make([]float32, len(m.V))
+			for i, v := range m.V {
+				shown[i] = (v + 1) / 2 // [−1, 1] onto the colormap's [0, 1]
+			}
+			ov := render.Overlay(img, shown, render.OverlayOptions{Style: render.StyleHeatmap, Colormap: render.Diverging, Alpha: max(s.Alpha, 0.6)})
+			ov = render.Annotate(ov, render.Annotation{Label: ConceptLabel(cm.Concept) + " vs " + ConceptLabel(vm.Other),
+				Footer: fmt.Sprintf("ConVis contrast of ranks · %s · %s", r.Model.display(), seedsLabel(s.Params)),
+				Style:  render.StyleHeatmap, Colormap: render.Diverging,
+				Scale: &[3]string{vm.Other.Query, "neither", cm.Concept.Query}})
+			path := prefix + ".overlay.png"
+			if err := r.write(path, func(w io.Writer) error { return png.Encode(w, ov) }); err != nil {
+				return nil, err
+			}
+			info.Outputs["overlay"] = path
+		}
+		out = append(out, info)
+	}
+	return out, nil
+}
+
+// relVersus is vs with output paths relative to dir, for the sidecar.
+func relVersus(vs []VersusInfo, dir string) []VersusInfo {
+	out := make([]VersusInfo, len(vs))
+	for i, v := range vs {
+		v.Outputs = map[string]string{}
+		for k, path := range vs[i].Outputs {
+			if rel, err := filepath.Rel(dir, path); err == nil {
+				path = rel
+			}
+			v.Outputs[k] = filepath.ToSlash(path)
+		}
+		out[i] = v
+	}
+	return out
 }

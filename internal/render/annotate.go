@@ -28,6 +28,9 @@ type Annotation struct {
 	Presence  string
 	Absent    bool
 	AbsentBox AbsentBox
+	// Scale names the colour scale's ends and middle when they are not
+	// "low", "relative to this image" and "high" (a contrastive map).
+	Scale *[3]string
 	Style     Style
 	Colormap  Colormap
 	Alpha     float64
@@ -225,14 +228,18 @@ func legend(dc *gg.Context, a Annotation, W, H, band, extra int, unit float64) {
 	dc.Stroke()
 	dc.SetColor(color.NRGBA{20, 20, 20, 255})
 	ty := by + bh + float64(band)*0.25
-	dc.DrawStringAnchored("low", x0, ty, 0, 0.5)
 	// Every map is min-max normalised to its own image: the scale ranks
 	// this picture's pixels, it does not say how sure the concept is.
-	lw, _ := dc.MeasureString("low")
-	hw, _ := dc.MeasureString("high")
+	lo, mid, hi := "low", "relative to this image", "high"
+	if a.Scale != nil {
+		lo, mid, hi = fit(dc, a.Scale[0], scaleW*0.4), a.Scale[1], fit(dc, a.Scale[2], scaleW*0.4)
+	}
+	dc.DrawStringAnchored(lo, x0, ty, 0, 0.5)
+	dc.DrawStringAnchored(hi, x0+scaleW, ty, 1, 0.5)
+	lw, _ := dc.MeasureString(lo)
+	hw, _ := dc.MeasureString(hi)
 	dc.SetFontFace(face(unit * 0.6))
-	dc.DrawStringAnchored(fit(dc, "relative to this image", scaleW-lw-hw-unit*0.6), x0+lw+(scaleW-lw-hw)/2, ty, 0.5, 0.5)
-	dc.DrawStringAnchored("high", x0+scaleW, ty, 1, 0.5)
+	dc.DrawStringAnchored(fit(dc, mid, scaleW-lw-hw-unit*0.6), x0+lw+(scaleW-lw-hw)/2, ty, 0.5, 0.5)
 }
 
 // fit shortens s with an ellipsis until it is at most width wide.

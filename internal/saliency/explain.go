@@ -31,6 +31,9 @@ type Params struct {
 	// Seeds is how many canvases (seeds Seed … Seed+Seeds−1) the map is
 	// the mean of (ExplainSeeds); 0 is one, and no spread is reported.
 	Seeds int
+	// Versus are concepts every concept's map is contrasted with
+	// (VersusMap): scored on the same windows, no more passes.
+	Versus []Concept
 }
 
 // DefaultParams are the reference's numbers.
@@ -74,6 +77,9 @@ type ConceptMap struct {
 	// synset of the concept's subtree first, of WindowsScored (summed over
 	// the seeds): the presence rule compares the share with chance.
 	WindowsFirst, WindowsScored int
+	// Versus is the concept's contrast with each of Params.Versus that
+	// is not the concept itself.
+	Versus []VersusMap
 }
 
 // Explanation is the result for one image and any number of concepts: the
@@ -157,6 +163,8 @@ func (e *Explainer) ExplainPrepared(ctx context.Context, pr *Prepared, concepts 
 	if len(concepts) == 0 {
 		return nil, fmt.Errorf("no concept to explain")
 	}
+	asked := len(concepts)
+	concepts = append(append([]Concept(nil), concepts...), p.Versus...) // scored with them
 	c := pr.Canvas
 	ex := &Explanation{Canvas: c, Windows: pr.Windows, CanvasTime: pr.CanvasTime, WindowCache: CacheOff}
 	var err error
@@ -228,7 +236,7 @@ func (e *Explainer) ExplainPrepared(ctx context.Context, pr *Prepared, concepts 
 		return nil, fmt.Errorf("ranking windows: %w", sc.err)
 	}
 	ex.ScoreTime = sc.elapsed
-	for k, cc := range concepts {
+	for k, cc := range concepts[:asked] {
 		cm := ConceptMap{Concept: cc, Ranks: ranks[k][:nw], Cosines: cosines[k][:nw], BestRank: math.MaxInt}
 		for _, i := range encode {
 			cm.BestRank = min(cm.BestRank, int(ranks[k][i]))
@@ -266,6 +274,13 @@ func (e *Explainer) ExplainPrepared(ctx context.Context, pr *Prepared, concepts 
 			}
 		}
 		cm.Map = c.ToImage(cm.Square)
+		for j, other := range p.Versus {
+			if other.Synset == cc.Synset {
+				continue
+			}
+			sq := ContrastMap(c, ex.Windows, versusScores(ranks[k][:nw], ranks[asked+j][:nw]))
+			cm.Versus = append(cm.Versus, VersusMap{Other: other, Square: sq, Map: c.ToImage(sq)})
+		}
 		ex.Maps = append(ex.Maps, cm)
 	}
 	return ex, nil

@@ -100,6 +100,14 @@ func mergeSeeds(runs []*Explanation) *Explanation {
 			cm.Square, _ = MeanMaps(squares)
 		}
 		cm.Seeds = len(runs)
+		cm.Versus = append([]VersusMap(nil), cm.Versus...)
+		for j := range cm.Versus {
+			vm := make([]*Map, len(runs))
+			for i, r := range runs {
+				vm[i] = r.Maps[k].Versus[j].Map
+			}
+			cm.Versus[j].Map, _ = MeanMaps(vm)
+		}
 		out.Maps[k] = cm
 	}
 	return &out

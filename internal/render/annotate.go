@@ -30,11 +30,11 @@ type Annotation struct {
 	AbsentBox AbsentBox
 	// Scale names the colour scale's ends and middle when they are not
 	// "low", "relative to this image" and "high" (a contrastive map).
-	Scale *[3]string
-	Style     Style
-	Colormap  Colormap
-	Alpha     float64
-	Exponent  float64
+	Scale    *[3]string
+	Style    Style
+	Colormap Colormap
+	Alpha    float64
+	Exponent float64
 }
 
 // AbsentBox is how the box of an absent-looking concept is drawn

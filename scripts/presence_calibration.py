@@ -83,9 +83,16 @@ def main():
     objects = sorted({l.split("\t")[4] for l in open(os.path.join(ROOT, "models/convis-tiny/data/objects.tsv")).read().splitlines()[1:]})
     samples = json.loads(run(cv + ["eval", "localization", os.path.join(ROOT, "testdata/scenes"), "--concept-level", "parent", "--list-samples"]))
     parents = sorted({s["concept"] for s in samples} - set(objects))
-    subtree = {}
+    # The subtrees, kept between runs: one process per concept is slow.
+    trees = os.path.join(a.out, "subtrees.json")
+    known = json.load(open(trees)) if os.path.exists(trees) else {}
     for c in objects + parents:
-        subtree[c] = set(json.loads(run(cv + ["concepts", "tree", c, "--json"]))["synsets"])
+        if c not in known:
+            known[c] = json.loads(run(cv + ["concepts", "tree", c, "--json"]))["synsets"]
+    os.makedirs(a.out, exist_ok=True)
+    with open(trees, "w") as f:
+        json.dump(known, f)
+    subtree = {c: set(v) for c, v in known.items()}
     level = {**{c: "object" for c in objects}, **{c: "parent" for c in parents}}
     cargs = [x for c in objects + parents for x in ("-c", c)]
 
@@ -94,7 +101,9 @@ def main():
         data = os.path.join(a.out, "data", name.replace(" ", "-"))
         link(os.path.join(ROOT, mdir), images, data)
         out = os.path.join(a.out, "runs", name.replace(" ", "-"))
-        recs = [json.loads(l) for l in run(cv + ["explain", data, "-r", "--format", "json", "-o", out, "--jsonl"] + cargs).splitlines() if l.strip()]
+        # Presence needs the grid's windows and the whole image, not the
+        # refinement (--refine=false: the same grid windows, cached).
+        recs = [json.loads(l) for l in run(cv + ["explain", data, "-r", "--format", "json", "-o", out, "--jsonl", "--refine=false"] + cargs).splitlines() if l.strip()]
         contents = {im["file"]: {o["concept"] for o in im["objects"]} for im in images}
         pairs[name] = []
         for r in recs:

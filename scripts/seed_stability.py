@@ -83,7 +83,11 @@ def main():
     ap.add_argument("--seeds", default="1,2,4,8")
     ap.add_argument("--fills", default="noise,gray,blur")
     ap.add_argument("--json", help="write every number here")
+    ap.add_argument("--rows", help="only print the table of the rows (one JSON object a line) that a run wrote on stderr")
     a = ap.parse_args()
+    if a.rows:
+        table([json.loads(l) for l in open(a.rows) if l.startswith("{")])
+        return
     # An own cache: the window cache's bound (2 GB) is shared with other runs.
     cv = [a.convis, "--log-level", "error", "--cache-dir", os.path.join(a.out, "cache")]
     ns = sorted((int(x) for x in a.seeds.split(",")), reverse=True)  # largest first: the others hit the cache
@@ -151,10 +155,14 @@ def main():
     if a.json:
         with open(a.json, "w") as f:
             json.dump(results, f, indent=1)
+    table(results["rows"])
+
+
+def table(rows):
     ci = lambda v: f"{v[0]:.3f} [{v[1]:.3f}, {v[2]:.3f}]"
     print("| scenes | fill | N | passes/map | level | pairs | Pearson mean [95%] | p10 | worst | box IoU a–b | pointing game | box IoU>0.5 |")
     print("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-    for r in results["rows"]:
+    for r in rows:
         for k in ("object", "parent", "absent"):
             x = r[k]
             loc = (ci(x["box_iou_mean"]), ci(x["pointing_game"]), ci(x["box_iou50"])) if k != "absent" else ("", "", "")

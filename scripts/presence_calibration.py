@@ -62,7 +62,7 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "build/presence"))
     ap.add_argument("--calibration", type=int, default=15, help="single and multi-object benchmark scenes each")
     ap.add_argument("--held-out", type=int, default=20, help="multi-object benchmark scenes, and non-square scenes (an equal share per size)")
-    ap.add_argument("--max-false-absent", type=float, default=0.03)
+    ap.add_argument("--max-false-absent", type=float, default=0.05)
     ap.add_argument("--json")
     a = ap.parse_args()
     cv = [a.convis, "--log-level", "error", "--cache-dir", os.path.join(a.out, "cache")]
@@ -129,8 +129,8 @@ def main():
             out[lv] = {"present": len(pos), "absent": len(neg), "false_absent": wilson(fa, len(pos)), "false_present": wilson(fp, len(neg))}
         return out
 
-    grid_a = [0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9]
-    grid_b = [1, 1.5, 2, 3, 5, 8, 12, 20, 30, 50]
+    grid_a = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 0.95, 0.99]
+    grid_b = [0.5, 1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 8, 12, 20, 30, 50, 100, 200]
     best = None
     for A in grid_a:
         for B in grid_b:

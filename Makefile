@@ -148,9 +148,12 @@ scenes: python-deps ## regenerate the held-out benchmark scenes and the demo sce
 fixture: python-deps ## regenerate the random test model and its PyTorch reference outputs (testdata/fixture-model)
 	$(TORCH_ENV) $(PY) scripts/make_fixture_model.py
 
-demo: build ## explain a bundled scene with the built-in model (writes convis-out/demo)
-	bin/convis explain testdata/demo/scene.png --concept dog --concept animal --concept vehicle -o convis-out/demo
-	@echo "overlays: convis-out/demo/scene.dog.n.01.overlay.png, scene.animal.n.01.overlay.png, scene.vehicle.n.01.overlay.png"
+demo: build ## explain a bundled scene with the built-in model (writes convis-out/demo and convis-out/demo-versus)
+	bin/convis explain testdata/demo/scene.png --concept dog --concept animal --concept vehicle --concept guitar -o convis-out/demo
+	bin/convis explain testdata/demo/scene.png --concept dog --versus cat -o convis-out/demo-versus
+	@echo "overlays: convis-out/demo/scene.dog.n.01.overlay.png, scene.animal.n.01.overlay.png, scene.vehicle.n.01.overlay.png,"
+	@echo "  scene.guitar.n.01.overlay.png (no guitar in the scene: it looks absent, and its box is dashed),"
+	@echo "  convis-out/demo-versus/scene.dog.n.01.vs.cat.n.01.overlay.png (where it looks like a dog rather than a cat)"
 
 wordnet: ## regenerate the embedded WordNet graph from /usr/share/wordnet
 	$(GO) run ./internal/wordnet/wngen -dict /usr/share/wordnet -o internal/wordnet/data/wn30-noun.txt.gz

@@ -3,11 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"sort"
 
 	"github.com/spf13/cobra"
 
-	"github.com/convis/convis/internal/clip"
+	"github.com/convis/convis/internal/pipeline"
+	"github.com/convis/convis/internal/saliency"
 )
 
 type classifyOptions struct {
@@ -16,6 +16,7 @@ type classifyOptions struct {
 	Index  indexOptions
 	JSON   bool
 	Decode decodeFlags
+	Seed   uint64
 }
 
 func newClassifyCmd(g *globalOptions) *cobra.Command {
@@ -23,8 +24,14 @@ func newClassifyCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "classify IMAGE",
 		Short: "List the concepts of T closest to a whole image",
-		Long: `Embed the whole image and list the synsets of the concept hierarchy T whose
-prompts are most similar: what the embedding contains, before asking where.`,
+		Long: `List the synsets of the concept hierarchy T that the image ranks highest:
+what the embedding contains, before asking where. The rule is explain
+--top's: the windows of explain's default map vote, each for the synset
+whose own prompt is closest (weighted by the share of the window that shows
+the image), and synsets rank by votes, then by the whole image's cosine. The
+whole image is seen as explain sees it: padded to a square with the canvas
+fill, not centre-cropped. The windows are cached, so explain --top K (or -c
+with a listed concept) on the same image encodes nothing more.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Image = args[0]
@@ -36,13 +43,15 @@ prompts are most similar: what the embedding contains, before asking where.`,
 	addIndexFlags(f, &opts.Index)
 	f.BoolVar(&opts.JSON, "json", false, "print JSON")
 	addDecodeFlags(f, &opts.Decode)
+	f.Uint64Var(&opts.Seed, "seed", 0, "seed of the canvas fill (as explain's)")
 	return cmd
 }
 
 type classifyEntry struct {
 	Rank       int     `json:"rank"`
 	Synset     string  `json:"synset"`
-	Similarity float32 `json:"similarity"`
+	Similarity float32 `json:"similarity"` // the whole image's cosine with the synset's best prompt
+	Votes      float64 `json:"votes"`      // windows that rank the synset first, weighted by their share of image
 	Definition string  `json:"definition"`
 }
 
@@ -54,7 +63,7 @@ func runClassify(ctx context.Context, g *globalOptions, opts *classifyOptions) e
 	if err != nil {
 		return err
 	}
-	img, _, err := clip.LoadImageWith(opts.Image, do)
+	img, _, err := pipeline.LoadImage(opts.Image, do)
 	if err != nil {
 		return err
 	}
@@ -62,7 +71,7 @@ func runClassify(ctx context.Context, g *globalOptions, opts *classifyOptions) e
 	if err != nil {
 		return err
 	}
-	m, err := loadModel(g)
+	m, err := loadModelLazily(g)
 	if err != nil {
 		return err
 	}
@@ -72,40 +81,35 @@ func runClassify(ctx context.Context, g *globalOptions, opts *classifyOptions) e
 		return err
 	}
 	defer ix.Close()
-	embs, err := m.EmbedImages(ctx, []*clip.RGB{img}, 1)
+	ex, err := newExplainer(g, m, ix, opts.Index)
 	if err != nil {
 		return err
 	}
-	sims := make([]float32, ix.Len())
-	ix.Similarities(clip.Normalize(embs[0]), sims)
-	// Each synset scores by its best prompt (several in lemma modes).
-	best := map[int32]float32{}
-	for i, o := range ix.Owner {
-		if v, ok := best[o]; !ok || sims[i] > v {
-			best[o] = sims[i]
-		}
+	p := saliency.DefaultParams() // explain's windows and canvas
+	p.Canvas.Seed, p.Stochastic.Seed = opts.Seed, opts.Seed
+	pr, err := saliency.Prepare(img, p)
+	if err != nil {
+		return fmt.Errorf("%s: %w", opts.Image, err)
+	}
+	whole, err := ex.WholeImage(ctx, saliency.WholeView(pr.Canvas))
+	if err != nil {
+		return fmt.Errorf("%s: %w", opts.Image, err)
+	}
+	top, err := ex.TopConcepts(ctx, pr, p, whole, opts.Top)
+	if err != nil {
+		return fmt.Errorf("%s: %w", opts.Image, err)
 	}
 	var out []classifyEntry
-	for pos, v := range best {
-		s := db.Get(h.Nodes[pos])
-		out = append(out, classifyEntry{Synset: s.Name, Similarity: v, Definition: s.Definition})
-	}
-	sort.Slice(out, func(a, b int) bool {
-		if out[a].Similarity != out[b].Similarity {
-			return out[a].Similarity > out[b].Similarity
-		}
-		return out[a].Synset < out[b].Synset
-	})
-	out = out[:min(opts.Top, len(out))]
-	for i := range out {
-		out[i].Rank = i + 1 // the closest is rank 1
+	for i, t := range top {
+		s := db.Get(h.Nodes[t.Node])
+		out = append(out, classifyEntry{Rank: i + 1, Synset: s.Name, Similarity: t.Whole, Votes: t.Votes, Definition: s.Definition}) // the first is rank 1
 	}
 	if opts.JSON {
 		return writeJSON(g.Stdout, out)
 	}
-	fmt.Fprintf(g.Stdout, "%4s  %-6s  %-28s %s\n", "rank", "cosine", "synset", "definition")
+	fmt.Fprintf(g.Stdout, "%4s  %-6s  %-28s %6s  %s\n", "rank", "cosine", "synset", "votes", "definition")
 	for _, e := range out {
-		fmt.Fprintf(g.Stdout, "%4d  %.4f  %-28s %s\n", e.Rank, e.Similarity, e.Synset, truncate(e.Definition, 70))
+		fmt.Fprintf(g.Stdout, "%4d  %.4f  %-28s %6.1f  %s\n", e.Rank, e.Similarity, e.Synset, e.Votes, truncate(e.Definition, 60))
 	}
 	return nil
 }

@@ -33,6 +33,7 @@ type evalOptions struct {
 	Levels   []string
 	Limit    int
 	Seed     uint64
+	Seeds    int
 	Batch    int
 	Fill     string
 	Crop     string
@@ -91,6 +92,7 @@ and a cat for "animal"): one box cannot be the answer for them. Methods sharing 
 	f.StringSliceVar(&opts.Levels, "concept-level", []string{"object"}, "concept levels: object, parent, ancestor:N (comma-separated)")
 	f.IntVar(&opts.Limit, "limit", 0, "use only the first N images (0: all)")
 	f.Uint64Var(&opts.Seed, "seed", 0, "seed of noise, sampler and bootstrap")
+	f.IntVar(&opts.Seeds, "seeds", 1, "maps are the mean over canvases of seeds seed … seed+N−1, as explain --seeds makes them")
 	boundedIntVar(f, &opts.Batch, "batch", 32, 1, maxBatch, "crops per encoder pass")
 	f.StringVar(&opts.Fill, "fill", "noise", "canvas fill: noise, gray or blur")
 	f.StringVar(&opts.Crop, "crop", "pad", "pad or center")
@@ -479,6 +481,12 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 		return usageErrorf("--canvas %d, --image-size %d, --padding %d: the image's square must fit the canvas", c.Size, c.ImageSize, c.Offset)
 	}
 	params.Stochastic.Seed = opts.Seed
+	if opts.Seeds < 1 || opts.Seeds > 64 {
+		return usageErrorf("--seeds must be in [1, 64], got %d", opts.Seeds)
+	}
+	if opts.Seeds > 1 {
+		params.Seeds = opts.Seeds
+	}
 	params.Sizes, params.Stochastic.Sizes, params.Stride = opts.Sizes, opts.Sizes, opts.Stride
 	if params.Refine, err = refineParams(opts.Refine, opts.RefineP.Region, saliency.MethodGrid, false); err != nil {
 		return err
@@ -703,7 +711,7 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 	}
 	sort.SliceStable(rows, func(a, b int) bool { return rows[a].Level < rows[b].Level })
 	if opts.JSON {
-		return writeJSON(g.Stdout, map[string]any{"dataset": opts.Dataset, "images": len(images), "seed": opts.Seed,
+		return writeJSON(g.Stdout, map[string]any{"dataset": opts.Dataset, "images": len(images), "seed": opts.Seed, "seeds": opts.Seeds,
 			"sizes": params.Sizes, "stride": params.Stride, "refine": params.Refine != nil, "refine_params": refineJSON(params.Refine), "fill": string(params.Canvas.Fill), "crop": string(params.Canvas.Crop),
 			"canvas": params.Canvas.Size, "image_size": params.Canvas.ImageSize, "padding": params.Canvas.Offset, "results": rows})
 	}

@@ -33,6 +33,7 @@ type explainOptions struct {
 	Fill         string
 	Crop         string
 	Seed         uint64
+	Seeds        int
 	Index        indexOptions
 	Rounds       int
 	Samples      int
@@ -65,6 +66,9 @@ type explainOptions struct {
 	Shard        string
 	FailFast     bool
 	Prefetch     int
+	AbsentBox    string
+	Top          int
+	Versus       []string
 }
 
 var allFormats = pipeline.AllFormats
@@ -132,6 +136,7 @@ status is 1 if any failed (2 for usage errors, 130 when interrupted).`,
 	f.StringVar(&opts.Fill, "fill", string(def.Canvas.Fill), "canvas fill: noise, gray or blur")
 	f.StringVar(&opts.Crop, "crop", string(def.Canvas.Crop), "pad (whole image) or center (the reference's centre crop)")
 	f.Uint64Var(&opts.Seed, "seed", 0, "seed of the noise fill and the stochastic sampler")
+	f.IntVar(&opts.Seeds, "seeds", 1, "the map is the mean of this many maps, on canvases drawn from seeds seed … seed+N−1 (each cached as a single-seed map); given, STEM.SYNSET.spread.npy (with --format npy) and the sidecar's spread hold the per-pixel standard deviation over them")
 	addIndexFlags(f, &opts.Index)
 	boundedIntVar(f, &opts.Rounds, "iterations", def.Stochastic.Rounds, 1, maxRounds, "stochastic: rounds per window size")
 	boundedIntVar(f, &opts.Samples, "samples", def.Stochastic.Samples, 1, maxSamples, "stochastic: windows per round")
@@ -159,6 +164,9 @@ status is 1 if any failed (2 for usage errors, 130 when interrupted).`,
 	f.BoolVar(&opts.FailFast, "fail-fast", false, "stop at the first image that fails")
 	boundedIntVar(f, &opts.Prefetch, "prefetch", 2, 0, maxPrefetch, "images decoded and prepared ahead while the encoder runs (0: none)")
 	addRefineFlags(f, &opts.Refine, &opts.RefineRegion)
+	f.IntVar(&opts.Top, "top", 0, "also explain the K concepts of T the image ranks highest, as classify --top K lists them (the map's windows vote for their closest synset; then the whole image's cosine), each as if named with -c; from the window cache, so K maps cost about one")
+	f.StringArrayVar(&opts.Versus, "versus", nil, "also a contrastive map of each concept against this one (repeatable): where the image looks like the concept rather than the other, from the two subtrees' window ranks, no more passes; values in [−1, 1] (STEM.SYNSET.vs.OTHER.map.npy and .overlay.png, a diverging colormap; the sidecar's versus)")
+	f.StringVar(&opts.AbsentBox, "box-when-absent", string(render.AbsentBoxDashed), "how the overlay draws the box of a concept that looks absent (its picture says \"looks absent\"): dashed, none or solid")
 	f.IntVar(&opts.RefineSmooth, "refine-smooth", 0, "radius, in pixels of the image square (224), of a box filter over the refined map: smoother pictures (8 fits more boxes on the square benchmark, not on the non-square one, and moves fewer peaks onto the object; docs/localization.md)")
 	f.BoolVar(&opts.FullPlan, "full-plan", false, "also encode windows that miss the image (slower, same map; for checking)")
 	f.MarkHidden("full-plan")
@@ -270,6 +278,12 @@ func (o *explainOptions) params() (saliency.Params, error) {
 	if p.Refine != nil {
 		p.Refine.Smooth = o.RefineSmooth
 	}
+	if o.Seeds < 1 || o.Seeds > 64 {
+		return p, usageErrorf("--seeds must be in [1, 64], got %d", o.Seeds)
+	}
+	if o.Seeds > 1 || (o.flags != nil && o.flags.Changed("seeds")) {
+		p.Seeds = o.Seeds // 0 (not given): one canvas, no spread reported
+	}
 	p.Canvas = saliency.CanvasOptions{Size: o.Canvas, ImageSize: o.ImageSize, Offset: o.Padding, Fill: saliency.Fill(o.Fill), Crop: saliency.CropMode(o.Crop), Seed: o.Seed}
 	p.Stochastic = saliency.StochasticParams{Sizes: o.Sizes, Rounds: o.Rounds, Samples: o.Samples, Epsilon: o.Epsilon, Gamma: o.Gamma, N: o.N, Seed: o.Seed}
 	if err := (mapSettings{Canvas: p.Canvas, Sizes: o.Sizes, Stride: o.Stride, Batch: o.Batch}).check(); err != nil {
@@ -318,6 +332,11 @@ func (o *explainOptions) params() (saliency.Params, error) {
 			return p, usageErrorf("--format %q: want some of overlay, npy, png16, json, canvas, input", f)
 		}
 	}
+	switch render.AbsentBox(o.AbsentBox) {
+	case render.AbsentBoxDashed, render.AbsentBoxNone, render.AbsentBoxSolid:
+	default:
+		return p, usageErrorf("--box-when-absent %q: want dashed, none or solid", o.AbsentBox)
+	}
 	if o.Boxes != "best" && o.Boxes != "all" {
 		return p, usageErrorf("--boxes %q: want best or all", o.Boxes)
 	}
@@ -365,6 +384,7 @@ func (o *explainOptions) settings(p saliency.Params, box saliency.BoxRule) pipel
 		Params: p, Threshold: box.Threshold, Box: box, AllBoxes: o.Boxes == "all", Preset: o.Preset,
 		Formats: o.Formats, Style: o.Style, Colormap: o.Colormap, Alpha: o.Alpha, Exponent: o.Exponent,
 		Decode: do, FrameAll: all,
+		AbsentBox: render.AbsentBox(o.AbsentBox),
 	}
 }
 
@@ -447,8 +467,11 @@ func anyInputExists(jobs []pipeline.Job) error {
 }
 
 func runExplain(ctx context.Context, g *globalOptions, opts *explainOptions) error {
-	if len(opts.Concepts) == 0 {
-		return usageErrorf("give at least one --concept")
+	if len(opts.Concepts) == 0 && opts.Top <= 0 {
+		return usageErrorf("give at least one --concept, or --top K")
+	}
+	if opts.Top < 0 || opts.Top > 100 {
+		return usageErrorf("--top must be in [0, 100], got %d", opts.Top)
 	}
 	if opts.JSON && opts.JSONL {
 		return usageErrorf("--json and --jsonl: choose one")
@@ -503,17 +526,33 @@ func runExplain(ctx context.Context, g *globalOptions, opts *explainOptions) err
 		concepts = append(concepts, c)
 		names = append(names, c.Synset.Name)
 	}
+	var versus []saliency.Concept
+	if len(opts.Versus) > 0 {
+		vr, err := resolveConcepts(g, db, h, opts.Versus)
+		if err != nil {
+			return err
+		}
+		for _, r := range vr {
+			c, err := ix.Concept(r.Query, r.Synset)
+			if err != nil {
+				return err
+			}
+			versus = append(versus, c)
+		}
+	}
 	hash, err := m.Hash()
 	if err != nil {
 		return err
 	}
 	settings := opts.settings(p, opts.box)
+	settings.Params.Versus = versus
 	runner := &pipeline.Runner{
 		Explainer: explainer,
 		Concepts:  concepts,
 		Model:     pipeline.ModelInfo{Name: modelName(g), Path: m.Dir.Path, SHA256: hash, Variant: m.Dir.Variant, Preprocess: preprocessSummary(m)},
 		Vocab:     h.Vocab, VocabSize: h.Len(), Prompts: opts.Index.Prompts, Version: Version(),
 		Settings: settings, OutDir: opts.OutDir, Prefetch: opts.Prefetch, Force: opts.Force, FailFast: opts.FailFast,
+		Top: opts.Top,
 	}
 	runLog, err := pipeline.OpenRunLog(opts.OutDir, shard, pipeline.Header{
 		Version: Version(), Started: time.Now().UTC().Format(time.RFC3339), Host: hostname(), PID: os.Getpid(),

@@ -45,6 +45,9 @@ type Settings struct {
 	Exponent float64
 	Decode   clip.DecodeOptions
 	FrameAll bool // --frame all: a multi-frame DICOM file is one job per frame (ExpandFrames)
+	// AbsentBox is how an absent-looking concept's box is drawn
+	// (--box-when-absent; "" is dashed).
+	AbsentBox render.AbsentBox
 }
 
 // BoxRule is the rule in force: Box, or a fixed Threshold.
@@ -71,6 +74,19 @@ func (s Settings) ParamsJSON() map[string]any {
 	}
 	out["threshold"] = s.BoxRule().Threshold
 	out["refine"] = p.Refine != nil
+	if s.AbsentBox != "" && s.AbsentBox != render.AbsentBoxDashed {
+		out["box_when_absent"] = string(s.AbsentBox) // the default is not recorded: older sidecars match
+	}
+	if p.Seeds >= 1 {
+		out["seeds"] = p.Seeds // absent: one canvas, as before --seeds
+	}
+	if len(p.Versus) > 0 {
+		var vs []string
+		for _, c := range p.Versus {
+			vs = append(vs, c.Synset.Name)
+		}
+		out["versus"] = vs
+	}
 	if r := p.Refine; r != nil {
 		out["refine_region"], out["refine_size"], out["refine_stride"], out["refine_weight"], out["refine_quantile"], out["refine_log_ranks"], out["refine_smooth"] = r.Region, r.Size, r.Stride, r.Weight, r.Quantile, r.LogRanks, r.Smooth
 		if r.Region == saliency.RefineBox {
@@ -118,9 +134,16 @@ type Record struct {
 	Error   string            `json:"error,omitempty"`
 	Passes  int               `json:"forward_passes"`
 	// WindowCache is "hit", "miss" or "off" for an explained image.
-	WindowCache string             `json:"window_cache,omitempty"`
-	Presence    *saliency.Presence `json:"presence,omitempty"`
-	Timings     map[string]float64 `json:"timings_ms,omitempty"`
+	WindowCache string `json:"window_cache,omitempty"`
+	// TopRank is the concept's place (1 = first) among the image's
+	// concepts with --top.
+	TopRank  int                `json:"top_rank,omitempty"`
+	Presence *saliency.Presence `json:"presence,omitempty"`
+	// Spread summarises the map's spread over its seeds (--seeds).
+	Spread *saliency.SpreadSummary `json:"spread,omitempty"`
+	// Versus summarises the contrastive maps (--versus).
+	Versus  []VersusInfo       `json:"versus,omitempty"`
+	Timings map[string]float64 `json:"timings_ms,omitempty"`
 	// Frame is the DICOM frame of a --frame all job: one image per frame.
 	Frame *int `json:"frame,omitempty"`
 }
@@ -165,6 +188,10 @@ type Runner struct {
 	// encoder works (0: one after the other).
 	Prefetch int
 	Force    bool // redo pairs whose outputs are up to date, overwrite other settings' outputs
+	// Top, when positive, explains each image's Top highest-ranked
+	// concepts (saliency.TopConcepts) after Concepts; their pairs are
+	// always made (the ranking needs the image's windows first).
+	Top      int
 	FailFast bool // stop at the first failed image
 	Progress func(Event)
 	// Stage writes one output under a temporary name (atomicfile.Stage,
@@ -314,7 +341,7 @@ func (r *Runner) plan(job Job) *prepared {
 			same = old.Input.SHA256 == pr.input.SHA256
 		}
 		if same && r.outputsPresent(old, p.sidecar) {
-			rec := Record{Type: "record", Status: StatusSkipped, Image: job.Path, Rel: job.Rel, Concept: c.Synset.Name, Query: c.Query, Method: old.Method, Box: old.Box, Presence: old.Presence, Outputs: map[string]string{}}
+			rec := Record{Type: "record", Status: StatusSkipped, Image: job.Path, Rel: job.Rel, Concept: c.Synset.Name, Query: c.Query, Method: old.Method, Box: old.Box, Presence: old.Presence, Spread: old.Spread, Outputs: map[string]string{}}
 			peak := old.Peak
 			rec.Peak = &peak
 			for k := range old.Outputs {
@@ -325,7 +352,7 @@ func (r *Runner) plan(job Job) *prepared {
 		}
 		pr.todo = append(pr.todo, p)
 	}
-	if len(pr.todo) == 0 {
+	if len(pr.todo) == 0 && r.Top == 0 {
 		return pr
 	}
 	if err := readInput(); err != nil {
@@ -494,12 +521,25 @@ func (r *Runner) process(ctx context.Context, pr *prepared, idx, total int, tot 
 		return []Record{rec}, pr.err
 	}
 	out := append([]Record(nil), pr.records...)
+	all := r.Concepts
+	var topRank map[int]int
+	if r.Top > 0 {
+		var err error
+		if all, topRank, err = r.topPairs(ctx, pr); err != nil {
+			if ctx.Err() != nil {
+				return out, ctx.Err()
+			}
+			rec := base
+			rec.Status, rec.Error = StatusError, oneLine(fmt.Sprintf("%s: ranking its concepts: %v", job.Path, err))
+			return append(out, rec), err
+		}
+	}
 	if len(pr.todo) == 0 {
 		return out, nil
 	}
 	concepts := make([]saliency.Concept, len(pr.todo))
 	for i, p := range pr.todo {
-		concepts[i] = r.Concepts[p.concept]
+		concepts[i] = all[p.concept]
 	}
 	t0 := time.Now()
 	progress := func(done, n int) {
@@ -513,19 +553,19 @@ func (r *Runner) process(ctx context.Context, pr *prepared, idx, total int, tot 
 		}
 		for _, p := range pr.todo {
 			rec := base
-			rec.Status, rec.Concept, rec.Query, rec.Error = StatusError, r.Concepts[p.concept].Synset.Name, r.Concepts[p.concept].Query, oneLine(fmt.Sprintf("%s: %v", job.Path, err))
+			rec.Status, rec.Concept, rec.Query, rec.Error = StatusError, all[p.concept].Synset.Name, all[p.concept].Query, oneLine(fmt.Sprintf("%s: %v", job.Path, err))
 			out = append(out, rec)
 		}
 		return out, err
 	}
-	res, err := r.Explainer.ExplainPrepared(ctx, pr.prep, concepts, r.Settings.Params, progress)
+	res, err := r.Explainer.ExplainSeeds(ctx, pr.img, pr.prep, concepts, r.Settings.Params, progress)
 	if err != nil {
 		return failAll(err)
 	}
 	// One more pass, of the whole image: how present each concept looks.
 	// Its failure fails every pair of the image (a record each), as a
 	// failed window pass does.
-	whole, err := r.Explainer.WholeImage(ctx, pr.img)
+	whole, err := r.Explainer.WholeImage(ctx, saliency.WholeView(res.Canvas))
 	if err != nil {
 		return failAll(fmt.Errorf("whole-image (presence) pass: %w", err))
 	}
@@ -557,7 +597,7 @@ func (r *Runner) process(ctx context.Context, pr *prepared, idx, total int, tot 
 		if err := r.write(canvasFile, func(w io.Writer) error { return png.Encode(w, RGBImage(res.Canvas.Img)) }); err != nil {
 			for _, p := range pr.todo {
 				rec := base
-				rec.Status, rec.Concept, rec.Error = StatusError, r.Concepts[p.concept].Synset.Name, oneLine(err.Error())
+				rec.Status, rec.Concept, rec.Error = StatusError, all[p.concept].Synset.Name, oneLine(err.Error())
 				out = append(out, rec)
 			}
 			return out, err
@@ -568,7 +608,7 @@ func (r *Runner) process(ctx context.Context, pr *prepared, idx, total int, tot 
 	for k, cm := range res.Maps {
 		p := pr.todo[k]
 		t := time.Now()
-		rec, err := r.writePair(pr, p, cm, res, img, canvasFile, saliency.NewPresence(whole.Rank(cm.Concept), cm.BestRank))
+		rec, err := r.writePair(pr, p, cm, res, img, canvasFile, saliency.PresenceOf(whole, cm))
 		rec.Timings = map[string]float64{
 			"prepare": ms(pr.elapsed) / float64(share), "explain": ms(explainTime) / float64(share),
 			"encode": ms(res.Stats.EncodeTime) / float64(share), "write": ms(time.Since(t)),
@@ -577,6 +617,9 @@ func (r *Runner) process(ctx context.Context, pr *prepared, idx, total int, tot 
 			rec.Passes = res.Stats.Passes // counted once per image
 		}
 		rec.WindowCache = res.WindowCache
+		if n, ok := topRank[p.concept]; ok {
+			rec.TopRank = n
+		}
 		if err != nil && firstErr == nil {
 			firstErr = err
 		}
@@ -613,6 +656,12 @@ func (r *Runner) writePair(pr *prepared, p pair, cm saliency.ConceptMap, res *sa
 	// Every file of the pair is staged, then all are renamed into place,
 	// the sidecar last: on a full disk the pair is absent, never half there.
 	files := r.group()
+	var spread *saliency.SpreadSummary
+	if s.Params.Seeds >= 1 && cm.Spread != nil {
+		sum := cm.Spread.Summarize(cm.Seeds)
+		spread = &sum
+		rec.Spread = spread
+	}
 	fail := func(err error) (Record, error) {
 		files.Abort()
 		rec.Status, rec.Error = StatusError, oneLine(err.Error())
@@ -628,9 +677,11 @@ func (r *Runner) writePair(pr *prepared, p pair, cm saliency.ConceptMap, res *sa
 			return fail(err)
 		}
 		ov := render.Overlay(img, mp.V, render.OverlayOptions{Style: render.Style(s.Style), Colormap: cmap, Alpha: s.Alpha, Exponent: s.Exponent})
-		ov = render.Annotate(ov, render.Annotation{Label: ConceptLabel(c), Box: rect, More: extra, NoBox: br.NoBox,
-			Footer: fmt.Sprintf("ConVis %s · %s · seed %d", s.Params.Method, r.Model.display(), s.Params.Canvas.Seed),
-			Style:  render.Style(s.Style), Colormap: cmap, Alpha: s.Alpha, Exponent: s.Exponent})
+		ann := render.Annotation{Label: ConceptLabel(c), Box: rect, More: extra, NoBox: br.NoBox,
+			Footer: fmt.Sprintf("ConVis %s · %s · %s", s.Params.Method, r.Model.display(), seedsLabel(s.Params)),
+			Style:  render.Style(s.Style), Colormap: cmap, Alpha: s.Alpha, Exponent: s.Exponent}
+		markPresence(&ann, presence, s.AbsentBox)
+		ov = render.Annotate(ov, ann)
 		path := p.prefix + ".overlay.png"
 		if err := files.Add(path, func(w io.Writer) error { return png.Encode(w, ov) }); err != nil {
 			return fail(err)
@@ -643,6 +694,14 @@ func (r *Runner) writePair(pr *prepared, p pair, cm saliency.ConceptMap, res *sa
 			return fail(err)
 		}
 		names["npy"] = path
+		if spread != nil {
+			path := p.prefix + ".spread.npy"
+			sp := cm.Spread
+			if err := files.Add(path, func(w io.Writer) error { return render.EncodeNPY(w, sp.V, sp.W, sp.H) }); err != nil {
+				return fail(err)
+			}
+			names["spread"] = path
+		}
 	}
 	if s.wants("png16") {
 		path := p.prefix + ".map.png"
@@ -657,11 +716,18 @@ func (r *Runner) writePair(pr *prepared, p pair, cm saliency.ConceptMap, res *sa
 	if pr.inputFile != "" {
 		names["input"] = pr.inputFile
 	}
+	versus, err := r.writeVersus(files, p, cm, img)
+	if err != nil {
+		return fail(err)
+	}
+	rec.Versus = versus
 	if s.wants("json") {
 		sc := *p.template
 		sc.Input, sc.Size, sc.Decode = pr.input, [2]int{pr.img.W, pr.img.H}, pr.decode
 		sc.Box, sc.Peak, sc.Flat, sc.MapSize = box, [2]int{px, py}, mp.Flat, [2]int{mp.W, mp.H}
 		sc.Windows, sc.Passes, sc.Batches, sc.Presence = len(res.Windows), res.Stats.Passes, len(res.Stats.Batches), presence
+		sc.Spread = spread
+		sc.Versus = relVersus(versus, filepath.Dir(p.sidecar))
 		sc.WindowCache, sc.RefineWindows = res.WindowCache, res.RefineWindows
 		sc.Boxes, sc.NoBox = boxes, br.NoBox
 		sc.Outputs = map[string]string{}
@@ -689,6 +755,15 @@ func (r *Runner) writePair(pr *prepared, p pair, cm saliency.ConceptMap, res *sa
 	}
 	rec.Outputs = names
 	return rec, nil
+}
+
+// seedsLabel is the overlay footer's seed: "seed 3", or "seeds 0–3" for
+// a mean over canvases.
+func seedsLabel(p saliency.Params) string {
+	if n := saliency.SeedsOf(p); n > 1 {
+		return fmt.Sprintf("seeds %d–%d", p.Canvas.Seed, p.Canvas.Seed+uint64(n-1))
+	}
+	return fmt.Sprintf("seed %d", p.Canvas.Seed)
 }
 
 func (m ModelInfo) display() string {

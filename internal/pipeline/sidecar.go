@@ -93,7 +93,13 @@ type Sidecar struct {
 	// Presence: the concept's whole-image and best-window ranks and
 	// whether it looks absent (the map is drawn all the same).
 	Presence *saliency.Presence `json:"presence,omitempty"`
-	Outputs  map[string]string  `json:"outputs"` // format → file name in the sidecar's folder
+	// Spread summarises the per-pixel standard deviation of the map over
+	// its seeds (--seeds; STEM.SYNSET.spread.npy is the map of it).
+	Spread *saliency.SpreadSummary `json:"spread,omitempty"`
+	// Versus summarises the contrastive maps (--versus), their outputs
+	// relative to the sidecar's folder.
+	Versus  []VersusInfo      `json:"versus,omitempty"`
+	Outputs map[string]string `json:"outputs"` // format → file name in the sidecar's folder
 }
 
 // ReadSidecar reads and checks a sidecar file.

@@ -28,6 +28,12 @@ type Params struct {
 	Batch      int           // crops per encoder pass
 	FullPlan   bool          // also encode grid windows that miss the image (same map, more work)
 	Refine     *RefineParams // nil: no refinement stage (the reference)
+	// Seeds is how many canvases (seeds Seed … Seed+Seeds−1) the map is
+	// the mean of (ExplainSeeds); 0 is one, and no spread is reported.
+	Seeds int
+	// Versus are concepts every concept's map is contrasted with
+	// (VersusMap): scored on the same windows, no more passes.
+	Versus []Concept
 }
 
 // DefaultParams are the reference's numbers.
@@ -62,6 +68,18 @@ type ConceptMap struct {
 	// BestRank is the best rank of the concept's subtree over the windows
 	// that were encoded.
 	BestRank int
+	// Spread is the per-pixel standard deviation of the map over the
+	// seeds it is the mean of, and Seeds how many (ExplainSeeds; nil and
+	// 0 from ExplainPrepared).
+	Spread *Map
+	Seeds  int
+	// WindowsFirst is how many of the encoded grid windows rank some
+	// synset of the concept's subtree first, of WindowsScored (summed over
+	// the seeds): the presence rule compares the share with chance.
+	WindowsFirst, WindowsScored int
+	// Versus is the concept's contrast with each of Params.Versus that
+	// is not the concept itself.
+	Versus []VersusMap
 }
 
 // Explanation is the result for one image and any number of concepts: the
@@ -130,6 +148,9 @@ func Prepare(img *clip.RGB, p Params) (*Prepared, error) {
 
 // Explain computes the maps of the concepts on an image.
 func (e *Explainer) Explain(ctx context.Context, img *clip.RGB, concepts []Concept, p Params, progress Progress) (*Explanation, error) {
+	if p.Seeds > 1 {
+		return e.ExplainSeeds(ctx, img, nil, concepts, p, progress)
+	}
 	pr, err := Prepare(img, p)
 	if err != nil {
 		return nil, err
@@ -142,6 +163,8 @@ func (e *Explainer) ExplainPrepared(ctx context.Context, pr *Prepared, concepts 
 	if len(concepts) == 0 {
 		return nil, fmt.Errorf("no concept to explain")
 	}
+	asked := len(concepts)
+	concepts = append(append([]Concept(nil), concepts...), p.Versus...) // scored with them
 	c := pr.Canvas
 	ex := &Explanation{Canvas: c, Windows: pr.Windows, CanvasTime: pr.CanvasTime, WindowCache: CacheOff}
 	var err error
@@ -213,11 +236,15 @@ func (e *Explainer) ExplainPrepared(ctx context.Context, pr *Prepared, concepts 
 		return nil, fmt.Errorf("ranking windows: %w", sc.err)
 	}
 	ex.ScoreTime = sc.elapsed
-	for k, cc := range concepts {
+	for k, cc := range concepts[:asked] {
 		cm := ConceptMap{Concept: cc, Ranks: ranks[k][:nw], Cosines: cosines[k][:nw], BestRank: math.MaxInt}
 		for _, i := range encode {
 			cm.BestRank = min(cm.BestRank, int(ranks[k][i]))
+			if ranks[k][i] == 0 {
+				cm.WindowsFirst++
+			}
 		}
+		cm.WindowsScored = len(encode)
 		cm.Scores = cm.Ranks
 		if p.Method == MethodOcclusion {
 			cm.Scores = cm.Cosines
@@ -247,6 +274,13 @@ func (e *Explainer) ExplainPrepared(ctx context.Context, pr *Prepared, concepts 
 			}
 		}
 		cm.Map = c.ToImage(cm.Square)
+		for j, other := range p.Versus {
+			if other.Synset == cc.Synset {
+				continue
+			}
+			sq := ContrastMap(c, ex.Windows, versusScores(ranks[k][:nw], ranks[asked+j][:nw]))
+			cm.Versus = append(cm.Versus, VersusMap{Other: other, Square: sq, Map: c.ToImage(sq)})
+		}
 		ex.Maps = append(ex.Maps, cm)
 	}
 	return ex, nil

@@ -80,6 +80,16 @@ type Presence struct {
 	Score          float64 `json:"score"`            // −whole_image_rank: higher is more present
 	LooksAbsent    bool    `json:"looks_absent"`
 	Rule           string  `json:"rule"`
+	// What the rule weighs against chance (PresenceOf): how many prompts
+	// the subtree holds of the vocabulary's, the chance that a subtree of
+	// that size ranks as well for the whole image, and the share of the
+	// map's windows that rank the subtree first against its chance.
+	SubtreePrompts   int     `json:"subtree_prompts,omitempty"`
+	VocabPrompts     int     `json:"vocab_prompts,omitempty"`
+	WholeImageChance float64 `json:"whole_image_chance,omitempty"`
+	WindowsFirst     float64 `json:"windows_first,omitempty"`
+	WindowsChance    float64 `json:"windows_first_chance,omitempty"`
+	WindowsLift      float64 `json:"windows_first_lift,omitempty"`
 }
 
 // The absence rule, chosen from measurements on held-out benchmark scenes

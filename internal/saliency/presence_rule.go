@@ -1,0 +1,67 @@
+package saliency
+
+import (
+	"fmt"
+	"math"
+)
+
+// A subtree of 485 synsets (animal) has some member near the top of a
+// ranking by chance far more often than one of 7 (dog): a rule on raw
+// ranks flags small subtrees and never large ones. PresenceOf weighs each
+// statistic against what a subtree of the concept's size gets by chance,
+// if its m prompts were m random draws among the vocabulary's T:
+//
+//   - whole_image_chance = 1 − (1 − (R+1)/T)^m, the chance that the best
+//     of m random ranks is R or better, R the whole image's best rank;
+//   - windows_first_lift = the share of the map's windows that rank some
+//     member first, over its chance 1 − (1 − 1/T)^m.
+//
+// The concept looks absent when the whole image ranks it no better than
+// chance would (whole_image_chance > PresenceMaxChance) and its windows do
+// not rank it first much more often than chance (lift <
+// PresenceMinLift). The two thresholds are calibrated on benchmark scenes
+// with the built-in model (docs/trust.md, scripts/presence_calibration.py):
+// false-present 0.144 (objects) and 0.205 (parents) on held-out benchmark
+// scenes against 0.163 and 0.334 for the previous rule.
+var (
+	PresenceMaxChance = 0.001
+	PresenceMinLift   = 1.5
+)
+
+// PresenceRule describes the rule in words, for sidecars.
+func PresenceRule() string {
+	return fmt.Sprintf("looks absent when whole_image_chance > %g and windows_first_lift < %g (chance: a subtree of the same size ranked at random)", PresenceMaxChance, PresenceMinLift)
+}
+
+// PresenceOf is how present the concept of cm looks in an image, from the
+// whole image's ranking and the map's windows.
+func PresenceOf(whole *WholeImage, cm ConceptMap) *Presence {
+	c := cm.Concept
+	T, m := whole.ix.Len(), len(c.Set)
+	R := whole.Rank(c)
+	p := &Presence{Method: string(ScoreRank), WholeImageRank: R, BestWindowRank: cm.BestRank, Score: float64(-R),
+		SubtreePrompts: m, VocabPrompts: T}
+	p.WholeImageChance = chanceOfBest(R, m, T)
+	p.WindowsChance = chanceOfBest(0, m, T)
+	if cm.WindowsScored > 0 {
+		p.WindowsFirst = float64(cm.WindowsFirst) / float64(cm.WindowsScored)
+		p.WindowsLift = p.WindowsFirst / p.WindowsChance
+	}
+	p.LooksAbsent = p.WholeImageChance > PresenceMaxChance && p.WindowsLift < PresenceMinLift
+	p.Rule = PresenceRule()
+	return p
+}
+
+// chanceOfBest is the chance that the best of m ranks drawn at random
+// among T (without ties) is r or better: 1 − (1 − (r+1)/T)^m, the draws
+// taken as independent (close for m ≪ T; it errs towards chance).
+func chanceOfBest(r, m, T int) float64 {
+	if T <= 0 || m <= 0 {
+		return 1
+	}
+	q := 1 - float64(r+1)/float64(T)
+	if q <= 0 {
+		return 1
+	}
+	return -math.Expm1(float64(m) * math.Log(q))
+}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/convis/convis/internal/clip"
+	"github.com/convis/convis/internal/saliency"
 	"github.com/convis/convis/internal/clip/cliptest"
 )
 
@@ -117,8 +118,13 @@ func TestRunnerRecordsAFailedPresencePass(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The presence pass sees the whole image on its canvas (WholeView).
+	pr, err := saliency.Prepare(img, run.Settings.Params)
+	if err != nil {
+		t.Fatal(err)
+	}
 	whole := make([]float32, 3*224*224)
-	if err := run.Explainer.Pre.Into(whole, img); err != nil {
+	if err := run.Explainer.Pre.Into(whole, saliency.WholeView(pr.Canvas)); err != nil {
 		t.Fatal(err)
 	}
 	run.Explainer.Encoder = &failOn{Encoder: enc, px: whole}

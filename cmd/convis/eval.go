@@ -24,7 +24,7 @@ import (
 
 func newEvalCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{Use: "eval", Short: "Measure saliency maps against ground truth"}
-	cmd.AddCommand(newEvalLocalizationCmd(g), newEvalOODCmd(g), newEvalFaithfulnessCmd(g))
+	cmd.AddCommand(newEvalLocalizationCmd(g), newEvalOODCmd(g), newEvalFaithfulnessCmd(g), newEvalSanityCmd(g))
 	return cmd
 }
 

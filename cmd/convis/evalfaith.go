@@ -174,10 +174,18 @@ func runEvalFaithfulness(ctx context.Context, g *globalOptions, opts *evalFaithO
 	if opts.Steps < 1 || opts.Steps > 1000 {
 		return usageErrorf("--steps %d: want 1 to 1000", opts.Steps)
 	}
+	var builtin []string // --method= measures only the --maps
 	for _, m := range opts.Methods {
+		if m == "" {
+			continue
+		}
 		if !faithfulness.IsBuiltin(m) {
 			return usageErrorf("--method %q: want %s (maps made elsewhere come with --maps)", m, strings.Join(faithfulness.BuiltinMethods, ", "))
 		}
+		builtin = append(builtin, m)
+	}
+	if len(builtin) == 0 && len(opts.Maps) == 0 {
+		return usageErrorf("no method: give --method or --maps")
 	}
 	db, h, err := loadHierarchy(g, opts.Index.Vocab)
 	if err != nil {
@@ -187,7 +195,6 @@ func runEvalFaithfulness(ctx context.Context, g *globalOptions, opts *evalFaithO
 	if err != nil {
 		return err
 	}
-	builtin := opts.Methods
 	methods := append([]string(nil), builtin...)
 	var ext *externalMaps
 	if len(opts.Maps) > 0 {

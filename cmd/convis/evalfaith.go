@@ -203,24 +203,14 @@ func runEvalFaithfulness(ctx context.Context, g *globalOptions, opts *evalFaithO
 		}
 		methods = append(methods, ext.methods...)
 	}
-	model, err := loadModelLazily(g)
+	model, ix, ex, err := loadEvalExplainer(ctx, g, h, opts.Index)
 	if err != nil {
 		return err
 	}
 	defer model.Close()
 	prog := newProgress(g.Stderr)
-	ix, err := loadIndex(ctx, g, model, h, opts.Index, prog)
+	params, err := evalMapParams(opts.Batch, opts.Seed)
 	if err != nil {
-		return err
-	}
-	ex, err := newExplainer(g, model, ix, opts.Index)
-	if err != nil {
-		return err
-	}
-	params := saliency.DefaultParams()
-	params.Batch = opts.Batch
-	params.Canvas.Seed, params.Stochastic.Seed = opts.Seed, opts.Seed
-	if params.Refine, err = refineParams(true, saliency.RefineImage, saliency.MethodGrid, false); err != nil {
 		return err
 	}
 	emb := &faithfulness.Embedder{Ex: ex, Batch: opts.Batch}
@@ -331,10 +321,45 @@ func runEvalFaithfulness(ctx context.Context, g *globalOptions, opts *evalFaithO
 			fmt.Fprintf(w, "cost per image: %.2f s, %.0f encoder passes for the maps, %.0f for the curves\n", cost["seconds_per_image"], cost["map_passes_per_image"], cost["curve_passes_per_image"])
 		}
 	}
-	if failed > 0 {
-		msg := fmt.Sprintf("%d of %d images failed", failed, len(samples))
-		fmt.Fprintf(g.Stderr, "convis: %s\n", msg)
-		return silentError{errors.New(msg)}
+	return batchFailed(g, failed, len(samples))
+}
+
+// loadEvalExplainer loads the model, its prompt index and an explainer:
+// what eval faithfulness and eval sanity measure maps with.
+func loadEvalExplainer(ctx context.Context, g *globalOptions, h *wordnet.Hierarchy, index indexOptions) (*clip.Model, *saliency.ConceptIndex, *saliency.Explainer, error) {
+	model, err := loadModelLazily(g)
+	if err != nil {
+		return nil, nil, nil, err
 	}
-	return nil
+	ix, err := loadIndex(ctx, g, model, h, index, newProgress(g.Stderr))
+	if err == nil {
+		var ex *saliency.Explainer
+		if ex, err = newExplainer(g, model, ix, index); err == nil {
+			return model, ix, ex, nil
+		}
+	}
+	model.Close()
+	return nil, nil, nil, err
+}
+
+// evalMapParams are explain's default map settings (the refined grid) with
+// an evaluation's batch and seed.
+func evalMapParams(batch int, seed uint64) (saliency.Params, error) {
+	p := saliency.DefaultParams()
+	p.Batch = batch
+	p.Canvas.Seed, p.Stochastic.Seed = seed, seed
+	var err error
+	p.Refine, err = refineParams(true, saliency.RefineImage, saliency.MethodGrid, false)
+	return p, err
+}
+
+// batchFailed is the error of a batch in which failed of total images
+// failed (each already reported): exit status 1, after the results.
+func batchFailed(g *globalOptions, failed, total int) error {
+	if failed == 0 {
+		return nil
+	}
+	msg := fmt.Sprintf("%d of %d images failed", failed, total)
+	fmt.Fprintf(g.Stderr, "convis: %s\n", msg)
+	return silentError{errors.New(msg)}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -194,20 +193,12 @@ func runEvalSanity(ctx context.Context, g *globalOptions, opts *evalSanityOption
 			peers = append(peers, x)
 		}
 	}
-	model, err := loadModelLazily(g)
+	model, ix, ex, err := loadEvalExplainer(ctx, g, h, opts.Index)
 	if err != nil {
 		return err
 	}
 	defer model.Close()
 	prog := newProgress(g.Stderr)
-	ix, err := loadIndex(ctx, g, model, h, opts.Index, prog)
-	if err != nil {
-		return err
-	}
-	ex, err := newExplainer(g, model, ix, opts.Index)
-	if err != nil {
-		return err
-	}
 	// The copies share the original's text tower (the tool copies it), so
 	// they share its prompt index: checked by the file's bytes.
 	textOf := func(dir string) ([]byte, error) { return os.ReadFile(filepath.Join(dir, "onnx", "text_model.onnx")) }
@@ -239,10 +230,8 @@ func runEvalSanity(ctx context.Context, g *globalOptions, opts *evalSanityOption
 	}
 	exText := *ex
 	exText.Index = shuffledIndex(ix, opts.Seed)
-	params := saliency.DefaultParams()
-	params.Batch = opts.Batch
-	params.Canvas.Seed, params.Stochastic.Seed = opts.Seed, opts.Seed
-	if params.Refine, err = refineParams(true, saliency.RefineImage, saliency.MethodGrid, false); err != nil {
+	params, err := evalMapParams(opts.Batch, opts.Seed)
+	if err != nil {
 		return err
 	}
 	var methods []string
@@ -399,12 +388,7 @@ func runEvalSanity(ctx context.Context, g *globalOptions, opts *evalSanityOption
 			fmt.Fprintf(w, "%-24s %-14s %7d  %-22s %-22s\n", r.Method, label, r.Samples, f(r.Spearman), f(r.SSIM))
 		}
 	}
-	if failed > 0 {
-		msg := fmt.Sprintf("%d of %d images failed", failed, len(samples))
-		fmt.Fprintf(g.Stderr, "convis: %s\n", msg)
-		return silentError{errors.New(msg)}
-	}
-	return nil
+	return batchFailed(g, failed, len(samples))
 }
 
 // meanInterval is the mean of v with its 95% bootstrap interval.

@@ -85,7 +85,7 @@ faithfulness: build ## deletion/insertion AUC and average drop of every method a
 	$(PY) scripts/plot_faithfulness.py curves docs/faithfulness-curves.png docs/faithfulness-$(FAITH_SCENES)-scenes.json
 	@jq -r '.results[] | [.concept_level, .method, (.deletion_auc.value*1000|round/1000), (.insertion_auc.value*1000|round/1000)] | @tsv' docs/faithfulness-$(FAITH_SCENES)-scenes.json
 
-SANITY_SCENES ?= 40
+SANITY_SCENES ?= 20
 SANITY_BLOCKS := 0 1 2 3 4
 
 sanity: build python-deps ## cascading randomisation of convis-tiny's vision blocks and shuffled prompts: ConVis, occlusion and Grad-CAM/LayerCAM (docs/faithfulness.md)

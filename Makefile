@@ -88,7 +88,9 @@ faithfulness: build ## deletion/insertion AUC and average drop of every method a
 SANITY_SCENES ?= 20
 SANITY_BLOCKS := 0 1 2 3 4
 
-sanity: build python-deps ## cascading randomisation of convis-tiny's vision blocks and shuffled prompts: ConVis, occlusion and Grad-CAM/LayerCAM (docs/faithfulness.md)
+sanity: build python-deps ## cascading randomisation of convis-tiny's vision blocks and shuffled prompts: ConVis, occlusion and Grad-CAM/LayerCAM (needs pytorch-grad-cam in PEER_SRC, as make peers; docs/faithfulness.md)
+	@dpkg -s python3-torchvision python3-opencv python3-sklearn python3-scipy python3-matplotlib python3-tqdm >/dev/null 2>&1 || \
+	  (apt-get update -qq && apt-get install -y -qq python3-torchvision python3-opencv python3-sklearn python3-scipy python3-matplotlib python3-tqdm)
 	@for k in $(SANITY_BLOCKS); do $(TORCH_ENV) $(PY) scripts/randomize_vision.py --model models/convis-tiny/model --blocks $$k --seed 0 \
 	  --out build/sanity/k$$k --pt models/convis-tiny/convis-tiny.pt || exit 1; done
 	@for k in $(SANITY_BLOCKS); do $(TORCH_ENV) PYTHONPATH=$(PEER_SRC) $(PY) -W ignore scripts/peers.py --checkpoint build/sanity/k$$k/model.pt \

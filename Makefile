@@ -13,7 +13,7 @@ NLTK_DATA ?= /tmp/convis-nltk_data
 TINY := models/convis-tiny/train
 TORCH_ENV := OPENBLAS_NUM_THREADS=1 NLTK_DATA=$(NLTK_DATA)
 
-.PHONY: export families help build test test-long test-cluster fuzz ood peers ort bench demo wordnet fixture train-tiny scenes parity vitb32 python-deps clean
+.PHONY: export families help build test test-long test-cluster fuzz ood peers faithfulness sanity ort bench demo wordnet fixture train-tiny scenes parity vitb32 python-deps clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -86,6 +86,31 @@ peers: build ## ConVis against pytorch-grad-cam's methods on convis-tiny (needs 
 	  --method grid,stochastic,occlusion,center $$(for d in build/peers/*/; do printf -- '--maps %s ' "$$d"; done) --json > docs/peers-$(PEERS_SCENES)-scenes.json
 	cp build/peers/timing.json docs/peers-timing.json
 	@jq -r '.results[] | [.concept_level, .method, (.pointing_game.mean*1000|round/1000), (.maxboxacc.mean*1000|round/1000), (.iou.mean*1000|round/1000)] | @tsv' docs/peers-$(PEERS_SCENES)-scenes.json
+
+FAITH_SCENES ?= 100
+FAITH_STEPS ?= 20
+FAITH_FILL ?= noise
+FAITH_PEERS ?= gradcam-stem-def gradcam++-stem-lemma layercam-stem-lemma scorecam-stem-lemma eigencam-stem-def
+
+faithfulness: build ## deletion/insertion AUC and average drop of every method and the peers (after make peers) on the benchmark scenes (docs/faithfulness.md)
+	nice -n 10 bin/convis eval faithfulness testdata/scenes --limit $(FAITH_SCENES) --concept-level object,parent --steps $(FAITH_STEPS) --fill $(FAITH_FILL) \
+	  $$(for p in $(FAITH_PEERS); do [ -d build/peers/$$p ] && printf -- '--maps build/peers/%s ' "$$p"; done) --log-level error --json > docs/faithfulness-$(FAITH_SCENES)-scenes.json
+	$(PY) scripts/plot_faithfulness.py curves docs/faithfulness-curves.png docs/faithfulness-$(FAITH_SCENES)-scenes.json
+	@jq -r '.results[] | [.concept_level, .method, (.deletion_auc.value*1000|round/1000), (.insertion_auc.value*1000|round/1000)] | @tsv' docs/faithfulness-$(FAITH_SCENES)-scenes.json
+
+SANITY_SCENES ?= 20
+SANITY_BLOCKS := 0 1 2 3 4
+
+sanity: build python-deps ## cascading randomisation of convis-tiny's vision blocks and shuffled prompts: ConVis, occlusion and Grad-CAM/LayerCAM (needs pytorch-grad-cam in PEER_SRC, as make peers; docs/faithfulness.md)
+	@dpkg -s python3-torchvision python3-opencv python3-sklearn python3-scipy python3-matplotlib python3-tqdm >/dev/null 2>&1 || \
+	  (apt-get update -qq && apt-get install -y -qq python3-torchvision python3-opencv python3-sklearn python3-scipy python3-matplotlib python3-tqdm)
+	@for k in $(SANITY_BLOCKS); do $(TORCH_ENV) $(PY) scripts/randomize_vision.py --model models/convis-tiny/model --blocks $$k --seed 0 \
+	  --out build/sanity/k$$k --pt models/convis-tiny/convis-tiny.pt || exit 1; done
+	@for k in $(SANITY_BLOCKS); do $(TORCH_ENV) PYTHONPATH=$(PEER_SRC) $(PY) -W ignore scripts/peers.py --checkpoint build/sanity/k$$k/model.pt \
+	  --scenes $(SANITY_SCENES) --methods gradcam,layercam --layers stem --targets def --out build/sanity/peers/k$$k || exit 1; done
+	nice -n 10 bin/convis eval sanity testdata/scenes --limit $(SANITY_SCENES) --copies build/sanity --tool "$(PY) scripts/randomize_vision.py" \
+	  --peer-maps build/sanity/peers --log-level error --json > docs/sanity-$(SANITY_SCENES)-scenes.json
+	$(PY) scripts/plot_faithfulness.py sanity docs/sanity.png docs/sanity-$(SANITY_SCENES)-scenes.json
 
 FUZZTIME ?= 1m
 FUZZ_TARGETS := ./internal/clip:FuzzDecodeImage ./internal/clip:FuzzTokenize ./internal/wordnet:FuzzResolve \

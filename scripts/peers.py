@@ -54,8 +54,8 @@ from nltk.corpus import wordnet as wn  # noqa: E402
 METHODS = {"gradcam": GradCAM, "gradcam++": GradCAMPlusPlus, "layercam": LayerCAM, "scorecam": ScoreCAM, "eigencam": EigenCAM}
 
 
-def load_model():
-    state = torch.load(os.path.join(ROOT, "models/convis-tiny/convis-tiny.pt"))
+def load_model(path=os.path.join(ROOT, "models/convis-tiny/convis-tiny.pt")):
+    state = torch.load(path)
     m = TinyCLIP(state["text.remap"], state["text.tok.weight"].shape[0])
     m.load_state_dict(state)
     m.eval()
@@ -86,13 +86,18 @@ def main():
     ap.add_argument("--out", default=os.path.join(ROOT, "build/peers"))
     ap.add_argument("--convis", default=os.path.join(ROOT, "bin/convis"))
     ap.add_argument("--methods", default=",".join(METHODS))
+    ap.add_argument("--layers", default="block,stem", help="target layers (comma-separated): block, stem")
+    ap.add_argument("--targets", default="def,lemma", help="targets (comma-separated): def, lemma")
+    ap.add_argument("--checkpoint", default=os.path.join(ROOT, "models/convis-tiny/convis-tiny.pt"),
+                    help="PyTorch weights (eval sanity passes the randomised copies of scripts/randomize_vision.py)")
     args = ap.parse_args()
     samples = json.loads(subprocess.run([args.convis, "eval", "localization", os.path.join(ROOT, "testdata/scenes"), "--limit", str(args.scenes),
                                          "--concept-level", "object,parent", "--list-samples", "--log-level", "error"],
                                         check=True, capture_output=True, text=True).stdout)
-    m = load_model()
+    m = load_model(args.checkpoint)
     visual = m.visual
     layers = {"block": ([visual.blocks[-1].ln1], tokens_to_grid), "stem": ([visual.patch.net[-1]], None)}
+    layers = {k: layers[k] for k in args.layers.split(",")}
     concepts = sorted({s["concept"] for s in samples})
     defs = embed_texts(m, [wn.synset(c).definition() for c in concepts])
     lemmas = embed_texts(m, [common.prompt(common.EVAL_TEMPLATE, wn.synset(c).lemma_names()[0]) for c in concepts])
@@ -108,7 +113,7 @@ def main():
             cam = METHODS[name](model=visual, target_layers=target_layers, reshape_transform=reshape)
             if name == "scorecam":
                 cam.batch_size = 64
-            for kind in ("def", "lemma"):
+            for kind in args.targets.split(","):
                 method = "%s-%s-%s" % (name, layer, kind)
                 done, spent = set(), 0.0
                 for s in samples:

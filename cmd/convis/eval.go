@@ -23,7 +23,7 @@ import (
 
 func newEvalCmd(g *globalOptions) *cobra.Command {
 	cmd := &cobra.Command{Use: "eval", Short: "Measure saliency maps against ground truth"}
-	cmd.AddCommand(newEvalLocalizationCmd(g), newEvalOODCmd(g))
+	cmd.AddCommand(newEvalLocalizationCmd(g), newEvalOODCmd(g), newEvalFaithfulnessCmd(g), newEvalSanityCmd(g))
 	return cmd
 }
 
@@ -383,49 +383,9 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 	if opts.Limit > 0 && opts.Limit < len(images) {
 		images = images[:opts.Limit]
 	}
-	// Samples per level: (image, concept, box) where the concept covers
-	// exactly one object of the image.
-	samples := map[string][]evalSample{}
-	for _, level := range opts.Levels {
-		for i, im := range images {
-			type cand struct {
-				c   *wordnet.Synset
-				box [4]int
-			}
-			var cands []cand
-			count := map[int32]int{}
-			for _, o := range im.Objects {
-				s, ok := db.ByName(o.Concept)
-				if !ok {
-					return fmt.Errorf("dataset: %s: unknown concept %q", im.File, o.Concept)
-				}
-				if err := h.Check(s); err != nil {
-					return fmt.Errorf("dataset: %s: %w", im.File, err)
-				}
-				c, err := levelConcept(h, s, level)
-				if err != nil {
-					return err
-				}
-				cands = append(cands, cand{c, o.Box})
-			}
-			for _, cd := range cands {
-				sub := map[int32]bool{}
-				for _, p := range h.Subtree(cd.c.Index) {
-					sub[h.Nodes[p]] = true
-				}
-				for _, o := range im.Objects {
-					s, _ := db.ByName(o.Concept)
-					if sub[s.Index] {
-						count[cd.c.Index]++
-					}
-				}
-			}
-			for _, cd := range cands {
-				if count[cd.c.Index] == 1 {
-					samples[level] = append(samples[level], evalSample{i, cd.c, saliency.Rect{X: cd.box[0], Y: cd.box[1], W: cd.box[2], H: cd.box[3]}})
-				}
-			}
-		}
+	samples, err := levelSamples(db, h, images, opts.Levels)
+	if err != nil {
+		return err
 	}
 	if opts.List {
 		var list []evalSampleJSON
@@ -732,6 +692,57 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 		fmt.Fprintln(w, line+fmt.Sprintf(" %11.0f %8.2f", r.PassesPerMap, r.ImagesPerSec))
 	}
 	return nil
+}
+
+// levelSamples are, per level, the (image, concept, box) samples of a
+// dataset where the level's concept covers exactly one object of the image
+// (eval localization and eval faithfulness measure the same samples).
+func levelSamples(db *wordnet.DB, h *wordnet.Hierarchy, images []ManifestImage, levels []string) (map[string][]evalSample, error) {
+	// Samples per level: (image, concept, box) where the concept covers
+	// exactly one object of the image.
+	samples := map[string][]evalSample{}
+	for _, level := range levels {
+		for i, im := range images {
+			type cand struct {
+				c   *wordnet.Synset
+				box [4]int
+			}
+			var cands []cand
+			count := map[int32]int{}
+			for _, o := range im.Objects {
+				s, ok := db.ByName(o.Concept)
+				if !ok {
+					return nil, fmt.Errorf("dataset: %s: unknown concept %q", im.File, o.Concept)
+				}
+				if err := h.Check(s); err != nil {
+					return nil, fmt.Errorf("dataset: %s: %w", im.File, err)
+				}
+				c, err := levelConcept(h, s, level)
+				if err != nil {
+					return nil, err
+				}
+				cands = append(cands, cand{c, o.Box})
+			}
+			for _, cd := range cands {
+				sub := map[int32]bool{}
+				for _, p := range h.Subtree(cd.c.Index) {
+					sub[h.Nodes[p]] = true
+				}
+				for _, o := range im.Objects {
+					s, _ := db.ByName(o.Concept)
+					if sub[s.Index] {
+						count[cd.c.Index]++
+					}
+				}
+			}
+			for _, cd := range cands {
+				if count[cd.c.Index] == 1 {
+					samples[level] = append(samples[level], evalSample{i, cd.c, saliency.Rect{X: cd.box[0], Y: cd.box[1], W: cd.box[2], H: cd.box[3]}})
+				}
+			}
+		}
+	}
+	return samples, nil
 }
 
 func b2f(b bool) float64 {

@@ -66,6 +66,7 @@ type explainOptions struct {
 	Shard        string
 	FailFast     bool
 	Prefetch     int
+	Budget       string
 }
 
 var allFormats = pipeline.AllFormats
@@ -161,6 +162,7 @@ status is 1 if any failed (2 for usage errors, 130 when interrupted).`,
 	f.BoolVar(&opts.FailFast, "fail-fast", false, "stop at the first image that fails")
 	f.IntVar(&opts.Prefetch, "prefetch", 2, "images decoded and prepared ahead while the encoder runs (0: none)")
 	addRefineFlags(f, &opts.Refine, &opts.RefineRegion)
+	addBudgetFlag(f, &opts.Budget)
 	f.IntVar(&opts.RefineSmooth, "refine-smooth", 0, "radius, in pixels of the image square (224), of a box filter over the refined map: smoother pictures (8 fits more boxes on the square benchmark, not on the non-square one, and moves fewer peaks onto the object; docs/localization.md)")
 	f.BoolVar(&opts.FullPlan, "full-plan", false, "also encode windows that miss the image (slower, same map; for checking)")
 	f.MarkHidden("full-plan")
@@ -268,6 +270,9 @@ func (o *explainOptions) params() (saliency.Params, error) {
 	}
 	if o.RefineSmooth < 0 || o.RefineSmooth > 224 {
 		return p, usageErrorf("--refine-smooth must be in [0, 224], got %d", o.RefineSmooth)
+	}
+	if err := applyBudget(o.flags, o.Budget, p.Method, &p); err != nil {
+		return p, err
 	}
 	if p.Refine != nil {
 		p.Refine.Smooth = o.RefineSmooth
@@ -386,7 +391,7 @@ func unwrapPath(err error) error {
 // settings turns flags into the pipeline's settings.
 func (o *explainOptions) settings(p saliency.Params, box saliency.BoxRule) pipeline.Settings {
 	return pipeline.Settings{
-		Params: p, Threshold: box.Threshold, Box: box, AllBoxes: o.Boxes == "all", Preset: o.Preset,
+		Params: p, Threshold: box.Threshold, Box: box, AllBoxes: o.Boxes == "all", Preset: o.Preset, Budget: o.Budget,
 		Formats: o.Formats, Style: o.Style, Colormap: o.Colormap, Alpha: o.Alpha, Exponent: o.Exponent,
 		Decode: clip.DecodeOptions{MaxPixels: o.MaxPixels, Gray16: clip.Gray16(o.Gray16)},
 	}

@@ -37,6 +37,7 @@ type Settings struct {
 	Box      saliency.BoxRule
 	AllBoxes bool     // one box per region that stands out (--boxes all)
 	Preset   string   // the --preset the settings came from ("" for none)
+	Budget   string   // the --budget the plan came from ("" for none: not recorded)
 	Formats  []string // some of overlay, npy, png16, json, canvas
 	Style    string
 	Colormap string
@@ -68,6 +69,10 @@ func (s Settings) ParamsJSON() map[string]any {
 		"preset": map[bool]string{true: "none", false: s.Preset}[s.Preset == ""],
 	}
 	out["threshold"] = s.BoxRule().Threshold
+	if s.Budget != "" {
+		// The name beside the plan it means (sizes, stride, refine_*).
+		out["budget"] = s.Budget
+	}
 	out["refine"] = p.Refine != nil
 	if r := p.Refine; r != nil {
 		out["refine_region"], out["refine_size"], out["refine_stride"], out["refine_weight"], out["refine_quantile"], out["refine_log_ranks"], out["refine_smooth"] = r.Region, r.Size, r.Stride, r.Weight, r.Quantile, r.LogRanks, r.Smooth

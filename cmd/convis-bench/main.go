@@ -113,15 +113,24 @@ func run(modelDir, imagePath string, batch, threads, reps, runs, indexPrompts in
 	// Concept index: first build, then cached load.
 	cache := filepath.Join(tmp, "index")
 	key := saliency.IndexKey{ModelHash: hash, Vocab: "paper", Mode: "definitions", Synsets: h.Len()}
-	embed := m.EmbedTexts
 	partial := indexPrompts > 0 && indexPrompts < h.Len()
-	var measured int
-	if partial {
-		// Embed the first prompts for real, then stand in fixed made-up
-		// vectors (BuildIndex normalises them): scoring costs the same
-		// whatever the values.
-		embed = func(ctx context.Context, texts []string, batch int) ([][]float32, error) {
-			if measured >= indexPrompts {
+	// timedBuild builds the index as convis does (prompts batched by token
+	// count) or in T's order (convis before 2026-12-01), and returns it with
+	// its time. With -index-prompts, only every k-th batch is embedded for
+	// real (a sample of all lengths, whatever the order) and the time is
+	// extrapolated from theirs; the others get fixed made-up vectors
+	// (BuildIndex normalises them): scoring costs the same whatever the
+	// values.
+	timedBuild := func(byLength bool) (*saliency.ConceptIndex, time.Duration, int, error) {
+		var measured, calls int
+		var spent time.Duration
+		every := 1
+		if partial {
+			every = max(1, h.Len()/256/max(indexPrompts/256, 1))
+		}
+		embed := func(ctx context.Context, texts []string, batch int) ([][]float32, error) {
+			calls++
+			if (calls-1)%every != 0 {
 				out := make([][]float32, len(texts))
 				for i := range out {
 					out[i] = make([]float32, m.Text.Dim())
@@ -132,22 +141,38 @@ func run(modelDir, imagePath string, batch, threads, reps, runs, indexPrompts in
 				return out, nil
 			}
 			measured += len(texts)
+			t := time.Now()
+			defer func() { spent += time.Since(t) }()
 			return m.EmbedTexts(ctx, texts, batch)
 		}
+		var length func(string) int
+		if byLength {
+			length = func(s string) int { return len(m.Tokenizer.Tokenize(s)) }
+		}
+		t := time.Now()
+		ix, err := saliency.BuildIndexByLength(ctx, h, saliency.PromptDefinitions, embed, 256, length, nil)
+		el := time.Since(t)
+		if partial {
+			el = time.Duration(float64(spent) * float64(h.Len()) / float64(measured))
+		}
+		return ix, el, measured, err
 	}
+	_, buildBefore, _, err := timedBuild(false)
+	if err != nil {
+		return err
+	}
+	var measured int
+	var buildTime time.Duration
 	build := func() (*saliency.ConceptIndex, error) {
-		return saliency.BuildIndex(ctx, h, saliency.PromptDefinitions, embed, 256, nil)
+		ix, el, n, err := timedBuild(true)
+		buildTime, measured = el, n
+		return ix, err
 	}
-	t := time.Now()
 	ix, _, err := saliency.LoadOrBuildIndex(ctx, cache, key, h, build)
 	if err != nil {
 		return err
 	}
-	buildTime := time.Since(t)
-	if partial {
-		buildTime = time.Duration(float64(buildTime) * float64(h.Len()) / float64(measured))
-	}
-	t = time.Now()
+	t := time.Now()
 	if _, cached, err := saliency.LoadOrBuildIndex(ctx, cache, key, h, build); err != nil || !cached {
 		return fmt.Errorf("cached index not used: %v", err)
 	}
@@ -308,7 +333,9 @@ func run(modelDir, imagePath string, batch, threads, reps, runs, indexPrompts in
 	if partial {
 		label = fmt.Sprintf("concept index first build (s, from %d prompts)", measured)
 	}
-	fmt.Printf("%-52s %10.2f\n", label, buildTime.Seconds())
+	fmt.Printf("%-52s %10.2f  (prompts batched by token count)\n", label, buildTime.Seconds())
+	fmt.Printf("%-52s %10.2f  (before 2026-12-01)\n", "  the same in T's order", buildBefore.Seconds())
+	fmt.Printf("%-52s %10.0f / %.0f\n", "  prompts per second, by token count / T's order", float64(h.Len())/buildTime.Seconds(), float64(h.Len())/buildBefore.Seconds())
 	fmt.Printf("%-52s %10.2f\n", "concept index cached load (ms)", ms(loadTime))
 	fmt.Printf("%-52s %10.1f\n", "peak RSS during a grid map (MB)", float64(rssPeak)/1e6)
 	fmt.Printf("%-52s %10.1f\n", "peak RSS growth over the loaded model (MB)", float64(rssPeak-rssBefore)/1e6)

@@ -1,10 +1,13 @@
 package saliency
 
 import (
+	"context"
 	"slices"
 	"testing"
 
 	"github.com/convis/convis/internal/clip"
+	"github.com/convis/convis/internal/clip/cliptest"
+	"github.com/convis/convis/internal/wordnet"
 )
 
 // The budgets' plans on a square: default is the default map's windows and
@@ -44,5 +47,44 @@ func TestBudgetPlans(t *testing.T) {
 	}
 	if err := Budget("cheap").Apply(&def); err == nil {
 		t.Error("an unknown budget was accepted")
+	}
+}
+
+// Embedding the prompts in order of length keeps each prompt's row where
+// T's order puts it, and batches prompts of like lengths.
+func TestBuildIndexByLength(t *testing.T) {
+	t.Parallel()
+	h, err := wordnet.MustLoad().LoadHierarchy(wordnet.VocabPaper)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	embed := cliptest.Texts(4)
+	// spread measures each batch's padding: longest minus shortest prompt,
+	// summed over the batches.
+	spread := func(total *int) TextEmbedder {
+		return func(ctx context.Context, texts []string, batch int) ([][]float32, error) {
+			lo, hi := len(texts[0]), len(texts[0])
+			for _, s := range texts {
+				lo, hi = min(lo, len(s)), max(hi, len(s))
+			}
+			*total += hi - lo
+			return embed(ctx, texts, batch)
+		}
+	}
+	var inOrder, byLength int
+	plain, err := BuildIndex(ctx, h, PromptDefinitions, spread(&inOrder), 256, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sorted, err := BuildIndexByLength(ctx, h, PromptDefinitions, spread(&byLength), 256, func(s string) int { return len(s) }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(plain.Emb, sorted.Emb) || !slices.Equal(plain.Owner, sorted.Owner) {
+		t.Fatal("rows moved: the index by length differs from T's order")
+	}
+	if byLength*5 > inOrder {
+		t.Errorf("batches by length span %d characters in all, in T's order %d", byLength, inOrder)
 	}
 }

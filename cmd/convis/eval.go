@@ -73,6 +73,10 @@ bootstrap interval, passes per map and images per second.
 Grid maps are made as explain makes them: refined (--refine, on by
 default; --refine=false for Algorithm 1's map, --refine-region box for the
 per-concept stage, and the --refine-* numbers for measuring the stage).
+--budget fast|default|full takes a window plan by cost (docs/budget.md);
+--fidelity also makes every sample's default map and reports the grid
+map's fidelity to it (fidelity_pearson: Pearson over the image;
+fidelity_peak_distance: between the peaks, pixels of the 224 square).
 
 DATASET is a JSON manifest or a directory holding manifest.json:
   {"images": [{"file": "a.png", "objects": [{"concept": "dog.n.01", "box": [x, y, w, h]}]}]}

@@ -57,7 +57,7 @@ def main():
         if not have:
             continue
         first = runs[(have[0], ds)]
-        print(f"\n{title} ({first['images']} images of {first['dataset']}):\n")
+        print(f"\n{title.capitalize()} ({first['images']} images of testdata/{ds}; the {ds}-subset of the sweep):\n")
         print("| plan | passes per map | × default | objects: pointing game | parents: pointing game | objects: box IoU > 0.5 | parents: box IoU > 0.5 | Pearson with the default map (objects / parents) | peak distance, px of 224 (objects / parents) |")
         print("|---|---|---|---|---|---|---|---|---|")
         base = row(runs[("default", ds)], "object")["passes_per_map"] if ("default", ds) in runs else None

@@ -29,10 +29,10 @@ declare -A plan=(
   [s32-128only]="--sizes 128 --stride 32"
   [s48]="--sizes 128,64 --stride 48"
   [s32-norefine]="--sizes 128,64 --stride 32 --refine=false"
-  [s32-fine48]="--sizes 128,64 --stride 32 --refine-size 48"
+  [s32]="--sizes 128,64 --stride 32"
   [s24-128only]="--sizes 128 --stride 24"
 )
-order=${PLANS:-default fast s32-norefine s32-fine32 s32-128only s48 s32-fine48 s24-128only full}
+order=${PLANS:-default fast s32 s32-norefine s32-fine32 s32-128only s48 s24-128only full}
 # The subsets: manifests beside the JSON whose files point back into
 # testdata.
 subset() { # DATASET EVERY

@@ -82,10 +82,11 @@ def main():
             ax.plot(xs, box, marker, mfc="none", label=f"{level}s: box IoU > 0.5")
             axes[1][col].plot(xs, pr, marker, label=f"{level}s")
             if level == "object":
-                for x, y, p in zip(xs, pg, have):
-                    ax.annotate(p, (x, y), textcoords="offset points", xytext=(3, 4), fontsize=7)
-                for x, y, p in zip(xs, pr, have):
-                    axes[1][col].annotate(p, (x, y), textcoords="offset points", xytext=(3, 4), fontsize=7)
+                # Plans of equal passes sit on one x: their labels are staggered.
+                for k, (x, y, p) in enumerate(zip(xs, pg, have)):
+                    ax.annotate(p, (x, y), textcoords="offset points", xytext=(3, -10 - 9 * (k % 3)), fontsize=7)
+                for k, (x, y, p) in enumerate(zip(xs, pr, have)):
+                    axes[1][col].annotate(p, (x, y), textcoords="offset points", xytext=(3, 4 - 9 * (k % 3)), fontsize=7)
         axes[0][col].set_title(title)
         axes[0][col].set_ylabel("share of samples")
         axes[1][col].set_ylabel("Pearson with the default map")

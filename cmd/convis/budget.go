@@ -16,7 +16,7 @@ var budgetPlanFlags = []string{"sizes", "stride", "refine", "refine-region", "re
 
 // addBudgetFlag is --budget, as explain and eval localization take it.
 func addBudgetFlag(f *pflag.FlagSet, budget *string) {
-	f.StringVar(budget, "budget", "", "window plan by cost (docs/budget.md): fast (grid every 32, refinement windows of 48: 360 passes on a square, 0.39× the default's; for large batches), default (today's map, 926 passes) or full (1,514 passes); not with --sizes, --stride, --refine*, --preset")
+	f.StringVar(budget, "budget", "", "window plan by cost (docs/budget.md): fast (grid every 32, refinement windows of 48: 360 passes on a square, 0.39× the default's; for large batches), default (today's map, 926 passes) or full (1,514 passes: refinement windows every 8; measured no better than default); not with --sizes, --stride, --refine*, --preset")
 }
 
 // applyBudget sets p's window plan to the named budget's ("" leaves p as

@@ -160,9 +160,9 @@ status is 1 if any failed (2 for usage errors, 130 when interrupted).`,
 	f.BoolVar(&opts.Force, "force", false, "redo pairs whose outputs are up to date, and overwrite outputs made with other settings")
 	f.StringVar(&opts.Shard, "shard", "", "take part K of N of the images (K/N), or auto from Slurm array or Kubernetes Indexed Job variables")
 	f.BoolVar(&opts.FailFast, "fail-fast", false, "stop at the first image that fails")
-	// 0 by default: on two cores, preparing ahead measured no faster than
-	// one image after the other (docs/performance.md, convis-bench).
-	f.IntVar(&opts.Prefetch, "prefetch", 0, "images decoded and prepared ahead while the encoder runs (0: none, the default: no gain measured on two cores, docs/performance.md)")
+	// 2 by default: on a quiet two-core machine it measured no gain (0.967,
+	// 0.990) and no loss; on a loaded one 1.371 (docs/batch.md).
+	f.IntVar(&opts.Prefetch, "prefetch", 2, "images decoded and prepared ahead while the encoder runs (0: none; docs/batch.md measures both)")
 	addRefineFlags(f, &opts.Refine, &opts.RefineRegion)
 	addBudgetFlag(f, &opts.Budget)
 	f.IntVar(&opts.RefineSmooth, "refine-smooth", 0, "radius, in pixels of the image square (224), of a box filter over the refined map: smoother pictures (8 fits more boxes on the square benchmark, not on the non-square one, and moves fewer peaks onto the object; docs/localization.md)")

@@ -27,6 +27,7 @@ func registerCompletions(root *cobra.Command, g *globalOptions) {
 		"fill":          fixed("noise", "gray", "blur"),
 		"crop":          fixed("pad", "center"),
 		"refine-region": fixed("image", "box"),
+		"budget":        fixed("fast", "default", "full"),
 		"box-rule":      fixed("rel:0.4", "rel:0.8", "0.7", "otsu"),
 		"boxes":         fixed("best", "all"),
 		"prompts":       fixed("definitions", "lemmas", "a photo of a {}"),

@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -49,6 +51,8 @@ type evalOptions struct {
 	flags    *pflag.FlagSet
 	Canvas   saliency.CanvasOptions // size, image size and padding (--canvas, --image-size, --padding)
 	RefineP  saliency.RefineParams
+	Budget   string
+	Fidelity bool
 }
 
 func newEvalLocalizationCmd(g *globalOptions) *cobra.Command {
@@ -69,6 +73,10 @@ bootstrap interval, passes per map and images per second.
 Grid maps are made as explain makes them: refined (--refine, on by
 default; --refine=false for Algorithm 1's map, --refine-region box for the
 per-concept stage, and the --refine-* numbers for measuring the stage).
+--budget fast|default|full takes a window plan by cost (docs/budget.md);
+--fidelity also makes every sample's default map and reports the grid
+map's fidelity to it (fidelity_pearson: Pearson over the image;
+fidelity_peak_distance: between the peaks, pixels of the 224 square).
 
 DATASET is a JSON manifest or a directory holding manifest.json:
   {"images": [{"file": "a.png", "objects": [{"concept": "dog.n.01", "box": [x, y, w, h]}]}]}
@@ -114,6 +122,8 @@ and a cat for "animal"): one box cannot be the answer for them. Methods sharing 
 	f.BoolVar(&opts.RefineP.LogRanks, "refine-log-ranks", dr.LogRanks, "maps take log(1 + rank) instead of the rank (box: false)")
 	boundedIntVar(f, &opts.RefineP.MaxPasses, "refine-max-passes", br.MaxPasses, 0, maxPasses, "box: bound on refinement windows per concept")
 	boundedIntVar(f, &opts.RefineP.Smooth, "refine-smooth", dr.Smooth, 0, 224, "radius, in pixels of the image square (224), of the box filter over the refined map (0: none; box: 0)")
+	addBudgetFlag(f, &opts.Budget)
+	f.BoolVar(&opts.Fidelity, "fidelity", false, "also make each sample's default map (--budget default) and report the grid map's fidelity to it: Pearson over the image and the distance between the peaks, in pixels of the image square (224)")
 	addIndexFlags(f, &opts.Index)
 	f.BoolVar(&opts.JSON, "json", false, "print JSON")
 	addDecodeFlags(f, &opts.Decode)
@@ -295,6 +305,8 @@ type methodScores struct {
 	seconds  float64
 	windows  int // windows a map needs encoded, summed over images
 	images   int
+	// --fidelity: per sample, against the default map of the same image.
+	pearson, peakDist []float64
 }
 
 // EvalRow is one method × level line of the report.
@@ -319,6 +331,10 @@ type EvalRow struct {
 	// the image), averaged over the images; the window cache may have
 	// saved them.
 	PassesPerMap float64 `json:"passes_per_map,omitempty"`
+	// --fidelity (grid): the map against the default map (--budget
+	// default) of the same image and concept.
+	FidelityPearson *saliency.Interval `json:"fidelity_pearson,omitempty"`
+	FidelityPeak    *saliency.Interval `json:"fidelity_peak_distance,omitempty"`
 	// Source is "maps" for maps read from --maps folders (never computed,
 	// even when named like a method eval computes: grid, occlusion…).
 	Source string `json:"source,omitempty"`
@@ -469,6 +485,18 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 			return usageErrorf("--refine-size, --refine-stride, --refine-margin, --refine-max-passes and --refine-weight: want a size that fits the canvas, stride ≥ 1, margin and bound ≥ 0, weight in [0, 1]")
 		}
 	}
+	if err := applyBudget(opts.flags, opts.Budget, saliency.MethodGrid, &params); err != nil {
+		return err
+	}
+	// --fidelity's reference: the default plan on the same canvas.
+	reference := params
+	if err := saliency.BudgetDefault.Apply(&reference); err != nil {
+		return err
+	}
+	sameAsReference := samePlan(params, reference)
+	if opts.Fidelity && !slices.Contains(opts.Methods, "grid") {
+		return usageErrorf("--fidelity measures the grid method's maps: add --method grid")
+	}
 	for _, sz := range params.Sizes {
 		if sz < 1 || sz > params.Canvas.Size {
 			return usageErrorf("--sizes: %d does not fit the canvas of %d", sz, params.Canvas.Size)
@@ -616,6 +644,22 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 				scores[key(method, l)].seconds += spent / float64(len(opts.Levels))
 			}
 		}
+		if opts.Fidelity && gridRes != nil {
+			// Made after the methods' timings: the reference's time is not theirs.
+			ref := gridRes
+			if !sameAsReference {
+				p := reference
+				p.Method = saliency.MethodGrid
+				if ref, err = ex.Explain(ctx, img, concepts, p, nil); err != nil {
+					return fmt.Errorf("%s: the default map: %w", path, err)
+				}
+			}
+			for k, cm := range gridRes.Maps {
+				r, d := mapFidelity(gridRes.Canvas, cm.Square, ref.Maps[k].Square)
+				sc := scores[key(evalMethod{name: "grid"}, levelOf[k])]
+				sc.pearson, sc.peakDist = append(sc.pearson, r), append(sc.peakDist, d)
+			}
+		}
 	}
 	prog.Done()
 	var rows []EvalRow
@@ -660,6 +704,11 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 			if sc.images > 0 {
 				row.PassesPerMap = float64(sc.windows) / float64(sc.images)
 			}
+			if len(sc.pearson) == n && n > 0 {
+				r := saliency.Bootstrap(n, opts.Seed+5, meanOf(sc.pearson))
+				d := saliency.Bootstrap(n, opts.Seed+6, meanOf(sc.peakDist))
+				row.FidelityPearson, row.FidelityPeak = &r, &d
+			}
 			if sc.seconds > 0 {
 				row.ImagesPerSec = float64(len(images)) / sc.seconds
 			}
@@ -672,7 +721,7 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 	sort.SliceStable(rows, func(a, b int) bool { return rows[a].Level < rows[b].Level })
 	if opts.JSON {
 		return writeJSON(g.Stdout, map[string]any{"dataset": opts.Dataset, "images": len(images), "seed": opts.Seed, "seeds": opts.Seeds,
-			"sizes": params.Sizes, "stride": params.Stride, "refine": params.Refine != nil, "refine_params": refineJSON(params.Refine), "fill": string(params.Canvas.Fill), "crop": string(params.Canvas.Crop),
+			"budget": opts.Budget, "fidelity": opts.Fidelity, "sizes": params.Sizes, "stride": params.Stride, "refine": params.Refine != nil, "refine_params": refineJSON(params.Refine), "fill": string(params.Canvas.Fill), "crop": string(params.Canvas.Crop),
 			"canvas": params.Canvas.Size, "image_size": params.Canvas.ImageSize, "padding": params.Canvas.Offset, "results": rows})
 	}
 	w := g.Stdout
@@ -681,7 +730,11 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 	for _, rule := range boxRules {
 		head += fmt.Sprintf(" %-21s", "box IoU>0.5 ("+rule.String()+")")
 	}
-	fmt.Fprintln(w, head+fmt.Sprintf(" %11s %8s", "passes/map", "img/s"))
+	head += fmt.Sprintf(" %11s %8s", "passes/map", "img/s")
+	if opts.Fidelity {
+		head += fmt.Sprintf(" %-21s %-21s", "Pearson (default map)", "peak distance (px)")
+	}
+	fmt.Fprintln(w, head)
 	for _, r := range rows {
 		ci := func(iv saliency.Interval) string { return fmt.Sprintf("%.3f [%.3f, %.3f]", iv.Mean, iv.Lo, iv.Hi) }
 		label := evalMethod{name: r.Method, maps: r.Source == "maps"}.label()
@@ -689,7 +742,11 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 		for _, rule := range boxRules {
 			line += fmt.Sprintf(" %-21s", ci(r.BoxAcc[rule.String()]))
 		}
-		fmt.Fprintln(w, line+fmt.Sprintf(" %11.0f %8.2f", r.PassesPerMap, r.ImagesPerSec))
+		line += fmt.Sprintf(" %11.0f %8.2f", r.PassesPerMap, r.ImagesPerSec)
+		if r.FidelityPearson != nil {
+			line += fmt.Sprintf(" %-21s %-21s", ci(*r.FidelityPearson), ci(*r.FidelityPeak))
+		}
+		fmt.Fprintln(w, line)
 	}
 	return nil
 }
@@ -763,4 +820,30 @@ func refineJSON(r *saliency.RefineParams) map[string]any {
 		out["margin"], out["max_passes"], out["box_rule"] = r.Margin, r.MaxPasses, r.Rule.String()
 	}
 	return out
+}
+
+// samePlan says whether a and b make the same grid map's windows and
+// refinement (then a --fidelity reference is the map itself).
+func samePlan(a, b saliency.Params) bool {
+	if !slices.Equal(a.Sizes, b.Sizes) || a.Stride != b.Stride || (a.Refine == nil) != (b.Refine == nil) {
+		return false
+	}
+	return a.Refine == nil || *a.Refine == *b.Refine
+}
+
+// mapFidelity is a map against a reference map of the same image (both over
+// the image square): the Pearson correlation of their values over the
+// image's content, and the distance between their peaks in image-square
+// pixels.
+func mapFidelity(c *saliency.Canvas, m, ref *saliency.Map) (pearson, peakDistance float64) {
+	o := c.Opts.Offset
+	x0, y0, x1, y1 := c.ContentRect()
+	var a, b []float32
+	for y := y0 - o; y < y1-o; y++ {
+		a = append(a, m.V[y*m.W+x0-o:y*m.W+x1-o]...)
+		b = append(b, ref.V[y*ref.W+x0-o:y*ref.W+x1-o]...)
+	}
+	ax, ay := m.Peak()
+	bx, by := ref.Peak()
+	return compare.Pearson(a, b), math.Hypot(float64(ax-bx), float64(ay-by))
 }

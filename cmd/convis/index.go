@@ -138,10 +138,16 @@ func loadIndex(ctx context.Context, g *globalOptions, m *clip.Model, h *wordnet.
 	key := saliency.IndexKey{ModelHash: hash, Vocab: vk, Mode: opts.Prompts, Synsets: h.Len(), Data: wordnet.DataVersion() + " " + m.TokenizerVersion()}
 	ix, cached, err := saliency.LoadOrBuildIndex(ctx, dir, key, h, func() (*saliency.ConceptIndex, error) {
 		g.Log.Info("building the concept index (once per model, vocabulary and prompt mode)", "synsets", h.Len(), "prompts", opts.Prompts)
-		defer prog.Done()
-		return saliency.BuildIndex(ctx, h, saliency.PromptMode(opts.Prompts), m.EmbedTexts, 256, func(done, total int) {
-			prog.Update("concept index", done, total)
-		})
+		ip := newIndexProgress(g, prog)
+		// Batched by token count: a batch is padded to its longest prompt
+		// (same embeddings, bit for bit, on the built-in model; faster).
+		ix, err := saliency.BuildIndexByLength(ctx, h, saliency.PromptMode(opts.Prompts), m.EmbedTexts, 256, func(s string) int { return len(m.Tokenizer.Tokenize(s)) }, ip.Update)
+		if err == nil {
+			ip.Done(ix.Len())
+		} else {
+			prog.Done()
+		}
+		return ix, err
 	}, saliency.IndexCacheOptions{
 		Waiting: func() {
 			g.Log.Info("another convis process is building this concept index; waiting for it", "cache", dir)
@@ -270,10 +276,7 @@ func splitConcepts(values []string) ([]string, error) {
 			out = append(out, part)
 		}
 	}
-	if len(out) == 0 {
-		return nil, usageErrorf("give at least one --concept")
-	}
-	return out, nil
+	return out, nil // none at all is for the caller to judge (explain --top needs none)
 }
 
 func joinMax(s []string, n int) string {

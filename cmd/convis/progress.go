@@ -123,3 +123,39 @@ func (b *batchProgress) Clear() { b.line.Done() }
 
 // Done ends the progress display.
 func (b *batchProgress) Done() { b.line.Done() }
+
+// indexProgress shows the concept index's first build: the terminal's
+// live bar, and without a terminal a log line every 10 s with the count,
+// the rate and the time left (the build of --vocab wordnet takes minutes),
+// then one line with the whole build's rate.
+type indexProgress struct {
+	line    *progressLine
+	log     *slog.Logger
+	start   time.Time
+	lastLog time.Time
+	every   time.Duration
+}
+
+func newIndexProgress(g *globalOptions, line *progressLine) *indexProgress {
+	now := time.Now()
+	return &indexProgress{line: line, log: g.Log, start: now, lastLog: now, every: 10 * time.Second}
+}
+
+// Update takes prompts done out of the total.
+func (p *indexProgress) Update(done, total int) {
+	p.line.Update("concept index", done, total)
+	if p.line.on || done >= total || time.Since(p.lastLog) < p.every {
+		return
+	}
+	p.lastLog = time.Now()
+	rate := float64(done) / time.Since(p.start).Seconds()
+	eta := time.Duration(float64(total-done) / rate * float64(time.Second)).Round(time.Second)
+	p.log.Info(fmt.Sprintf("concept index: %d/%d prompts, %.0f/s, ETA %s", done, total, rate, eta))
+}
+
+// Done ends the display with the build's rate.
+func (p *indexProgress) Done(total int) {
+	p.line.Done()
+	el := time.Since(p.start)
+	p.log.Info(fmt.Sprintf("concept index built: %d prompts in %s, %.0f/s", total, el.Round(100*time.Millisecond), float64(total)/el.Seconds()))
+}

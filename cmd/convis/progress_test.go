@@ -35,3 +35,26 @@ func TestBatchProgressPlainLines(t *testing.T) {
 		t.Errorf("plain line %q", got)
 	}
 }
+
+// Without a terminal, the index build logs count, rate and ETA once per
+// interval, and its rate at the end.
+func TestIndexProgressPlainLines(t *testing.T) {
+	var buf bytes.Buffer
+	g := &globalOptions{Stderr: &buf, Log: newPlainLogger(&buf, slog.LevelInfo)}
+	p := newIndexProgress(g, newProgress(&buf))
+	p.start = time.Now().Add(-10 * time.Second)
+	p.Update(256, 7080)
+	if buf.Len() != 0 {
+		t.Fatalf("a line before the interval: %q", buf.String())
+	}
+	p.every = 0
+	p.Update(1000, 7080)
+	if got := buf.String(); !strings.Contains(got, "concept index: 1000/7080 prompts, 100/s, ETA 1m1s") {
+		t.Errorf("progress line %q", got)
+	}
+	buf.Reset()
+	p.Done(7080)
+	if got := buf.String(); !strings.Contains(got, "concept index built: 7080 prompts in") || !strings.Contains(got, "/s") {
+		t.Errorf("last line %q", got)
+	}
+}

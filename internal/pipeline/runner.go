@@ -38,6 +38,7 @@ type Settings struct {
 	Box      saliency.BoxRule
 	AllBoxes bool     // one box per region that stands out (--boxes all)
 	Preset   string   // the --preset the settings came from ("" for none)
+	Budget   string   // the --budget the plan came from ("" for none: not recorded)
 	Formats  []string // some of overlay, npy, png16, json, canvas
 	Style    string
 	Colormap string
@@ -73,6 +74,10 @@ func (s Settings) ParamsJSON() map[string]any {
 		"preset": map[bool]string{true: "none", false: s.Preset}[s.Preset == ""],
 	}
 	out["threshold"] = s.BoxRule().Threshold
+	if s.Budget != "" {
+		// The name beside the plan it means (sizes, stride, refine_*).
+		out["budget"] = s.Budget
+	}
 	out["refine"] = p.Refine != nil
 	if s.AbsentBox != "" && s.AbsentBox != render.AbsentBoxDashed {
 		out["box_when_absent"] = string(s.AbsentBox) // the default is not recorded: older sidecars match

@@ -156,12 +156,29 @@ func settingsDiff(old, cur *Sidecar) []string {
 		d = append(d, fmt.Sprintf("seed %d → %d", old.Seed, cur.Seed))
 	}
 	for _, k := range unionKeys(old.Params, cur.Params) {
+		if k == "budget" && sameAsDefaultBudget(old.Params[k], cur.Params[k]) {
+			continue
+		}
 		a, b := canonical(old.Params[k]), canonical(cur.Params[k])
 		if !bytes.Equal(a, b) {
 			d = append(d, fmt.Sprintf("%s %s → %s", k, a, b))
 		}
 	}
 	return d
+}
+
+// sameAsDefaultBudget: a map made without --budget and one made with
+// --budget default have the same plan (which the other params compare), so
+// the name alone is no difference.
+func sameAsDefaultBudget(a, b any) bool {
+	name := func(v any) string {
+		if v == nil {
+			return "default"
+		}
+		s, _ := v.(string)
+		return s
+	}
+	return name(a) == "default" && name(b) == "default"
 }
 
 func unionKeys(a, b map[string]any) []string {

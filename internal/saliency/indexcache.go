@@ -13,6 +13,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"sort"
 	"time"
 
 	"github.com/convis/convis/internal/atomicfile"
@@ -26,29 +27,56 @@ type TextEmbedder func(ctx context.Context, texts []string, batch int) ([][]floa
 // BuildIndex embeds the prompts of T and normalises them. progress gets
 // prompts done out of the total.
 func BuildIndex(ctx context.Context, h *wordnet.Hierarchy, mode PromptMode, embed TextEmbedder, batch int, progress Progress) (*ConceptIndex, error) {
+	return BuildIndexByLength(ctx, h, mode, embed, batch, nil, progress)
+}
+
+// BuildIndexByLength is BuildIndex with the prompts embedded in order of
+// length (length(text), e.g. its tokens; nil: in T's order): a batch is
+// padded to its longest prompt, so batches of like lengths encode the
+// fewest padding tokens. The rows stay in T's order.
+func BuildIndexByLength(ctx context.Context, h *wordnet.Hierarchy, mode PromptMode, embed TextEmbedder, batch int, length func(string) int, progress Progress) (*ConceptIndex, error) {
 	texts, owner, err := Prompts(h, mode)
 	if err != nil {
 		return nil, err
 	}
+	order := make([]int, len(texts))
+	for i := range order {
+		order[i] = i
+	}
+	if length != nil {
+		lens := make([]int, len(texts))
+		for i, t := range texts {
+			lens[i] = length(t)
+		}
+		// Stable: prompts of one length keep T's order, so the build is
+		// deterministic.
+		sort.SliceStable(order, func(a, b int) bool { return lens[order[a]] < lens[order[b]] })
+	}
 	ix := &ConceptIndex{H: h, Mode: mode, Owner: owner}
+	batchTexts := make([]string, 0, batch)
 	for start := 0; start < len(texts); start += batch {
 		end := min(start+batch, len(texts))
-		embs, err := embed(ctx, texts[start:end], batch)
+		batchTexts = batchTexts[:0]
+		for _, i := range order[start:end] {
+			batchTexts = append(batchTexts, texts[i])
+		}
+		embs, err := embed(ctx, batchTexts, batch)
 		if err != nil {
 			return nil, err
 		}
-		for _, e := range embs {
+		for k, e := range embs {
 			if ix.Dim == 0 {
 				ix.Dim = len(e)
-				ix.Emb = make([]float32, 0, len(texts)*ix.Dim)
+				ix.Emb = make([]float32, len(texts)*ix.Dim)
 			}
 			var s float64
 			for _, v := range e {
 				s += float64(v) * float64(v)
 			}
 			inv := float32(1 / math.Max(math.Sqrt(s), 1e-12))
-			for _, v := range e {
-				ix.Emb = append(ix.Emb, v*inv)
+			row := ix.Emb[order[start+k]*ix.Dim : (order[start+k]+1)*ix.Dim]
+			for j, v := range e {
+				row[j] = v * inv
 			}
 		}
 		if progress != nil {

@@ -163,16 +163,14 @@ status is 1 if any failed (2 for usage errors, 130 when interrupted).`,
 	f.BoolVar(&opts.Force, "force", false, "redo pairs whose outputs are up to date, and overwrite outputs made with other settings")
 	f.StringVar(&opts.Shard, "shard", "", "take part K of N of the images (K/N), or auto from Slurm array or Kubernetes Indexed Job variables")
 	f.BoolVar(&opts.FailFast, "fail-fast", false, "stop at the first image that fails")
-	boundedIntVar(f, &opts.Prefetch, "prefetch", 2, 0, maxPrefetch, "images decoded and prepared ahead while the encoder runs (0: none)")
+	// 2 by default: on a quiet two-core machine it measured no gain (0.967,
+	// 0.990) and no loss; on a loaded one 1.371 (docs/batch.md).
+	boundedIntVar(f, &opts.Prefetch, "prefetch", 2, 0, maxPrefetch, "images decoded and prepared ahead while the encoder runs (0: none; docs/batch.md measures both)")
 	addRefineFlags(f, &opts.Refine, &opts.RefineRegion)
+	addBudgetFlag(f, &opts.Budget)
 	f.IntVar(&opts.Top, "top", 0, "also explain the K concepts of T the image ranks highest, as classify --top K lists them (the map's windows vote for their closest synset; then the whole image's cosine), each as if named with -c; from the window cache, so K maps cost about one")
 	f.StringArrayVar(&opts.Versus, "versus", nil, "also a contrastive map of each concept against this one (repeatable): where the image looks like the concept rather than the other, from the two subtrees' window ranks, no more passes; values in [−1, 1] (STEM.SYNSET.vs.OTHER.map.npy and .overlay.png, a diverging colormap; the sidecar's versus)")
 	f.StringVar(&opts.AbsentBox, "box-when-absent", string(render.AbsentBoxDashed), "how the overlay draws the box of a concept that looks absent (its picture says \"looks absent\"): dashed, none or solid")
-	// 2 by default: on a quiet two-core machine it measured no gain (0.967,
-	// 0.990) and no loss; on a loaded one 1.371 (docs/batch.md).
-	f.IntVar(&opts.Prefetch, "prefetch", 2, "images decoded and prepared ahead while the encoder runs (0: none; docs/batch.md measures both)")
-	addRefineFlags(f, &opts.Refine, &opts.RefineRegion)
-	addBudgetFlag(f, &opts.Budget)
 	f.IntVar(&opts.RefineSmooth, "refine-smooth", 0, "radius, in pixels of the image square (224), of a box filter over the refined map: smoother pictures (8 fits more boxes on the square benchmark, not on the non-square one, and moves fewer peaks onto the object; docs/localization.md)")
 	f.BoolVar(&opts.FullPlan, "full-plan", false, "also encode windows that miss the image (slower, same map; for checking)")
 	f.MarkHidden("full-plan")

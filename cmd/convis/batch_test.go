@@ -83,7 +83,10 @@ func writeFile(t *testing.T, path string, data []byte) {
 // every 48 pixels (85 passes a map instead of 730).
 func batchArgs(lib, cache, out string, extra ...string) []string {
 	args := []string{"explain", "--model", "../../testdata/fixture-model", "--ort-lib", lib, "--cache-dir", cache,
-		"-c", "animal", "-c", "food", "--stride", "48", "-o", out}
+		// A coarse grid and no refinement: these tests are about the batch
+		// (records, resume, kills, shards), and the 196 refinement windows
+		// per image were two thirds of their time.
+		"-c", "animal", "-c", "food", "--stride", "48", "--refine=false", "-o", out}
 	return append(args, extra...)
 }
 
@@ -158,12 +161,15 @@ func warmIndex(t *testing.T, lib, cache string) {
 // bad file, the first before the run ends, mirrors the input tree and
 // writes the run log.
 func TestBatchRecursiveJSONLStreams(t *testing.T) {
+	t.Parallel()
 	lib := ortLibForTest(t)
-	cache := sharedCache
-	warmIndex(t, lib, cache)
+	// The records, files and counts are this test's subject, not the maps:
+	// the fake runtime, with a cache of its own (its embeddings must never
+	// reach the shared cache under the fixture model's hash).
+	cache := t.TempDir()
 	root, rels := batchTree(t, 42)
 	out := filepath.Join(t.TempDir(), "out")
-	all, stderr, code := streamed(t, convisCmd(t, nil, batchArgs(lib, cache, out, root, "--recursive", "--jsonl")...))
+	all, stderr, code := streamed(t, convisCmd(t, []string{"CONVIS_TEST_FAKE_RUNTIME=32"}, batchArgs(lib, cache, out, root, "--recursive", "--jsonl")...))
 	if code != 1 {
 		t.Fatalf("want exit 1 (two bad images), got %d; stderr: %s", code, stderr)
 	}
@@ -269,6 +275,7 @@ func checkParses(t *testing.T, dir string) {
 // pairs done (their files untouched), makes the rest, and the outputs equal
 // an uninterrupted run's byte for byte.
 func TestBatchKillAndResume(t *testing.T) {
+	t.Parallel()
 	lib := ortLibForTest(t)
 	cache := sharedCache
 	warmIndex(t, lib, cache)
@@ -361,6 +368,7 @@ func TestBatchKillAndResume(t *testing.T) {
 // exactly the images of one run, each once, with byte-identical maps; and
 // runs summary over the folder counts what a single run does.
 func TestBatchShards(t *testing.T) {
+	t.Parallel()
 	lib := ortLibForTest(t)
 	cache := sharedCache
 	warmIndex(t, lib, cache)
@@ -538,6 +546,7 @@ func TestBatchInterrupt(t *testing.T) {
 // convis score streams one JSON line per (image, concept), the first while
 // the run goes on; bad images are reported and the others scored.
 func TestScoreStreams(t *testing.T) {
+	t.Parallel()
 	lib := ortLibForTest(t)
 	warmIndex(t, lib, sharedCache)
 	dir := t.TempDir()

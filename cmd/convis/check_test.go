@@ -15,6 +15,7 @@ import (
 // of the committed goldens (testdata/suite/golden, regenerated with
 // `convis check testdata/suite/suite.yaml --update`).
 func TestSaliencySuite(t *testing.T) {
+	t.Parallel()
 	lib := ortLibForTest(t)
 	var stdout, stderr bytes.Buffer
 	junit := filepath.Join(t.TempDir(), "suite.xml")
@@ -37,6 +38,7 @@ func TestSaliencySuite(t *testing.T) {
 // model fails with exit 1, and the JUnit file, the Markdown and the
 // pictures name the failing pairs; a truncated golden map exits 2 naming it.
 func TestCheckAndCompareCLI(t *testing.T) {
+	t.Parallel()
 	lib := ortLibForTest(t)
 	dir := t.TempDir()
 	for _, name := range []string{"0000.png", "0001.png", "0002.png"} {

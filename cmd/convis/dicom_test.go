@@ -72,6 +72,7 @@ func noSecrets(t *testing.T, secrets []string, dir string, streams ...[]byte) {
 // streams its records, resumes, shards like a PNG batch, and no patient or
 // study identifier reaches an output, stdout or stderr.
 func TestBatchDICOM(t *testing.T) {
+	t.Parallel()
 	lib := ortLibForTest(t)
 	cache := sharedCache
 	warmIndex(t, lib, cache)

@@ -69,6 +69,7 @@ func TestExplainIsDeterministic(t *testing.T) {
 // nothing; maps are the same bytes with the cache off, on a miss, on a hit
 // and after a corrupt entry (ranked by ONNX Runtime's product).
 func TestExplainWindowCache(t *testing.T) {
+	t.Parallel()
 	lib := ortLibForTest(t)
 	cache := t.TempDir()
 	type result struct {
@@ -138,6 +139,7 @@ func TestExplainWindowCache(t *testing.T) {
 // win, and the sidecar records the preset and the values; --boxes all
 // lists every box (the first is box); --threshold and --box-rule conflict.
 func TestExplainPresetAndBoxes(t *testing.T) {
+	t.Parallel()
 	lib := ortLibForTest(t)
 	run := func(extra ...string) (map[string]any, int, string) {
 		out := filepath.Join(t.TempDir(), "out")

@@ -79,6 +79,10 @@ func checkPage(t *testing.T, bin, page string, wantImages int) {
 // The report of a batch and the page of a comparison, opened in a real
 // browser.
 func TestReportInBrowser(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts headless Chromium on a 9-image batch (make test-long)")
+	}
+	t.Parallel()
 	bin := chromiumForTest(t)
 	lib := ortLibForTest(t)
 	warmIndex(t, lib, sharedCache)

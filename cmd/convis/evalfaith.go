@@ -19,20 +19,20 @@ import (
 )
 
 type evalFaithOptions struct {
-	Dataset   string
-	Concepts  []string
-	Methods   []string
-	Levels    []string
-	Maps      []string
-	Limit     int
-	Seed      uint64
-	Steps     int
-	Fill      string
-	Score     string
-	Batch     int
-	JSON      bool
-	MaxPixels int
-	Index     indexOptions
+	Dataset  string
+	Concepts []string
+	Methods  []string
+	Levels   []string
+	Maps     []string
+	Limit    int
+	Seed     uint64
+	Steps    int
+	Fill     string
+	Score    string
+	Batch    int
+	JSON     bool
+	Decode   decodeFlags
+	Index    indexOptions
 }
 
 func newEvalFaithfulnessCmd(g *globalOptions) *cobra.Command {
@@ -88,7 +88,7 @@ Cost: each (image, concept, method) needs 2·(steps+1)+1 encoder passes
 	f.StringVar(&opts.Score, "score", string(faithfulness.ScoreRank), "the concept's score the curves follow: rank, hierarchy or naive")
 	f.IntVar(&opts.Batch, "batch", 32, "images per encoder pass")
 	f.BoolVar(&opts.JSON, "json", false, "print JSON")
-	f.IntVar(&opts.MaxPixels, "max-pixels", clip.DefaultMaxPixels, "refuse images with more pixels than this")
+	addDecodeFlags(f, &opts.Decode)
 	addIndexFlags(f, &opts.Index)
 	return cmd
 }
@@ -163,6 +163,10 @@ func faithSamples(g *globalOptions, db *wordnet.DB, h *wordnet.Hierarchy, datase
 }
 
 func runEvalFaithfulness(ctx context.Context, g *globalOptions, opts *evalFaithOptions) error {
+	decode, err := opts.Decode.singleFrame("eval faithfulness")
+	if err != nil {
+		return err
+	}
 	fill, err := faithfulness.ParseFill(opts.Fill)
 	if err != nil {
 		return usageErrorf("--fill: %v", err)
@@ -229,7 +233,7 @@ func runEvalFaithfulness(ctx context.Context, g *globalOptions, opts *evalFaithO
 			continue
 		}
 		err := func() error {
-			img, _, err := pipeline.LoadImage(s.path, clip.DecodeOptions{MaxPixels: opts.MaxPixels})
+			img, _, err := pipeline.LoadImage(s.path, decode)
 			if err != nil {
 				return err
 			}

@@ -15,7 +15,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/convis/convis/internal/clip"
 	"github.com/convis/convis/internal/faithfulness"
 	"github.com/convis/convis/internal/ood"
 	"github.com/convis/convis/internal/pipeline"
@@ -23,20 +22,20 @@ import (
 )
 
 type evalSanityOptions struct {
-	Dataset   string
-	Concepts  []string
-	Methods   []string
-	Levels    []string
-	Limit     int
-	Seed      uint64
-	Blocks    []int
-	Copies    string
-	Tool      string
-	PeerMaps  string
-	Batch     int
-	JSON      bool
-	MaxPixels int
-	Index     indexOptions
+	Dataset  string
+	Concepts []string
+	Methods  []string
+	Levels   []string
+	Limit    int
+	Seed     uint64
+	Blocks   []int
+	Copies   string
+	Tool     string
+	PeerMaps string
+	Batch    int
+	JSON     bool
+	Decode   decodeFlags
+	Index    indexOptions
 }
 
 func newEvalSanityCmd(g *globalOptions) *cobra.Command {
@@ -85,7 +84,7 @@ folder of images with -c.`,
 	f.StringVar(&opts.PeerMaps, "peer-maps", "", "maps made elsewhere on the original (DIR/k0) and each copy (DIR/k<k>)")
 	f.IntVar(&opts.Batch, "batch", 32, "crops per encoder pass")
 	f.BoolVar(&opts.JSON, "json", false, "print JSON")
-	f.IntVar(&opts.MaxPixels, "max-pixels", clip.DefaultMaxPixels, "refuse images with more pixels than this")
+	addDecodeFlags(f, &opts.Decode)
 	addIndexFlags(f, &opts.Index)
 	return cmd
 }
@@ -145,6 +144,10 @@ func shuffledIndex(ix *saliency.ConceptIndex, seed uint64) *saliency.ConceptInde
 }
 
 func runEvalSanity(ctx context.Context, g *globalOptions, opts *evalSanityOptions) error {
+	decode, err := opts.Decode.singleFrame("eval sanity")
+	if err != nil {
+		return err
+	}
 	for _, m := range opts.Methods {
 		if !faithfulness.IsBuiltin(m) {
 			return usageErrorf("--method %q: want %s (maps made elsewhere come with --peer-maps)", m, strings.Join(faithfulness.BuiltinMethods, ", "))
@@ -253,7 +256,7 @@ func runEvalSanity(ctx context.Context, g *globalOptions, opts *evalSanityOption
 			continue
 		}
 		err := func() error {
-			img, _, err := pipeline.LoadImage(s.path, clip.DecodeOptions{MaxPixels: opts.MaxPixels})
+			img, _, err := pipeline.LoadImage(s.path, decode)
 			if err != nil {
 				return err
 			}

@@ -37,7 +37,7 @@ $(ORT_LIB):
 # make test is the quick suite (-short: the long, benchmark-like tests are
 # skipped and say so); make test-long runs everything. CI runs both. The
 # explicit -timeout keeps a hung test from eating CI's 90 minutes.
-TEST_TIMEOUT ?= 6m
+TEST_TIMEOUT ?= 10m
 LONG_TEST_TIMEOUT ?= 20m
 
 test: ort ## run the quick test suite (vet, then go test -short; the last line is the summary)

@@ -241,30 +241,26 @@ func runScore(ctx context.Context, g *globalOptions, opts *scoreOptions) error {
 			fmt.Fprintln(g.Stderr, "convis: "+escapeName(r.Error))
 		}
 	}
-	failed := 0
 	prog := newBatchProgress(g, len(jobs))
-	for i, j := range jobs {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		img, _, err := pipeline.LoadImage(j.Path, do)
-		var scores []conceptScore
-		if err == nil {
-			scores, err = s.score(ctx, img)
-		}
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			failed++
+	failed, err := pipeline.Each(ctx, jobs, pipeline.EachOptions{
+		Decode:   do,
+		Progress: prog.Update,
+		Failed: func(j pipeline.Job, err error) {
 			emit(scoreRecord{Status: pipeline.StatusError, Image: j.Path, Rel: j.Rel, Error: oneLine(err.Error())})
-			continue
+		},
+	}, func(ctx context.Context, j pipeline.Job, img *clip.RGB) error {
+		scores, err := s.score(ctx, img)
+		if err != nil {
+			return err
 		}
 		for k, c := range scores {
 			v, rank := c.by(method), c.Rank
 			emit(scoreRecord{Status: pipeline.StatusOK, Image: j.Path, Rel: j.Rel, Concept: s.resolved[k], Method: string(method), Score: &v, Rank: &rank})
 		}
-		prog.Update(pipeline.Event{Image: j.Path, Done: i + 1, Total: len(jobs), Failed: failed})
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	prog.Done()
 	if failed > 0 {

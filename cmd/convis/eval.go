@@ -667,18 +667,7 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 		for _, m := range methods {
 			sc := scores[key(m, l)]
 			n := len(sc.pointing)
-			meanOf := func(v []float64) func([]int) float64 {
-				return func(idx []int) float64 {
-					if len(idx) == 0 {
-						return 0
-					}
-					s := 0.0
-					for _, i := range idx {
-						s += v[i]
-					}
-					return s / float64(len(idx))
-				}
-			}
+			meanOf := saliency.MeanOf
 			row := EvalRow{Method: m.name, Level: l, Samples: n,
 				Pointing: saliency.Bootstrap(n, opts.Seed, meanOf(sc.pointing)),
 				Energy:   saliency.Bootstrap(n, opts.Seed+1, meanOf(sc.energy)),

@@ -396,15 +396,6 @@ func runEvalSanity(ctx context.Context, g *globalOptions, opts *evalSanityOption
 
 // meanInterval is the mean of v with its 95% bootstrap interval.
 func meanInterval(v []float64, seed uint64) ood.Interval {
-	b := saliency.Bootstrap(len(v), seed, func(idx []int) float64 {
-		if len(idx) == 0 {
-			return 0
-		}
-		t := 0.0
-		for _, i := range idx {
-			t += v[i]
-		}
-		return t / float64(len(idx))
-	})
+	b := saliency.Bootstrap(len(v), seed, saliency.MeanOf(v))
 	return ood.Interval{Value: b.Mean, Lo: b.Lo, Hi: b.Hi}
 }

@@ -29,16 +29,11 @@ func Summarize(method, level string, rs []Result, steps int, seed uint64) Summar
 	s := Summary{Method: method, Level: level, Samples: len(rs), Fractions: Fractions(steps),
 		DeletionCurve: make([]float64, steps+1), InsertionCurve: make([]float64, steps+1)}
 	mean := func(f func(Result) float64) func([]int) float64 {
-		return func(idx []int) float64 {
-			if len(idx) == 0 {
-				return 0
-			}
-			t := 0.0
-			for _, i := range idx {
-				t += f(rs[i])
-			}
-			return t / float64(len(idx))
+		v := make([]float64, len(rs))
+		for i, r := range rs {
+			v[i] = f(r)
 		}
+		return saliency.MeanOf(v)
 	}
 	iv := func(f func(Result) float64, k uint64) ood.Interval {
 		b := saliency.Bootstrap(len(rs), seed+k, mean(f))

@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/convis/convis/internal/clip"
-	"github.com/convis/convis/internal/saliency"
 	"github.com/convis/convis/internal/clip/cliptest"
+	"github.com/convis/convis/internal/saliency"
 )
 
 // Regression (issue 29.3): a FIFO in a batch folder hung the batch, deaf

@@ -96,6 +96,21 @@ type Interval struct {
 	Hi   float64 `json:"ci95_hi"`
 }
 
+// MeanOf is the mean of v over a resample's indexes (0 for none): the
+// statistic most bootstraps of this project take.
+func MeanOf(v []float64) func(idx []int) float64 {
+	return func(idx []int) float64 {
+		if len(idx) == 0 {
+			return 0
+		}
+		t := 0.0
+		for _, i := range idx {
+			t += v[i]
+		}
+		return t / float64(len(idx))
+	}
+}
+
 // Bootstrap resamples stat over the n samples (indexes) 1,000 times with a
 // seeded generator and returns the statistic with its 2.5/97.5 percentiles.
 func Bootstrap(n int, seed uint64, stat func(idx []int) float64) Interval {

@@ -244,6 +244,7 @@ func runScore(ctx context.Context, g *globalOptions, opts *scoreOptions) error {
 	prog := newBatchProgress(g, len(jobs))
 	failed, err := pipeline.Each(ctx, jobs, pipeline.EachOptions{
 		Decode:   do,
+		Prefetch: pipeline.DefaultPrefetch,
 		Progress: prog.Update,
 		Failed: func(j pipeline.Job, err error) {
 			emit(scoreRecord{Status: pipeline.StatusError, Image: j.Path, Rel: j.Rel, Error: oneLine(err.Error())})

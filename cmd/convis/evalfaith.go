@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/convis/convis/internal/clip"
+	"github.com/convis/convis/internal/evaluate"
 	"github.com/convis/convis/internal/faithfulness"
 	"github.com/convis/convis/internal/pipeline"
 	"github.com/convis/convis/internal/saliency"
@@ -155,8 +156,8 @@ func faithSamples(g *globalOptions, db *wordnet.DB, h *wordnet.Hierarchy, datase
 	}
 	for _, l := range levels {
 		for _, s := range samples[l] {
-			out[s.image].concepts = append(out[s.image].concepts, s.concept)
-			out[s.image].levels = append(out[s.image].levels, l)
+			out[s.Image].concepts = append(out[s.Image].concepts, s.Concept)
+			out[s.Image].levels = append(out[s.Image].levels, l)
 		}
 	}
 	return out, nil
@@ -200,12 +201,12 @@ func runEvalFaithfulness(ctx context.Context, g *globalOptions, opts *evalFaithO
 		return err
 	}
 	methods := append([]string(nil), builtin...)
-	var ext *externalMaps
+	var ext *evaluate.ExternalMaps
 	if len(opts.Maps) > 0 {
-		if ext, err = loadExternalMaps(opts.Maps); err != nil {
+		if ext, err = evaluate.LoadExternalMaps(opts.Maps); err != nil {
 			return err
 		}
-		methods = append(methods, ext.methods...)
+		methods = append(methods, ext.Methods...)
 	}
 	model, ix, ex, err := loadEvalExplainer(ctx, g, h, opts.Index)
 	if err != nil {
@@ -252,8 +253,8 @@ func runEvalFaithfulness(ctx context.Context, g *globalOptions, opts *evalFaithO
 			mapPasses += maps.Encoded
 			for _, c := range s.concepts {
 				if ext != nil {
-					for _, m := range ext.methods {
-						em, err := ext.load(s.file, c.Name, m, img.W, img.H)
+					for _, m := range ext.Methods {
+						em, err := ext.Load(s.file, c.Name, m, img.W, img.H)
 						if err != nil {
 							return err
 						}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/convis/convis/internal/evaluate"
 	"github.com/convis/convis/internal/faithfulness"
 	"github.com/convis/convis/internal/ood"
 	"github.com/convis/convis/internal/pipeline"
@@ -186,10 +187,10 @@ func runEvalSanity(ctx context.Context, g *globalOptions, opts *evalSanityOption
 			return err
 		}
 	}
-	var peers []*externalMaps // [0]: original, [i+1]: copy i
+	var peers []*evaluate.ExternalMaps // [0]: original, [i+1]: copy i
 	if opts.PeerMaps != "" {
 		for _, k := range append([]int{0}, blocks...) {
-			x, err := loadExternalMaps([]string{filepath.Join(opts.PeerMaps, fmt.Sprintf("k%d", k))})
+			x, err := evaluate.LoadExternalMaps([]string{filepath.Join(opts.PeerMaps, fmt.Sprintf("k%d", k))})
 			if err != nil {
 				return err
 			}
@@ -240,7 +241,7 @@ func runEvalSanity(ctx context.Context, g *globalOptions, opts *evalSanityOption
 	var methods []string
 	methods = append(methods, opts.Methods...)
 	if len(peers) > 0 {
-		methods = append(methods, peers[0].methods...)
+		methods = append(methods, peers[0].Methods...)
 	}
 	const textKey = -1
 	type acc struct{ rho, ssim []float64 }
@@ -277,11 +278,11 @@ func runEvalSanity(ctx context.Context, g *globalOptions, opts *evalSanityOption
 			if err != nil {
 				return fmt.Errorf("%s: %w", s.path, err)
 			}
-			peerMaps := func(x *externalMaps) (map[string][]*saliency.Map, error) {
+			peerMaps := func(x *evaluate.ExternalMaps) (map[string][]*saliency.Map, error) {
 				out := map[string][]*saliency.Map{}
-				for _, m := range peers[0].methods {
+				for _, m := range peers[0].Methods {
 					for _, c := range s.concepts {
-						em, err := x.load(s.file, c.Name, m, img.W, img.H)
+						em, err := x.Load(s.file, c.Name, m, img.W, img.H)
 						if err != nil {
 							return nil, err
 						}

@@ -249,7 +249,7 @@ func runScore(ctx context.Context, g *globalOptions, opts *scoreOptions) error {
 		Failed: func(j pipeline.Job, err error) {
 			emit(scoreRecord{Status: pipeline.StatusError, Image: j.Path, Rel: j.Rel, Error: oneLine(err.Error())})
 		},
-	}, func(ctx context.Context, j pipeline.Job, img *clip.RGB) error {
+	}, func(ctx context.Context, _ int, j pipeline.Job, img *clip.RGB) error {
 		scores, err := s.score(ctx, img)
 		if err != nil {
 			return err

@@ -37,8 +37,9 @@ type decoded struct {
 // returned as the error. A model that cannot be opened (*clip.OpenError,
 // from a lazily opened encoder) ends the loop with that error, as it ends
 // Runner.Run: no image can succeed. fn runs on the caller's goroutine, one image at a
-// time, in job order: only decoding runs ahead.
-func Each(ctx context.Context, jobs []Job, opts EachOptions, fn func(ctx context.Context, job Job, img *clip.RGB) error) (failed int, err error) {
+// time, in job order (i is the job's index in jobs): only decoding runs
+// ahead.
+func Each(ctx context.Context, jobs []Job, opts EachOptions, fn func(ctx context.Context, i int, job Job, img *clip.RGB) error) (failed int, err error) {
 	pctx, stop := context.WithCancel(ctx)
 	defer stop() // ends the prefetcher on an early return
 	next := prefetchWith(pctx, opts.Prefetch, jobs, func(j Job) *decoded {
@@ -55,7 +56,7 @@ func Each(ctx context.Context, jobs []Job, opts EachOptions, fn func(ctx context
 		}
 		err := d.err
 		if err == nil {
-			err = fn(ctx, j, d.img)
+			err = fn(ctx, i, j, d.img)
 		}
 		if err != nil {
 			if ctx.Err() != nil {

@@ -38,7 +38,7 @@ func TestEachGoesOnPastBadImage(t *testing.T) {
 	var seen, reported []string
 	failed, err := Each(context.Background(), []Job{{Path: bad}, {Path: goodPath}}, EachOptions{
 		Failed: func(j Job, err error) { reported = append(reported, j.Path) },
-	}, func(ctx context.Context, j Job, img *clip.RGB) error {
+	}, func(ctx context.Context, _ int, j Job, img *clip.RGB) error {
 		seen = append(seen, j.Path)
 		return nil
 	})
@@ -47,7 +47,7 @@ func TestEachGoesOnPastBadImage(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if _, err := Each(ctx, []Job{{Path: goodPath}}, EachOptions{}, func(context.Context, Job, *clip.RGB) error { return nil }); err == nil {
+	if _, err := Each(ctx, []Job{{Path: goodPath}}, EachOptions{}, func(context.Context, int, Job, *clip.RGB) error { return nil }); err == nil {
 		t.Fatal("cancelled context: want an error")
 	}
 }
@@ -93,7 +93,10 @@ func TestEachPrefetchKeepsOrderPastBadImage(t *testing.T) {
 			Prefetch: ahead,
 			Failed:   func(j Job, err error) { reported = append(reported, j.Rel) },
 			Progress: func(e Event) { events = append(events, e) },
-		}, func(ctx context.Context, j Job, img *clip.RGB) error {
+		}, func(ctx context.Context, i int, j Job, img *clip.RGB) error {
+			if jobs[i] != j {
+				t.Errorf("prefetch %d: index %d given with job %s", ahead, i, j.Rel)
+			}
 			seen = append(seen, j.Rel)
 			levels = append(levels, img.Pix[0])
 			return nil
@@ -118,7 +121,7 @@ func TestEachCountsWorkErrors(t *testing.T) {
 	var reported []string
 	failed, err := Each(context.Background(), jobs, EachOptions{Prefetch: 1,
 		Failed: func(j Job, err error) { reported = append(reported, j.Rel+": "+err.Error()) },
-	}, func(ctx context.Context, j Job, img *clip.RGB) error {
+	}, func(ctx context.Context, _ int, j Job, img *clip.RGB) error {
 		if j.Rel == "01.png" {
 			return errors.New("no luck")
 		}
@@ -141,7 +144,7 @@ func TestEachCancelMidway(t *testing.T) {
 		var reported []string
 		failed, err := Each(ctx, jobs, EachOptions{Prefetch: ahead,
 			Failed: func(j Job, err error) { reported = append(reported, j.Rel) },
-		}, func(ctx context.Context, j Job, img *clip.RGB) error {
+		}, func(ctx context.Context, _ int, j Job, img *clip.RGB) error {
 			seen = append(seen, j.Rel)
 			if j.Rel == "02.png" {
 				cancel()
@@ -161,7 +164,7 @@ func TestEachStopsWhenTheModelCannotOpen(t *testing.T) {
 	t.Parallel()
 	jobs := tinyPNGs(t, 3)
 	calls := 0
-	failed, err := Each(context.Background(), jobs, EachOptions{Prefetch: 1}, func(ctx context.Context, j Job, img *clip.RGB) error {
+	failed, err := Each(context.Background(), jobs, EachOptions{Prefetch: 1}, func(ctx context.Context, _ int, j Job, img *clip.RGB) error {
 		calls++
 		return fmt.Errorf("%s: %w", j.Path, &clip.OpenError{Err: errors.New("vision_model.onnx: bad")})
 	})

@@ -306,15 +306,7 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 	loc := &evaluate.Localization{Methods: methods, Levels: opts.Levels, BoxRules: boxRules, Params: params,
 		Fidelity: opts.Fidelity, Reference: reference, Seed: opts.Seed, Explainer: ex, Maps: ext}
 	prog := newProgress(g.Stderr)
-	rows, failed, err := loc.Run(ctx, images, base, samples, pipeline.EachOptions{
-		Decode:   do,
-		Prefetch: pipeline.DefaultPrefetch,
-		Progress: func(e pipeline.Event) { prog.Update("eval "+filepath.Base(e.Image), e.Done, e.Total) },
-		Failed: func(j pipeline.Job, err error) {
-			prog.Done()
-			fmt.Fprintln(g.Stderr, "convis: "+escapeName(oneLine(err.Error())))
-		},
-	})
+	rows, failed, err := loc.Run(ctx, images, base, samples, eachOptions(g, prog, do, func(e pipeline.Event) string { return "eval " + filepath.Base(e.Image) }))
 	if err != nil {
 		return err
 	}
@@ -328,11 +320,7 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 		return batchFailed(g, failed, len(images))
 	}
 	w := g.Stdout
-	failedNote := ""
-	if failed > 0 {
-		failedNote = fmt.Sprintf(", %d failed", failed)
-	}
-	fmt.Fprintf(w, "%d images from %s (seed %d%s); mean [95%% bootstrap interval]\n", len(images), opts.Dataset, opts.Seed, failedNote)
+	fmt.Fprintf(w, "%d images from %s (seed %d%s); mean [95%% bootstrap interval]\n", len(images), opts.Dataset, opts.Seed, failedNote(failed))
 	head := fmt.Sprintf("%-8s %-22s %7s  %-21s %-21s %-21s %-21s %-21s", "level", "method", "samples", "pointing game", "energy pointing", "IoU@0.7", "MaxBoxAcc", "box IoU>0.5 (default)")
 	for _, rule := range boxRules {
 		head += fmt.Sprintf(" %-21s", "box IoU>0.5 ("+rule.String()+")")

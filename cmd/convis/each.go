@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"path/filepath"
 
 	"github.com/convis/convis/internal/clip"
 	"github.com/convis/convis/internal/pipeline"
@@ -30,4 +32,27 @@ func failedNote(failed int) string {
 		return ""
 	}
 	return fmt.Sprintf(", %d failed", failed)
+}
+
+// eachSample runs fn on every sample of eval faithfulness or eval sanity
+// that has concepts, on the one per-image loop, i being the sample's index
+// in samples (their seeds follow it). An error of fn is reported naming
+// the image; fn keeps an image's results only when all were made.
+func eachSample(ctx context.Context, g *globalOptions, decode clip.DecodeOptions, label string, samples []faithSample, fn func(ctx context.Context, i int, img *clip.RGB) error) (failed int, err error) {
+	var jobs []pipeline.Job
+	var index []int
+	for i, s := range samples {
+		if len(s.concepts) > 0 {
+			jobs, index = append(jobs, pipeline.Job{Path: s.path, Rel: s.file}), append(index, i)
+		}
+	}
+	prog := newProgress(g.Stderr)
+	defer prog.Done()
+	return pipeline.Each(ctx, jobs, eachOptions(g, prog, decode, func(e pipeline.Event) string { return label + " " + filepath.Base(e.Image) }),
+		func(ctx context.Context, k int, job pipeline.Job, img *clip.RGB) error {
+			if err := fn(ctx, index[k], img); err != nil {
+				return fmt.Errorf("%s: %w", job.Path, err) // a decode error names it already
+			}
+			return nil
+		})
 }

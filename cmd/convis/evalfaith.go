@@ -213,7 +213,6 @@ func runEvalFaithfulness(ctx context.Context, g *globalOptions, opts *evalFaithO
 		return err
 	}
 	defer model.Close()
-	prog := newProgress(g.Stderr)
 	params, err := evalMapParams(opts.Batch, opts.Seed)
 	if err != nil {
 		return err
@@ -223,78 +222,68 @@ func runEvalFaithfulness(ctx context.Context, g *globalOptions, opts *evalFaithO
 	key := func(m, l string) string { return m + "\x00" + l }
 	var levels []string
 	seenLevel := map[string]bool{}
-	failed, measured, mapPasses := 0, 0, 0
+	measured, mapPasses := 0, 0
 	t0 := time.Now()
-	for i, s := range samples {
-		if err := ctx.Err(); err != nil {
+	failed, err := eachSample(ctx, g, decode, "faithfulness", samples, func(ctx context.Context, i int, img *clip.RGB) error {
+		s := samples[i]
+		var concepts []saliency.Concept
+		for _, c := range s.concepts {
+			cc, err := ix.Concept(c.Name, c)
+			if err != nil {
+				return err
+			}
+			concepts = append(concepts, cc)
+		}
+		maps, err := faithfulness.MakeMaps(ctx, ex, img, concepts, builtin, params, opts.Seed+uint64(i)*1000)
+		if err != nil {
 			return err
 		}
-		prog.Update(fmt.Sprintf("faithfulness %s", filepath.Base(s.file)), i, len(samples))
-		if len(s.concepts) == 0 {
-			continue
-		}
-		err := func() error {
-			img, _, err := pipeline.LoadImage(s.path, decode)
-			if err != nil {
-				return err
-			}
-			var concepts []saliency.Concept
-			for _, c := range s.concepts {
-				cc, err := ix.Concept(c.Name, c)
-				if err != nil {
-					return err
-				}
-				concepts = append(concepts, cc)
-			}
-			maps, err := faithfulness.MakeMaps(ctx, ex, img, concepts, builtin, params, opts.Seed+uint64(i)*1000)
-			if err != nil {
-				return fmt.Errorf("%s: %w", s.path, err)
-			}
-			mapPasses += maps.Encoded
-			for _, c := range s.concepts {
-				if ext != nil {
-					for _, m := range ext.Methods {
-						em, err := ext.Load(s.file, c.Name, m, img.W, img.H)
-						if err != nil {
-							return err
-						}
-						maps.ByMethod[m] = append(maps.ByMethod[m], em) // concept k's
-					}
-				}
-			}
-			pert, err := faithfulness.NewPerturber(img, fill, opts.Seed+uint64(i))
-			if err != nil {
-				return err
-			}
-			emb.Reset()
-			for k, c := range concepts {
-				score := emb.Scorer(c, kind)
-				for _, m := range methods {
-					r, err := faithfulness.Measure(ctx, pert, maps.ByMethod[m][k].V, opts.Steps, score)
+		for _, c := range s.concepts {
+			if ext != nil {
+				for _, m := range ext.Methods {
+					em, err := ext.Load(s.file, c.Name, m, img.W, img.H)
 					if err != nil {
-						return fmt.Errorf("%s: %s: %w", s.path, m, err)
+						return err
 					}
-					results[key(m, s.levels[k])] = append(results[key(m, s.levels[k])], r)
-				}
-				if !seenLevel[s.levels[k]] {
-					seenLevel[s.levels[k]] = true
-					levels = append(levels, s.levels[k])
+					maps.ByMethod[m] = append(maps.ByMethod[m], em) // concept k's
 				}
 			}
-			return nil
-		}()
-		if err != nil {
-			if ctx.Err() != nil {
-				return err
-			}
-			failed++
-			prog.Done()
-			fmt.Fprintf(g.Stderr, "convis: %s\n", oneLine(err.Error()))
-			continue
 		}
+		pert, err := faithfulness.NewPerturber(img, fill, opts.Seed+uint64(i))
+		if err != nil {
+			return err
+		}
+		emb.Reset()
+		mine := map[string][]faithfulness.Result{} // kept only when the whole image was measured
+		for k, c := range concepts {
+			score := emb.Scorer(c, kind)
+			for _, m := range methods {
+				r, err := faithfulness.Measure(ctx, pert, maps.ByMethod[m][k].V, opts.Steps, score)
+				if err != nil {
+					return fmt.Errorf("%s: %w", m, err)
+				}
+				mine[key(m, s.levels[k])] = append(mine[key(m, s.levels[k])], r)
+			}
+		}
+		for k := range concepts {
+			for _, m := range methods {
+				if r, ok := mine[key(m, s.levels[k])]; ok {
+					results[key(m, s.levels[k])] = append(results[key(m, s.levels[k])], r...)
+					delete(mine, key(m, s.levels[k]))
+				}
+			}
+			if !seenLevel[s.levels[k]] {
+				seenLevel[s.levels[k]] = true
+				levels = append(levels, s.levels[k])
+			}
+		}
+		mapPasses += maps.Encoded
 		measured++
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	prog.Done()
 	elapsed := time.Since(t0).Seconds()
 	var rows []faithfulness.Summary
 	for _, l := range levels {

@@ -15,10 +15,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/convis/convis/internal/clip"
 	"github.com/convis/convis/internal/evaluate"
 	"github.com/convis/convis/internal/faithfulness"
 	"github.com/convis/convis/internal/ood"
-	"github.com/convis/convis/internal/pipeline"
 	"github.com/convis/convis/internal/saliency"
 )
 
@@ -202,7 +202,6 @@ func runEvalSanity(ctx context.Context, g *globalOptions, opts *evalSanityOption
 		return err
 	}
 	defer model.Close()
-	prog := newProgress(g.Stderr)
 	// The copies share the original's text tower (the tool copies it), so
 	// they share its prompt index: checked by the file's bytes.
 	textOf := func(dir string) ([]byte, error) { return os.ReadFile(filepath.Join(dir, "onnx", "text_model.onnx")) }
@@ -247,118 +246,113 @@ func runEvalSanity(ctx context.Context, g *globalOptions, opts *evalSanityOption
 	type acc struct{ rho, ssim []float64 }
 	scores := map[string]*acc{} // method \x00 k
 	key := func(m string, k int) string { return m + "\x00" + strconv.Itoa(k) }
-	failed := 0
-	for i, s := range samples {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		prog.Update("sanity "+filepath.Base(s.file), i, len(samples))
-		if len(s.concepts) == 0 {
-			continue
-		}
-		err := func() error {
-			img, _, err := pipeline.LoadImage(s.path, decode)
+	failed, err := eachSample(ctx, g, decode, "sanity", samples, func(ctx context.Context, i int, img *clip.RGB) error {
+		s := samples[i]
+		var concepts, shuffled []saliency.Concept
+		for _, c := range s.concepts {
+			cc, err := ix.Concept(c.Name, c)
 			if err != nil {
 				return err
 			}
-			var concepts, shuffled []saliency.Concept
-			for _, c := range s.concepts {
-				cc, err := ix.Concept(c.Name, c)
-				if err != nil {
-					return err
-				}
-				sc, err := exText.Index.Concept(c.Name, c)
-				if err != nil {
-					return err
-				}
-				concepts, shuffled = append(concepts, cc), append(shuffled, sc)
-			}
-			seed := opts.Seed + uint64(i)*1000
-			orig, err := faithfulness.MakeMaps(ctx, ex, img, concepts, opts.Methods, params, seed)
+			sc, err := exText.Index.Concept(c.Name, c)
 			if err != nil {
-				return fmt.Errorf("%s: %w", s.path, err)
+				return err
 			}
-			peerMaps := func(x *evaluate.ExternalMaps) (map[string][]*saliency.Map, error) {
-				out := map[string][]*saliency.Map{}
-				for _, m := range peers[0].Methods {
-					for _, c := range s.concepts {
-						em, err := x.Load(s.file, c.Name, m, img.W, img.H)
-						if err != nil {
-							return nil, err
-						}
-						out[m] = append(out[m], em)
+			concepts, shuffled = append(concepts, cc), append(shuffled, sc)
+		}
+		seed := opts.Seed + uint64(i)*1000
+		orig, err := faithfulness.MakeMaps(ctx, ex, img, concepts, opts.Methods, params, seed)
+		if err != nil {
+			return err
+		}
+		peerMaps := func(x *evaluate.ExternalMaps) (map[string][]*saliency.Map, error) {
+			out := map[string][]*saliency.Map{}
+			for _, m := range peers[0].Methods {
+				for _, c := range s.concepts {
+					em, err := x.Load(s.file, c.Name, m, img.W, img.H)
+					if err != nil {
+						return nil, err
 					}
+					out[m] = append(out[m], em)
 				}
-				return out, nil
+			}
+			return out, nil
+		}
+		if len(peers) > 0 {
+			pm, err := peerMaps(peers[0])
+			if err != nil {
+				return err
+			}
+			for m, v := range pm {
+				orig.ByMethod[m] = v
+			}
+		}
+		mine := map[string]*acc{} // kept only when the whole image was measured
+		var order []string        // mine's keys as first made
+		compare := func(k int, other map[string][]*saliency.Map) error {
+			for m, maps := range other {
+				for j, om := range maps {
+					a := orig.ByMethod[m][j]
+					rho, err := faithfulness.Spearman(a.V, om.V)
+					if err != nil {
+						return err
+					}
+					ss, err := faithfulness.SSIM(a.V, om.V, a.W, a.H)
+					if err != nil {
+						return err
+					}
+					if math.IsNaN(rho) { // a constant map: no order to keep
+						rho = 0
+					}
+					sc := mine[key(m, k)]
+					if sc == nil {
+						sc = &acc{}
+						mine[key(m, k)] = sc
+						order = append(order, key(m, k))
+					}
+					sc.rho, sc.ssim = append(sc.rho, rho), append(sc.ssim, ss)
+				}
+			}
+			return nil
+		}
+		for c, exk := range exs {
+			mk, err := faithfulness.MakeMaps(ctx, exk, img, concepts, opts.Methods, params, seed)
+			if err != nil {
+				return fmt.Errorf("%s: %w", copies[c], err)
 			}
 			if len(peers) > 0 {
-				pm, err := peerMaps(peers[0])
+				pm, err := peerMaps(peers[c+1])
 				if err != nil {
 					return err
 				}
 				for m, v := range pm {
-					orig.ByMethod[m] = v
+					mk.ByMethod[m] = v
 				}
 			}
-			compare := func(k int, other map[string][]*saliency.Map) error {
-				for m, maps := range other {
-					for j, om := range maps {
-						a := orig.ByMethod[m][j]
-						rho, err := faithfulness.Spearman(a.V, om.V)
-						if err != nil {
-							return err
-						}
-						ss, err := faithfulness.SSIM(a.V, om.V, a.W, a.H)
-						if err != nil {
-							return err
-						}
-						if math.IsNaN(rho) { // a constant map: no order to keep
-							rho = 0
-						}
-						sc := scores[key(m, k)]
-						if sc == nil {
-							sc = &acc{}
-							scores[key(m, k)] = sc
-						}
-						sc.rho, sc.ssim = append(sc.rho, rho), append(sc.ssim, ss)
-					}
-				}
-				return nil
-			}
-			for c, exk := range exs {
-				mk, err := faithfulness.MakeMaps(ctx, exk, img, concepts, opts.Methods, params, seed)
-				if err != nil {
-					return fmt.Errorf("%s: %s: %w", s.path, copies[c], err)
-				}
-				if len(peers) > 0 {
-					pm, err := peerMaps(peers[c+1])
-					if err != nil {
-						return err
-					}
-					for m, v := range pm {
-						mk.ByMethod[m] = v
-					}
-				}
-				if err := compare(blocks[c], mk.ByMethod); err != nil {
-					return err
-				}
-			}
-			mt, err := faithfulness.MakeMaps(ctx, &exText, img, shuffled, opts.Methods, params, seed)
-			if err != nil {
-				return fmt.Errorf("%s: %w", s.path, err)
-			}
-			return compare(textKey, mt.ByMethod)
-		}()
-		if err != nil {
-			if ctx.Err() != nil {
+			if err := compare(blocks[c], mk.ByMethod); err != nil {
 				return err
 			}
-			failed++
-			prog.Done()
-			fmt.Fprintf(g.Stderr, "convis: %s\n", oneLine(err.Error()))
 		}
+		mt, err := faithfulness.MakeMaps(ctx, &exText, img, shuffled, opts.Methods, params, seed)
+		if err != nil {
+			return err
+		}
+		if err := compare(textKey, mt.ByMethod); err != nil {
+			return err
+		}
+		for _, k := range order {
+			sc := scores[k]
+			if sc == nil {
+				sc = &acc{}
+				scores[k] = sc
+			}
+			sc.rho, sc.ssim = append(sc.rho, mine[k].rho...), append(sc.ssim, mine[k].ssim...)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	prog.Done()
 	var rows []SanityRow
 	for _, m := range methods {
 		for _, k := range append(append([]int(nil), blocks...), textKey) {

@@ -24,18 +24,12 @@ func newEvalCmd(g *globalOptions) *cobra.Command {
 }
 
 type evalOptions struct {
-	Dataset  string
+	evalDatasetOptions
 	Methods  []string
-	Levels   []string
-	Limit    int
-	Seed     uint64
 	Seeds    int
 	Batch    int
 	Fill     string
 	Crop     string
-	Index    indexOptions
-	JSON     bool
-	Decode   decodeFlags
 	Maps     []string
 	List     bool
 	BoxRules []string
@@ -90,10 +84,8 @@ and a cat for "animal"): one box cannot be the answer for them. Methods sharing 
 		},
 	}
 	f := cmd.Flags()
+	opts.evalDatasetOptions.addFlags(f, "concept levels: object, parent, ancestor:N (comma-separated)", "seed of noise, sampler and bootstrap")
 	f.StringSliceVar(&opts.Methods, "method", []string{"grid"}, "methods: grid, stochastic, occlusion, center (comma-separated)")
-	f.StringSliceVar(&opts.Levels, "concept-level", []string{"object"}, "concept levels: object, parent, ancestor:N (comma-separated)")
-	f.IntVar(&opts.Limit, "limit", 0, "use only the first N images (0: all)")
-	f.Uint64Var(&opts.Seed, "seed", 0, "seed of noise, sampler and bootstrap")
 	f.IntVar(&opts.Seeds, "seeds", 1, "maps are the mean over canvases of seeds seed … seed+N−1, as explain --seeds makes them")
 	boundedIntVar(f, &opts.Batch, "batch", 32, 1, maxBatch, "crops per encoder pass")
 	f.StringVar(&opts.Fill, "fill", "noise", "canvas fill: noise, gray or blur")
@@ -118,9 +110,6 @@ and a cat for "animal"): one box cannot be the answer for them. Methods sharing 
 	boundedIntVar(f, &opts.RefineP.Smooth, "refine-smooth", dr.Smooth, 0, 224, "radius, in pixels of the image square (224), of the box filter over the refined map (0: none; box: 0)")
 	addBudgetFlag(f, &opts.Budget)
 	f.BoolVar(&opts.Fidelity, "fidelity", false, "also make each sample's default map (--budget default) and report the grid map's fidelity to it: Pearson over the image and the distance between the peaks, in pixels of the image square (224)")
-	addIndexFlags(f, &opts.Index)
-	f.BoolVar(&opts.JSON, "json", false, "print JSON")
-	addDecodeFlags(f, &opts.Decode)
 	f.StringArrayVar(&opts.Maps, "maps", nil, "also score maps made elsewhere (other saliency methods): a folder of sidecars and .npy maps whose relative_path is the dataset's file and whose method names the row; always read, never computed, even when named grid, occlusion…: such rows say (maps) (repeatable)")
 	f.StringSliceVar(&opts.BoxRules, "box-rule", []string{saliency.ReferenceBoxRule.String(), "rel:0.8"}, "box rules to score besides the default box (box IoU > 0.5 rate of each rule's box): a threshold (largest region, the reference's 0.7), rel:A, otsu or otsu:T")
 	f.BoolVar(&opts.List, "list-samples", false, "print the samples (file, level, concept, box) as JSON and stop: what --maps folders must hold")

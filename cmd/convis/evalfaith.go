@@ -20,20 +20,12 @@ import (
 )
 
 type evalFaithOptions struct {
-	Dataset  string
-	Concepts []string
-	Methods  []string
-	Levels   []string
-	Maps     []string
-	Limit    int
-	Seed     uint64
-	Steps    int
-	Fill     string
-	Score    string
-	Batch    int
-	JSON     bool
-	Decode   decodeFlags
-	Index    indexOptions
+	evalSampleOptions
+	Methods []string
+	Maps    []string
+	Steps   int
+	Fill    string
+	Score   string
 }
 
 func newEvalFaithfulnessCmd(g *globalOptions) *cobra.Command {
@@ -78,19 +70,12 @@ Cost: each (image, concept, method) needs 2·(steps+1)+1 encoder passes
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVarP(&opts.Concepts, "concept", "c", nil, "concepts (a folder of images: every image for each)")
+	opts.evalSampleOptions.addFlags(f, "seed of the canvases, the random map, tie-breaking, noise fills and bootstrap", "images per encoder pass")
 	f.StringSliceVar(&opts.Methods, "method", faithfulness.BuiltinMethods, "methods: "+strings.Join(faithfulness.BuiltinMethods, ", ")+" (comma-separated)")
-	f.StringSliceVar(&opts.Levels, "concept-level", []string{"object"}, "concept levels of a manifest: object, parent, ancestor:N (comma-separated)")
 	f.StringArrayVar(&opts.Maps, "maps", nil, "also measure maps made elsewhere: a folder of sidecars and .npy maps as eval localization reads them (repeatable)")
-	f.IntVar(&opts.Limit, "limit", 0, "use only the first N images (0: all)")
-	f.Uint64Var(&opts.Seed, "seed", 0, "seed of the canvases, the random map, tie-breaking, noise fills and bootstrap")
 	f.IntVar(&opts.Steps, "steps", 20, "steps of each curve (each step one encoder pass per curve)")
 	f.StringVar(&opts.Fill, "fill", string(faithfulness.FillNoise), "what removed pixels become: noise, blur, gray or road")
 	f.StringVar(&opts.Score, "score", string(faithfulness.ScoreRank), "the concept's score the curves follow: rank, hierarchy or naive")
-	f.IntVar(&opts.Batch, "batch", 32, "images per encoder pass")
-	f.BoolVar(&opts.JSON, "json", false, "print JSON")
-	addDecodeFlags(f, &opts.Decode)
-	addIndexFlags(f, &opts.Index)
 	return cmd
 }
 
@@ -196,7 +181,7 @@ func runEvalFaithfulness(ctx context.Context, g *globalOptions, opts *evalFaithO
 	if err != nil {
 		return err
 	}
-	samples, err := faithSamples(g, db, h, opts.Dataset, opts.Concepts, opts.Levels, opts.Limit)
+	samples, err := opts.samples(g, db, h)
 	if err != nil {
 		return err
 	}

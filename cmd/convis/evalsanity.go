@@ -23,20 +23,12 @@ import (
 )
 
 type evalSanityOptions struct {
-	Dataset  string
-	Concepts []string
+	evalSampleOptions
 	Methods  []string
-	Levels   []string
-	Limit    int
-	Seed     uint64
 	Blocks   []int
 	Copies   string
 	Tool     string
 	PeerMaps string
-	Batch    int
-	JSON     bool
-	Decode   decodeFlags
-	Index    indexOptions
 }
 
 func newEvalSanityCmd(g *globalOptions) *cobra.Command {
@@ -73,20 +65,13 @@ folder of images with -c.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVarP(&opts.Concepts, "concept", "c", nil, "concepts (a folder of images: every image for each)")
+	opts.evalSampleOptions.addFlags(f, "seed of the re-initialisation, the canvases, the prompt shuffle and the bootstrap", "crops per encoder pass")
 	f.StringSliceVar(&opts.Methods, "method", []string{faithfulness.MethodGrid, faithfulness.MethodGridUnrefined, faithfulness.MethodStochastic, faithfulness.MethodOcclusion, faithfulness.MethodCenter},
 		"methods: "+strings.Join(faithfulness.BuiltinMethods, ", ")+" (comma-separated)")
-	f.StringSliceVar(&opts.Levels, "concept-level", []string{"object"}, "concept levels of a manifest: object, parent, ancestor:N (comma-separated)")
-	f.IntVar(&opts.Limit, "limit", 0, "use only the first N images (0: all)")
-	f.Uint64Var(&opts.Seed, "seed", 0, "seed of the re-initialisation, the canvases, the prompt shuffle and the bootstrap")
 	f.IntSliceVar(&opts.Blocks, "blocks", nil, "randomise the last k blocks for each k given (default 1 … all, from config.json's vision_config.num_hidden_layers)")
 	f.StringVar(&opts.Copies, "copies", "build/sanity", "folder of the randomised copies (DIR/k<k>/model); missing ones are made by --tool")
 	f.StringVar(&opts.Tool, "tool", "python3 scripts/randomize_vision.py", "the randomisation tool, run as TOOL --model DIR --blocks K --seed S --out DIR/k<k>")
 	f.StringVar(&opts.PeerMaps, "peer-maps", "", "maps made elsewhere on the original (DIR/k0) and each copy (DIR/k<k>)")
-	f.IntVar(&opts.Batch, "batch", 32, "crops per encoder pass")
-	f.BoolVar(&opts.JSON, "json", false, "print JSON")
-	addDecodeFlags(f, &opts.Decode)
-	addIndexFlags(f, &opts.Index)
 	return cmd
 }
 
@@ -158,7 +143,7 @@ func runEvalSanity(ctx context.Context, g *globalOptions, opts *evalSanityOption
 	if err != nil {
 		return err
 	}
-	samples, err := faithSamples(g, db, h, opts.Dataset, opts.Concepts, opts.Levels, opts.Limit)
+	samples, err := opts.samples(g, db, h)
 	if err != nil {
 		return err
 	}

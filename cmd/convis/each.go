@@ -3,23 +3,23 @@ package main
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 
 	"github.com/convis/convis/internal/clip"
 	"github.com/convis/convis/internal/pipeline"
 )
 
 // eachOptions are the eval commands' settings of the one per-image loop
-// (pipeline.Each): the shared decoder, read-ahead, a progress line that
-// label words for each event, and a bad image reported as one line on
-// stderr naming it (Each counts it and goes on; batchFailed ends the run).
-func eachOptions(g *globalOptions, prog *progressLine, decode clip.DecodeOptions, label func(pipeline.Event) string) pipeline.EachOptions {
+// (pipeline.Each): the shared decoder, read-ahead, the batch progress of
+// explain and score (images done, rate, ETA, failures), and a bad image
+// reported as one line on stderr naming it (Each counts it and goes on;
+// batchFailed ends the run).
+func eachOptions(g *globalOptions, prog *batchProgress, decode clip.DecodeOptions) pipeline.EachOptions {
 	return pipeline.EachOptions{
 		Decode:   decode,
 		Prefetch: pipeline.DefaultPrefetch,
-		Progress: func(e pipeline.Event) { prog.Update(label(e), e.Done, e.Total) },
+		Progress: prog.Update,
 		Failed: func(j pipeline.Job, err error) {
-			prog.Done()
+			prog.Clear()
 			fmt.Fprintln(g.Stderr, "convis: "+escapeName(oneLine(err.Error())))
 		},
 	}
@@ -38,7 +38,7 @@ func failedNote(failed int) string {
 // that has concepts, on the one per-image loop, i being the sample's index
 // in samples (their seeds follow it). An error of fn is reported naming
 // the image; fn keeps an image's results only when all were made.
-func eachSample(ctx context.Context, g *globalOptions, decode clip.DecodeOptions, label string, samples []faithSample, fn func(ctx context.Context, i int, img *clip.RGB) error) (failed int, err error) {
+func eachSample(ctx context.Context, g *globalOptions, decode clip.DecodeOptions, samples []faithSample, fn func(ctx context.Context, i int, img *clip.RGB) error) (failed int, err error) {
 	var jobs []pipeline.Job
 	var index []int
 	for i, s := range samples {
@@ -46,9 +46,9 @@ func eachSample(ctx context.Context, g *globalOptions, decode clip.DecodeOptions
 			jobs, index = append(jobs, pipeline.Job{Path: s.path, Rel: s.file}), append(index, i)
 		}
 	}
-	prog := newProgress(g.Stderr)
+	prog := newBatchProgress(g, len(jobs))
 	defer prog.Done()
-	return pipeline.Each(ctx, jobs, eachOptions(g, prog, decode, func(e pipeline.Event) string { return label + " " + filepath.Base(e.Image) }),
+	return pipeline.Each(ctx, jobs, eachOptions(g, prog, decode),
 		func(ctx context.Context, k int, job pipeline.Job, img *clip.RGB) error {
 			if err := fn(ctx, index[k], img); err != nil {
 				return fmt.Errorf("%s: %w", job.Path, err) // a decode error names it already

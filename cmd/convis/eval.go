@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/convis/convis/internal/evaluate"
-	"github.com/convis/convis/internal/pipeline"
 	"github.com/convis/convis/internal/saliency"
 	"github.com/convis/convis/internal/wordnet"
 )
@@ -294,12 +293,12 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 	}
 	loc := &evaluate.Localization{Methods: methods, Levels: opts.Levels, BoxRules: boxRules, Params: params,
 		Fidelity: opts.Fidelity, Reference: reference, Seed: opts.Seed, Explainer: ex, Maps: ext}
-	prog := newProgress(g.Stderr)
-	rows, failed, err := loc.Run(ctx, images, base, samples, eachOptions(g, prog, do, func(e pipeline.Event) string { return "eval " + filepath.Base(e.Image) }))
+	prog := newBatchProgress(g, len(images))
+	rows, failed, err := loc.Run(ctx, images, base, samples, eachOptions(g, prog, do))
+	prog.Done()
 	if err != nil {
 		return err
 	}
-	prog.Done()
 	if opts.JSON {
 		if err := writeJSON(g.Stdout, map[string]any{"dataset": opts.Dataset, "images": len(images), "failed": failed, "seed": opts.Seed, "seeds": opts.Seeds,
 			"budget": opts.Budget, "fidelity": opts.Fidelity, "sizes": params.Sizes, "stride": params.Stride, "refine": params.Refine != nil, "refine_params": refineJSON(params.Refine), "fill": string(params.Canvas.Fill), "crop": string(params.Canvas.Crop),

@@ -209,7 +209,7 @@ func runEvalFaithfulness(ctx context.Context, g *globalOptions, opts *evalFaithO
 	seenLevel := map[string]bool{}
 	measured, mapPasses := 0, 0
 	t0 := time.Now()
-	failed, err := eachSample(ctx, g, decode, "faithfulness", samples, func(ctx context.Context, i int, img *clip.RGB) error {
+	failed, err := eachSample(ctx, g, decode, samples, func(ctx context.Context, i int, img *clip.RGB) error {
 		s := samples[i]
 		var concepts []saliency.Concept
 		for _, c := range s.concepts {

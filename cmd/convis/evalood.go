@@ -113,15 +113,16 @@ func runEvalOOD(ctx context.Context, g *globalOptions, opts *evalOODOptions) err
 		return err
 	}
 	defer s.Close()
-	prog := newProgress(g.Stderr)
 	failed := 0
-	scores := func(paths []string, label string) ([]conceptScore, error) {
+	scores := func(paths []string) ([]conceptScore, error) {
 		var res []conceptScore
 		jobs := make([]pipeline.Job, len(paths))
 		for i, p := range paths {
 			jobs[i] = pipeline.Job{Path: p}
 		}
-		n, err := pipeline.Each(ctx, jobs, eachOptions(g, prog, do, func(pipeline.Event) string { return "scoring " + label }), func(ctx context.Context, _ int, j pipeline.Job, img *clip.RGB) error {
+		prog := newBatchProgress(g, len(jobs))
+		defer prog.Done()
+		n, err := pipeline.Each(ctx, jobs, eachOptions(g, prog, do), func(ctx context.Context, _ int, j pipeline.Job, img *clip.RGB) error {
 			sc, err := s.score(ctx, img)
 			if err != nil {
 				return fmt.Errorf("%s: %w", j.Path, err)
@@ -132,15 +133,14 @@ func runEvalOOD(ctx context.Context, g *globalOptions, opts *evalOODOptions) err
 		failed += n
 		return res, err
 	}
-	a, err := scores(in, "in-distribution")
+	a, err := scores(in)
 	if err != nil {
 		return err
 	}
-	b, err := scores(out, "out-of-distribution")
+	b, err := scores(out)
 	if err != nil {
 		return err
 	}
-	prog.Done()
 	var rows []OODRow
 	for k, m := range saliency.ScoreMethods {
 		pos, neg := make([]float64, len(a)), make([]float64, len(b))

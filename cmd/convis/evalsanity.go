@@ -231,7 +231,7 @@ func runEvalSanity(ctx context.Context, g *globalOptions, opts *evalSanityOption
 	type acc struct{ rho, ssim []float64 }
 	scores := map[string]*acc{} // method \x00 k
 	key := func(m string, k int) string { return m + "\x00" + strconv.Itoa(k) }
-	failed, err := eachSample(ctx, g, decode, "sanity", samples, func(ctx context.Context, i int, img *clip.RGB) error {
+	failed, err := eachSample(ctx, g, decode, samples, func(ctx context.Context, i int, img *clip.RGB) error {
 		s := samples[i]
 		var concepts, shuffled []saliency.Concept
 		for _, c := range s.concepts {

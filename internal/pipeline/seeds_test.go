@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/convis/convis/internal/embedcache"
 	"github.com/convis/convis/internal/render"
 	"github.com/convis/convis/internal/saliency"
 )
@@ -29,7 +30,7 @@ func TestSeedsAreTheMeanOfSingleSeedMaps(t *testing.T) {
 		}
 		return v
 	}
-	explain := func(seed uint64, seeds int, cache *saliency.EmbeddingCache) (dir string, recs []Record) {
+	explain := func(seed uint64, seeds int, cache *embedcache.Embeddings) (dir string, recs []Record) {
 		t.Helper()
 		run.OutDir = t.TempDir()
 		run.Settings.Params.Canvas.Seed, run.Settings.Params.Stochastic.Seed, run.Settings.Params.Seeds = seed, seed, seeds
@@ -74,12 +75,12 @@ func TestSeedsAreTheMeanOfSingleSeedMaps(t *testing.T) {
 		}
 		mean[i], std[i] = float32(mu), float32(math.Sqrt(d/4))
 	}
-	cache := saliency.NewEmbeddingCache(t.TempDir(), 0)
+	cache := embedcache.NewEmbeddings(t.TempDir(), 0)
 	for _, c := range []struct {
 		name  string
-		cache *saliency.EmbeddingCache
+		cache *embedcache.Embeddings
 		state string
-	}{{"no cache", nil, saliency.CacheOff}, {"cold cache", cache, saliency.CacheMiss}, {"warm cache", cache, saliency.CacheHit}} {
+	}{{"no cache", nil, embedcache.Off}, {"cold cache", cache, embedcache.Miss}, {"warm cache", cache, embedcache.Hit}} {
 		before := enc.Passes()
 		dir, recs := explain(0, 4, c.cache)
 		got, spread := read(dir, "one.dog.n.01.map.npy"), read(dir, "one.dog.n.01.spread.npy")
@@ -92,7 +93,7 @@ func TestSeedsAreTheMeanOfSingleSeedMaps(t *testing.T) {
 			}
 		}
 		rec := recs[0]
-		if rec.WindowCache != c.state || (c.state == saliency.CacheHit) != (enc.Passes() == before) {
+		if rec.WindowCache != c.state || (c.state == embedcache.Hit) != (enc.Passes() == before) {
 			t.Errorf("%s: window cache %q, %d windows encoded", c.name, rec.WindowCache, enc.Passes()-before)
 		}
 		if rec.Spread == nil || rec.Spread.Seeds != 4 || !(rec.Spread.Max > 0) {

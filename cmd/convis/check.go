@@ -16,7 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/convis/convis/internal/compare"
-	"github.com/convis/convis/internal/pipeline"
+	"github.com/convis/convis/internal/record"
 )
 
 // Suite is a `convis check` file (YAML or JSON): which images and concepts
@@ -237,7 +237,7 @@ func runCheck(ctx context.Context, g *globalOptions, opts *checkOptions, cmd *co
 		out = tmp
 	}
 	if err := runSuite(ctx, g, s, out, cmd); err != nil {
-		if _, lerr := os.Stat(filepath.Join(out, pipeline.RunLogName)); lerr == nil && tmp != "" {
+		if _, lerr := os.Stat(filepath.Join(out, record.RunLogName)); lerr == nil && tmp != "" {
 			// Explain's last line points to its run log: keep it.
 			msg := "the run's maps and run log are kept in " + out
 			if opts.Update {
@@ -250,7 +250,7 @@ func runCheck(ctx context.Context, g *globalOptions, opts *checkOptions, cmd *co
 	}
 	if opts.Update {
 		// Goldens are the maps; the run log (hosts, times) is not.
-		os.Remove(filepath.Join(out, pipeline.RunLogName))
+		os.Remove(filepath.Join(out, record.RunLogName))
 		if err := checkGoldenFolder(out); err != nil {
 			return err // never: explain wrote only the suite's formats
 		}
@@ -342,7 +342,7 @@ func checkGoldenFolder(dir string) error {
 		default:
 			files = append(files, p)
 			if strings.HasSuffix(p, ".json") {
-				if sc, err := pipeline.ReadSidecar(p); err == nil {
+				if sc, err := record.ReadSidecar(p); err == nil {
 					goldens[p] = true
 					for format := range sc.Outputs {
 						if out, ok := sc.OutputPath(p, format); ok {

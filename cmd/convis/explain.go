@@ -16,6 +16,7 @@ import (
 
 	"github.com/convis/convis/internal/clip"
 	"github.com/convis/convis/internal/pipeline"
+	"github.com/convis/convis/internal/record"
 	"github.com/convis/convis/internal/render"
 	"github.com/convis/convis/internal/saliency"
 	"github.com/convis/convis/models"
@@ -556,12 +557,12 @@ func runExplain(ctx context.Context, g *globalOptions, opts *explainOptions) err
 	runner := &pipeline.Runner{
 		Explainer: explainer,
 		Concepts:  concepts,
-		Model:     pipeline.ModelInfo{Name: modelName(g), Path: m.Dir.Path, SHA256: hash, Variant: m.Dir.Variant, Preprocess: preprocessSummary(m)},
+		Model:     record.ModelInfo{Name: modelName(g), Path: m.Dir.Path, SHA256: hash, Variant: m.Dir.Variant, Preprocess: preprocessSummary(m)},
 		Vocab:     h.Vocab, VocabSize: h.Len(), Prompts: opts.Index.Prompts, Version: Version(),
 		Settings: settings, OutDir: opts.OutDir, Prefetch: opts.Prefetch, Force: opts.Force, FailFast: opts.FailFast,
 		Top: opts.Top,
 	}
-	runLog, err := pipeline.OpenRunLog(opts.OutDir, shard, pipeline.Header{
+	runLog, err := pipeline.OpenRunLog(opts.OutDir, shard, record.Header{
 		Version: Version(), Started: time.Now().UTC().Format(time.RFC3339), Host: hostname(), PID: os.Getpid(),
 		Model: runner.Model, Vocab: h.Vocab, Prompts: opts.Index.Prompts, Method: opts.Method, Params: settings.HeaderParams(),
 		Seed: opts.Seed, Concepts: names, Shard: shard.String(), Images: len(jobs), Force: opts.Force,
@@ -572,11 +573,11 @@ func runExplain(ctx context.Context, g *globalOptions, opts *explainOptions) err
 	defer runLog.Close()
 	bp := newBatchProgress(g, len(jobs))
 	runner.Progress = bp.Update
-	var all []pipeline.Record
+	var all []record.Record
 	enc := json.NewEncoder(g.Stdout)
 	enc.SetEscapeHTML(false)
 	logFailed := false
-	emit := func(rec pipeline.Record) error {
+	emit := func(rec record.Record) error {
 		if err := runLog.Append(rec); err != nil && !logFailed {
 			// A full disk fails the pairs too; the batch goes on and says
 			// how many failed, as it does for any bad image.
@@ -584,7 +585,7 @@ func runExplain(ctx context.Context, g *globalOptions, opts *explainOptions) err
 			bp.Clear()
 			fmt.Fprintln(g.Stderr, "convis: "+escapeName(oneLine(err.Error()))+"; the records from here on are not logged")
 		}
-		if rec.Status == pipeline.StatusError {
+		if rec.Status == record.StatusError {
 			bp.Clear()
 			fmt.Fprintln(g.Stderr, "convis: "+escapeName(rec.Error))
 		}
@@ -596,7 +597,7 @@ func runExplain(ctx context.Context, g *globalOptions, opts *explainOptions) err
 			}
 		case opts.JSON:
 			all = append(all, rec)
-		case rec.Status != pipeline.StatusError:
+		case rec.Status != record.StatusError:
 			bp.Clear()
 			fmt.Fprintln(g.Stdout, recordLine(rec))
 		}
@@ -605,7 +606,7 @@ func runExplain(ctx context.Context, g *globalOptions, opts *explainOptions) err
 	start := time.Now()
 	tot, runErr := runner.Run(ctx, jobs, emit)
 	bp.Done()
-	footer := pipeline.Footer{Type: "footer", Finished: time.Now().UTC().Format(time.RFC3339), Images: tot.Images, Failed: tot.Failed, Skipped: tot.Skipped, Records: tot.Records, Seconds: time.Since(start).Seconds()}
+	footer := record.Footer{Type: "footer", Finished: time.Now().UTC().Format(time.RFC3339), Images: tot.Images, Failed: tot.Failed, Skipped: tot.Skipped, Records: tot.Records, Seconds: time.Since(start).Seconds()}
 	switch {
 	case ctx.Err() != nil:
 		footer.Stopped = "interrupted"
@@ -619,7 +620,7 @@ func runExplain(ctx context.Context, g *globalOptions, opts *explainOptions) err
 	}
 	if opts.JSON {
 		if all == nil {
-			all = []pipeline.Record{}
+			all = []record.Record{}
 		}
 		if err := writeJSON(g.Stdout, all); err != nil && runErr == nil {
 			runErr = err
@@ -643,7 +644,7 @@ func runExplain(ctx context.Context, g *globalOptions, opts *explainOptions) err
 }
 
 // recordLine is a record for people: image, concept, box, first output.
-func recordLine(r pipeline.Record) string {
+func recordLine(r record.Record) string {
 	box := "no box"
 	if r.Box != nil {
 		box = fmt.Sprintf("box %d,%d %dx%d", r.Box.X, r.Box.Y, r.Box.W, r.Box.H)
@@ -652,7 +653,7 @@ func recordLine(r pipeline.Record) string {
 	if r.Presence != nil && r.Presence.LooksAbsent {
 		note += fmt.Sprintf("  (looks absent: whole-image rank %d, best window rank %d)", r.Presence.WholeImageRank, r.Presence.BestWindowRank)
 	}
-	if r.Status == pipeline.StatusSkipped {
+	if r.Status == record.StatusSkipped {
 		note += "  (up to date)"
 	}
 	return escapeName(fmt.Sprintf("%s  %s  %s  → %s%s", r.Image, r.Concept, box, firstOutput(r.Outputs), note))

@@ -11,7 +11,7 @@ import (
 	"strings"
 
 	"github.com/convis/convis/internal/compare"
-	"github.com/convis/convis/internal/pipeline"
+	"github.com/convis/convis/internal/record"
 	"github.com/convis/convis/internal/render"
 )
 
@@ -36,7 +36,7 @@ func Gallery(dirs []string, w *Writer, progress Progress) (*Page, error) {
 	var items []item
 	methods := map[string]bool{}
 	p := &Page{Title: "convis report", Header: map[string]string{}}
-	var first *pipeline.Sidecar
+	var first *record.Sidecar
 	torn := 0
 	for di, d := range dirs {
 		entries, bad, err := compare.CollectAll(d)
@@ -50,9 +50,9 @@ func Gallery(dirs []string, w *Writer, progress Progress) (*Page, error) {
 			methods[e.Method] = true
 			items = append(items, item{dir: di, rel: e.Rel, e: e})
 		}
-		s, err := pipeline.Summarize([]string{d})
+		s, err := record.Summarize([]string{d})
 		switch {
-		case errors.Is(err, pipeline.ErrNoRunLog):
+		case errors.Is(err, record.ErrNoRunLog):
 			// Maps made elsewhere (goldens, another tool): no failures known.
 		case err != nil:
 			return nil, err
@@ -178,7 +178,7 @@ func params(m map[string]any) string {
 	return strings.Join(parts, " ")
 }
 
-func galleryCell(w *Writer, e *compare.Entry, sc *pipeline.Sidecar, column string) (Cell, error) {
+func galleryCell(w *Writer, e *compare.Entry, sc *record.Sidecar, column string) (Cell, error) {
 	c := Cell{Column: column, Title: fmt.Sprintf("%s (%s): %s", sc.Concept.Query, sc.Concept.Synset, sc.Concept.Definition)}
 	if pr := sc.Presence; pr != nil {
 		c.Presence = pr.Score

@@ -16,6 +16,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/convis/convis/internal/compare"
+	"github.com/convis/convis/internal/errtext"
 	"github.com/convis/convis/internal/record"
 )
 
@@ -39,7 +40,7 @@ type Suite struct {
 func loadSuite(path string) (*Suite, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, &compare.InputError{Path: path, Msg: unwrapPath(err).Error()}
+		return nil, &compare.InputError{Path: path, Msg: errtext.UnwrapPath(err).Error()}
 	}
 	var s Suite
 	if err := yaml.Unmarshal(data, &s); err != nil {
@@ -319,7 +320,7 @@ func checkGoldenFolder(dir string) error {
 		return nil
 	}
 	if err != nil {
-		return &compare.InputError{Path: dir, Msg: unwrapPath(err).Error()}
+		return &compare.InputError{Path: dir, Msg: errtext.UnwrapPath(err).Error()}
 	}
 	if !st.IsDir() {
 		return &compare.InputError{Path: dir, Msg: "the golden folder is not a folder"}
@@ -355,7 +356,7 @@ func checkGoldenFolder(dir string) error {
 		return nil
 	})
 	if err != nil {
-		return &compare.InputError{Path: dir, Msg: unwrapPath(err).Error()}
+		return &compare.InputError{Path: dir, Msg: errtext.UnwrapPath(err).Error()}
 	}
 	// Files first, then folders without goldens, by name, relative to dir.
 	var others, emptyDirs []string

@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/convis/convis/internal/clip"
+	"github.com/convis/convis/internal/errtext"
 	"github.com/convis/convis/internal/pipeline"
 	"github.com/convis/convis/internal/record"
 	"github.com/convis/convis/internal/render"
@@ -366,23 +367,15 @@ func contains(list []string, s string) bool {
 // created in it, before any work is done.
 func checkWritable(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("output directory %s: %w", dir, unwrapPath(err))
+		return fmt.Errorf("output directory %s: %w", dir, errtext.UnwrapPath(err))
 	}
 	f, err := os.CreateTemp(dir, ".convis-write-test-*")
 	if err != nil {
-		return fmt.Errorf("output directory %s is not writable: %w", dir, unwrapPath(err))
+		return fmt.Errorf("output directory %s is not writable: %w", dir, errtext.UnwrapPath(err))
 	}
 	f.Close()
 	os.Remove(f.Name())
 	return nil
-}
-
-func unwrapPath(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 // settings turns flags into the pipeline's settings.
@@ -462,7 +455,7 @@ func anyInputExists(jobs []pipeline.Job) error {
 			return nil
 		}
 		if first == nil {
-			first = fmt.Errorf("%s: %w", j.Path, unwrapPath(err))
+			first = fmt.Errorf("%s: %w", j.Path, errtext.UnwrapPath(err))
 		}
 	}
 	if first == nil {
@@ -583,7 +576,7 @@ func runExplain(ctx context.Context, g *globalOptions, opts *explainOptions) err
 			// how many failed, as it does for any bad image.
 			logFailed = true
 			bp.Clear()
-			fmt.Fprintln(g.Stderr, "convis: "+escapeName(oneLine(err.Error()))+"; the records from here on are not logged")
+			fmt.Fprintln(g.Stderr, "convis: "+escapeName(errtext.OneLine(err.Error()))+"; the records from here on are not logged")
 		}
 		if rec.Status == record.StatusError {
 			bp.Clear()
@@ -632,7 +625,7 @@ func runExplain(ctx context.Context, g *globalOptions, opts *explainOptions) err
 	case errors.Is(runErr, pipeline.ErrFailFast):
 		msg = fmt.Sprintf("stopped at the first failure (--fail-fast) after %d of %d images", tot.Images, len(jobs))
 	case runErr != nil:
-		msg = fmt.Sprintf("stopped after %d of %d images (%s); %d of %d images failed", tot.Images, len(jobs), oneLine(runErr.Error()), tot.Failed, len(jobs))
+		msg = fmt.Sprintf("stopped after %d of %d images (%s); %d of %d images failed", tot.Images, len(jobs), errtext.OneLine(runErr.Error()), tot.Failed, len(jobs))
 	case tot.Failed > 0:
 		msg = fmt.Sprintf("%d of %d images failed", tot.Failed, len(jobs))
 	default:

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/convis/convis/internal/clip"
+	"github.com/convis/convis/internal/errtext"
 	"github.com/convis/convis/internal/pipeline"
 	"github.com/convis/convis/internal/record"
 	"github.com/convis/convis/internal/saliency"
@@ -247,7 +248,7 @@ func runScore(ctx context.Context, g *globalOptions, opts *scoreOptions) error {
 		Decode:   do,
 		Progress: prog.Update,
 		Failed: func(j pipeline.Job, err error) {
-			emit(scoreRecord{Status: record.StatusError, Image: j.Path, Rel: j.Rel, Error: oneLine(err.Error())})
+			emit(scoreRecord{Status: record.StatusError, Image: j.Path, Rel: j.Rel, Error: errtext.OneLine(err.Error())})
 		},
 	}, func(ctx context.Context, j pipeline.Job, img *clip.RGB) error {
 		scores, err := s.score(ctx, img)

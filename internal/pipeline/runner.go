@@ -477,7 +477,7 @@ func (r *Runner) process(ctx context.Context, pr *prepared, idx, total int, tot 
 	base := record.Record{Type: "record", Image: job.Path, Rel: job.Rel, Method: string(r.Settings.Params.Method)}
 	if pr.err != nil {
 		rec := base
-		rec.Status, rec.Error = record.StatusError, oneLine(pr.err.Error())
+		rec.Status, rec.Error = record.StatusError, errtext.OneLine(pr.err.Error())
 		return []record.Record{rec}, pr.err
 	}
 	out := append([]record.Record(nil), pr.records...)
@@ -490,7 +490,7 @@ func (r *Runner) process(ctx context.Context, pr *prepared, idx, total int, tot 
 				return out, ctx.Err()
 			}
 			rec := base
-			rec.Status, rec.Error = record.StatusError, oneLine(fmt.Sprintf("%s: ranking its concepts: %v", job.Path, err))
+			rec.Status, rec.Error = record.StatusError, errtext.OneLine(fmt.Sprintf("%s: ranking its concepts: %v", job.Path, err))
 			return append(out, rec), err
 		}
 	}
@@ -513,7 +513,7 @@ func (r *Runner) process(ctx context.Context, pr *prepared, idx, total int, tot 
 		}
 		for _, p := range pr.todo {
 			rec := base
-			rec.Status, rec.Concept, rec.Query, rec.Error = record.StatusError, all[p.concept].Synset.Name, all[p.concept].Query, oneLine(fmt.Sprintf("%s: %v", job.Path, err))
+			rec.Status, rec.Concept, rec.Query, rec.Error = record.StatusError, all[p.concept].Synset.Name, all[p.concept].Query, errtext.OneLine(fmt.Sprintf("%s: %v", job.Path, err))
 			out = append(out, rec)
 		}
 		return out, err
@@ -544,7 +544,7 @@ func (r *Runner) process(ctx context.Context, pr *prepared, idx, total int, tot 
 		if err := r.write(inputFile, func(w io.Writer) error { return png.Encode(w, RGBImage(pr.img)) }); err != nil {
 			for _, p := range pr.todo {
 				rec := base
-				rec.Status, rec.Concept, rec.Error = record.StatusError, r.Concepts[p.concept].Synset.Name, oneLine(err.Error())
+				rec.Status, rec.Concept, rec.Error = record.StatusError, r.Concepts[p.concept].Synset.Name, errtext.OneLine(err.Error())
 				out = append(out, rec)
 			}
 			return out, err
@@ -557,7 +557,7 @@ func (r *Runner) process(ctx context.Context, pr *prepared, idx, total int, tot 
 		if err := r.write(canvasFile, func(w io.Writer) error { return png.Encode(w, RGBImage(res.Canvas.Img)) }); err != nil {
 			for _, p := range pr.todo {
 				rec := base
-				rec.Status, rec.Concept, rec.Error = record.StatusError, all[p.concept].Synset.Name, oneLine(err.Error())
+				rec.Status, rec.Concept, rec.Error = record.StatusError, all[p.concept].Synset.Name, errtext.OneLine(err.Error())
 				out = append(out, rec)
 			}
 			return out, err
@@ -624,7 +624,7 @@ func (r *Runner) writePair(pr *prepared, p pair, cm saliency.ConceptMap, res *sa
 	}
 	fail := func(err error) (record.Record, error) {
 		files.Abort()
-		rec.Status, rec.Error = record.StatusError, oneLine(err.Error())
+		rec.Status, rec.Error = record.StatusError, errtext.OneLine(err.Error())
 		return rec, err
 	}
 	if err := mkdirFor(p.sidecar); err != nil {
@@ -752,7 +752,3 @@ func RGBImage(im *clip.RGB) *image.NRGBA {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
-}

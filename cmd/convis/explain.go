@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -337,7 +338,7 @@ func (o *explainOptions) params() (saliency.Params, error) {
 		return p, usageErrorf("--format: give at least one of overlay, npy, png16, json, canvas")
 	}
 	for _, f := range o.Formats {
-		if f != "canvas" && f != "input" && !contains(allFormats, f) {
+		if f != "canvas" && f != "input" && !slices.Contains(allFormats, f) {
 			return p, usageErrorf("--format %q: want some of overlay, npy, png16, json, canvas, input", f)
 		}
 	}
@@ -353,15 +354,6 @@ func (o *explainOptions) params() (saliency.Params, error) {
 }
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
 
 // checkWritable makes the output directory and proves a file can be
 // created in it, before any work is done.

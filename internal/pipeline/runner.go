@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -108,14 +109,7 @@ func (s Settings) ParamsJSON() map[string]any {
 	return out
 }
 
-func (s Settings) wants(format string) bool {
-	for _, f := range s.Formats {
-		if f == format {
-			return true
-		}
-	}
-	return false
-}
+func (s Settings) wants(format string) bool { return slices.Contains(s.Formats, format) }
 
 // Event is progress: images finished of the total, and the encoder's
 // windows of the current image.

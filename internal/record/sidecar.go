@@ -8,9 +8,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 
 	"github.com/convis/convis/internal/clip"
 	"github.com/convis/convis/internal/errtext"
@@ -182,18 +183,9 @@ func sameAsDefaultBudget(a, b any) bool {
 }
 
 func unionKeys(a, b map[string]any) []string {
-	seen := map[string]bool{}
-	var out []string
-	for _, m := range []map[string]any{a, b} {
-		for k := range m {
-			if !seen[k] {
-				seen[k] = true
-				out = append(out, k)
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
+	keys := slices.AppendSeq(slices.Collect(maps.Keys(a)), maps.Keys(b))
+	slices.Sort(keys)
+	return slices.Compact(keys)
 }
 
 // canonical is a value's JSON after a round trip, so 128 and 128.0, or a

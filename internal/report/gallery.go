@@ -5,8 +5,10 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"maps"
 	"math"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -140,12 +142,7 @@ func Gallery(dirs []string, w *Writer, progress Progress) (*Page, error) {
 	p.Colormap = ColormapCSS(cmap)
 	h := p.Header
 	h["model"] = fmt.Sprintf("%s (%.12s, %s)", nameOr(first.Model.Name, first.Model.Path), first.Model.SHA256, first.Model.Variant)
-	var ms []string
-	for m := range methods {
-		ms = append(ms, m)
-	}
-	sort.Strings(ms)
-	h["method"] = strings.Join(ms, ", ")
+	h["method"] = strings.Join(slices.Sorted(maps.Keys(methods)), ", ")
 	h["prompts"] = first.Prompts + " over " + first.Vocab
 	h["parameters"] = params(first.Params)
 	h["seed"] = fmt.Sprint(first.Seed)
@@ -166,13 +163,8 @@ func nameOr(name, path string) string {
 }
 
 func params(m map[string]any) string {
-	var keys []string
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var parts []string
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		parts = append(parts, fmt.Sprintf("%s=%v", k, m[k]))
 	}
 	return strings.Join(parts, " ")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/convis/convis/internal/clip"
+	"github.com/convis/convis/internal/errtext"
 	"github.com/convis/convis/internal/pipeline"
 )
 
@@ -20,7 +21,7 @@ func eachOptions(g *globalOptions, prog *batchProgress, decode clip.DecodeOption
 		Progress: prog.Update,
 		Failed: func(j pipeline.Job, err error) {
 			prog.Clear()
-			fmt.Fprintln(g.Stderr, "convis: "+escapeName(oneLine(err.Error())))
+			fmt.Fprintln(g.Stderr, "convis: "+escapeName(errtext.OneLine(err.Error())))
 		},
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/convis/convis/internal/errtext"
 	"github.com/convis/convis/internal/evaluate"
 	"github.com/convis/convis/internal/saliency"
 	"github.com/convis/convis/internal/wordnet"
@@ -129,7 +130,7 @@ func loadManifest(path string) (*evaluate.Manifest, string, error) {
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, "", fmt.Errorf("dataset %s: %w", path, unwrapPath(err))
+		return nil, "", fmt.Errorf("dataset %s: %w", path, errtext.UnwrapPath(err))
 	}
 	var m evaluate.Manifest
 	if err := json.Unmarshal(data, &m); err != nil {

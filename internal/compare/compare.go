@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/convis/convis/internal/pipeline"
+	"github.com/convis/convis/internal/record"
 	"github.com/convis/convis/internal/render"
 )
 
@@ -37,7 +37,7 @@ type Entry struct {
 	Sidecar string
 	// Parsed is the sidecar as read (nil for a bare .npy): readers use it
 	// instead of reading the file again.
-	Parsed *pipeline.Sidecar
+	Parsed *record.Sidecar
 }
 
 // Collect reads one side: an explain output folder (every sidecar below
@@ -88,12 +88,12 @@ func collect(path string, strict bool) (map[string]*Entry, []*InputError, error)
 				}
 				return nil // some other JSON in the folder
 			}
-			if probe.Schema < 1 || probe.Schema > pipeline.SidecarSchema {
+			if probe.Schema < 1 || probe.Schema > record.SidecarSchema {
 				// A later convis may have changed what the fields mean:
 				// reading it as ours would compare the wrong numbers.
-				return &InputError{p, fmt.Sprintf("sidecar schema %d is not one this convis reads (1 to %d): read it with the convis that wrote it, or a newer one", probe.Schema, pipeline.SidecarSchema)}
+				return &InputError{p, fmt.Sprintf("sidecar schema %d is not one this convis reads (1 to %d): read it with the convis that wrote it, or a newer one", probe.Schema, record.SidecarSchema)}
 			}
-			sc, err := pipeline.ReadSidecar(p)
+			sc, err := record.ReadSidecar(p)
 			if err != nil {
 				return &InputError{p, err.Error()}
 			}
@@ -262,7 +262,7 @@ func Run(baseline, current string, o Options) (*Result, error) {
 		}
 		p.Rel, p.Concept, p.Method, p.Baseline, p.Current = ea.Rel, ea.Concept, ea.Method, path(ea), path(eb)
 		if ea.Parsed != nil && eb.Parsed != nil {
-			p.Settings = pipeline.SettingsDiff(ea.Parsed, eb.Parsed)
+			p.Settings = record.SettingsDiff(ea.Parsed, eb.Parsed)
 			for _, s := range p.Settings {
 				settings[s] = true
 			}

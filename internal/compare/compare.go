@@ -10,8 +10,9 @@ import (
 	"runtime"
 	"sort"
 	"strings"
-	"sync"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/convis/convis/internal/record"
 	"github.com/convis/convis/internal/render"
@@ -273,33 +274,27 @@ func Run(baseline, current string, o Options) (*Result, error) {
 		}
 		jobs = append(jobs, job{p, ea, eb, tol.TopK, tol})
 	}
-	// Pairs are independent: measure them on every core.
+	// Pairs are independent: measure them on every core. Every pair is
+	// measured and the first failing pair in order is reported (not the
+	// first to fail in time), so the error does not depend on scheduling.
 	errs := make([]error, len(jobs))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				j := jobs[i]
-				t := time.Now()
-				errs[i] = measure(j.p, j.ea, j.eb, j.topK)
-				j.p.elapsed = time.Since(t)
-				if errs[i] == nil {
-					j.p.Failures = j.tol.Check(j.p.Metrics)
-					if !o.KeepMaps {
-						j.p.baseMap, j.p.curMap = Map{}, Map{}
-					}
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, j := range jobs {
+		g.Go(func() error {
+			t := time.Now()
+			errs[i] = measure(j.p, j.ea, j.eb, j.topK)
+			j.p.elapsed = time.Since(t)
+			if errs[i] == nil {
+				j.p.Failures = j.tol.Check(j.p.Metrics)
+				if !o.KeepMaps {
+					j.p.baseMap, j.p.curMap = Map{}, Map{}
 				}
 			}
-		}()
+			return nil
+		})
 	}
-	for i := range jobs {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	g.Wait()
 	for _, err := range errs {
 		if err != nil {
 			return nil, err

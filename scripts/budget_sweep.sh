@@ -31,8 +31,13 @@ declare -A plan=(
   [s32-norefine]="--sizes 128,64 --stride 32 --refine=false"
   [s32]="--sizes 128,64 --stride 32"
   [s24-128only]="--sizes 128 --stride 24"
+  # Coarse-to-fine (--fine-windows K): K of the half-stride grid's windows
+  # where the coarse windows' embeddings disagree most.
+  [c2f-150]="--sizes 128,64 --stride 32 --refine-size 48 --refine-stride 32 --fine-windows 150"
+  [c2f-s48-80]="--sizes 128,64 --stride 48 --refine-size 48 --fine-windows 80"
+  [c2f-100]="--sizes 128,64 --stride 32 --refine-size 48 --fine-windows 100"
 )
-order=${PLANS:-default fast s32 s32-norefine s32-fine32 s32-128only s48 s24-128only full}
+order=${PLANS:-default fast s32 s32-norefine s32-fine32 s32-128only s48 s24-128only c2f-150 c2f-s48-80 c2f-100 full}
 # The subsets: manifests beside the JSON whose files point back into
 # testdata.
 subset() { # DATASET EVERY

@@ -22,7 +22,7 @@ func addBudgetFlag(f *pflag.FlagSet, budget *string) {
 // addFineWindowsFlag is --fine-windows, as explain and eval localization
 // take it.
 func addFineWindowsFlag(f *pflag.FlagSet, n *int) {
-	boundedIntVar(f, n, "fine-windows", 0, 0, maxPasses, "coarse-to-fine grid (docs/budget.md): after the grid at --stride, also encode the K windows of the grid at half the stride that it skips where neighbouring coarse windows' embeddings disagree most (the same for every concept, so cached maps of more concepts stay free); 0: none")
+	boundedIntVar(f, n, "fine-windows", 0, 0, maxPasses, "coarse-to-fine grid (docs/budget.md): after the grid at --stride, also encode the K windows of the grid at half the stride that it skips where neighbouring coarse windows' embeddings disagree most (the same for every concept, so cached maps of more concepts stay free); measured with the refinement's per-pixel percentile, which uneven coverage does not bias (--refine=false sums windows, so more-covered pixels weigh more); 0: none")
 }
 
 // fineWindows checks --fine-windows against the grid's stride, whose half

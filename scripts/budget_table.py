@@ -78,6 +78,12 @@ def main():
     fig, axes = plt.subplots(2, 2, figsize=(11, 8), sharex=True)
     for col, (ds, title) in enumerate(DATASETS):
         have = [p for p in plans if (p, ds) in runs]
+        if not have:
+            for ax in (axes[0][col], axes[1][col]):
+                ax.text(0.5, 0.5, "not measured in this sweep", transform=ax.transAxes, ha="center", va="center")
+                ax.set_yticks([])
+            axes[0][col].set_title(title)
+            continue
         for level, marker in (("object", "o"), ("parent", "s")):
             xs = [row(runs[(p, ds)], level)["passes_per_map"] for p in have]
             pg = [row(runs[(p, ds)], level)["pointing_game"]["mean"] for p in have]

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/convis/convis/internal/clip"
+	"github.com/convis/convis/internal/embedcache"
 )
 
 // The candidates are the half-stride grid's windows off the coarse grid:
@@ -83,7 +84,7 @@ func TestCoarseToFineIsFreeForASecondConcept(t *testing.T) {
 	if reflect.DeepEqual(mapBits(alone), mapBits(grid)) {
 		t.Error("the fine windows did not change the map")
 	}
-	ex.Cache = NewEmbeddingCache(t.TempDir(), 0)
+	ex.Cache = embedcache.NewEmbeddings(t.TempDir(), 0)
 	ex.ModelKey = "fake/fp32"
 	if _, err := ex.Explain(context.Background(), img, concepts[:1], p, nil); err != nil {
 		t.Fatal(err)
@@ -93,7 +94,7 @@ func TestCoarseToFineIsFreeForASecondConcept(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if enc.Passes() != before || second.Stats.Passes != 0 || second.WindowCache != CacheHit {
+	if enc.Passes() != before || second.Stats.Passes != 0 || second.WindowCache != embedcache.Hit {
 		t.Fatalf("a second concept encoded %d windows (%s)", enc.Passes()-before, second.WindowCache)
 	}
 	if !reflect.DeepEqual(second.Windows, alone.Windows) || !reflect.DeepEqual(mapBits(second), mapBits(alone)) {

@@ -376,7 +376,7 @@ func b2f(b bool) float64 {
 // samePlan says whether a and b make the same grid map's windows and
 // refinement (then a --fidelity reference is the map itself).
 func samePlan(a, b saliency.Params) bool {
-	if !slices.Equal(a.Sizes, b.Sizes) || a.Stride != b.Stride || (a.Refine == nil) != (b.Refine == nil) {
+	if !slices.Equal(a.Sizes, b.Sizes) || a.Stride != b.Stride || a.FineWindows != b.FineWindows || (a.Refine == nil) != (b.Refine == nil) {
 		return false
 	}
 	return a.Refine == nil || *a.Refine == *b.Refine

@@ -40,31 +40,23 @@ type decoded struct {
 // time, in job order (i is the job's index in jobs): only decoding runs
 // ahead.
 func Each(ctx context.Context, jobs []Job, opts EachOptions, fn func(ctx context.Context, i int, job Job, img *clip.RGB) error) (failed int, err error) {
-	pctx, stop := context.WithCancel(ctx)
-	defer stop() // ends the prefetcher on an early return
-	next := prefetchWith(pctx, opts.Prefetch, jobs, func(j Job) *decoded {
+	decode := func(j Job) *decoded {
 		img, _, err := LoadImage(j.Path, j.decodeOptions(opts.Decode))
 		return &decoded{img, err}
-	})
-	for i, j := range jobs {
-		if err := ctx.Err(); err != nil {
-			return failed, err
-		}
-		d := next(i)
-		if d == nil {
-			return failed, ctx.Err()
-		}
+	}
+	err = eachPrepared(ctx, jobs, opts.Prefetch, decode, func(i int, d *decoded) error {
+		j := jobs[i]
 		err := d.err
 		if err == nil {
 			err = fn(ctx, i, j, d.img)
 		}
 		if err != nil {
 			if ctx.Err() != nil {
-				return failed, ctx.Err()
+				return ctx.Err()
 			}
 			var oe *clip.OpenError
 			if errors.As(err, &oe) {
-				return failed, err
+				return err
 			}
 			failed++
 			if opts.Failed != nil {
@@ -74,8 +66,34 @@ func Each(ctx context.Context, jobs []Job, opts EachOptions, fn func(ctx context
 		if opts.Progress != nil {
 			opts.Progress(Event{Image: j.Path, Done: i + 1, Total: len(jobs), Failed: failed})
 		}
+		return nil
+	})
+	return failed, err
+}
+
+// eachPrepared is the loop under both Each (score, eval) and Runner.Run
+// (explain): jobs in their given order, each prepared (stat, read, decode)
+// up to ahead jobs in advance while work runs on the caller's goroutine,
+// one job at a time. It returns at once when ctx is cancelled (also while
+// it waits for a prepared job) and when work returns an error; what counts
+// as a failure that the loop goes past is the caller's (work returns nil).
+func eachPrepared[T any](ctx context.Context, jobs []Job, ahead int, prepare func(Job) T, work func(i int, prepared T) error) error {
+	pctx, stop := context.WithCancel(ctx)
+	defer stop() // ends the prefetcher on an early return
+	next := prefetchWith(pctx, ahead, jobs, prepare)
+	for i := range jobs {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		p := next(i)
+		if err := ctx.Err(); err != nil {
+			return err // next gave the zero T: it stopped waiting on the interrupt
+		}
+		if err := work(i, p); err != nil {
+			return err
+		}
 	}
-	return failed, nil
+	return nil
 }
 
 // prefetchWith prepares jobs in order on one goroutine, at most ahead of

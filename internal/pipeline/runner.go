@@ -374,17 +374,7 @@ func (r *Runner) outputsPresent(s *record.Sidecar, sidecarPath string) bool {
 // written are finished, none is left half-written.
 func (r *Runner) Run(ctx context.Context, jobs []Job, emit func(record.Record) error) (Totals, error) {
 	tot := Totals{Records: map[string]int{}}
-	pctx, stop := context.WithCancel(ctx)
-	defer stop() // ends the prefetcher on an early return
-	next := r.prefetch(pctx, jobs)
-	for i := range jobs {
-		if err := ctx.Err(); err != nil {
-			return tot, err
-		}
-		pr := next(i)
-		if pr == nil {
-			return tot, ctx.Err()
-		}
+	err := eachPrepared(ctx, jobs, r.Prefetch, r.plan, func(i int, pr *prepared) error {
 		recs, err := r.process(ctx, pr, i, len(jobs), tot)
 		if pr.job.PerFrame {
 			k := pr.job.Frame
@@ -393,7 +383,7 @@ func (r *Runner) Run(ctx context.Context, jobs []Job, emit func(record.Record) e
 			}
 		}
 		if err != nil && ctx.Err() != nil {
-			return tot, ctx.Err()
+			return ctx.Err()
 		}
 		failed := false
 		for _, rec := range recs {
@@ -404,7 +394,7 @@ func (r *Runner) Run(ctx context.Context, jobs []Job, emit func(record.Record) e
 			}
 			if emit != nil {
 				if err := emit(rec); err != nil {
-					return tot, err
+					return err
 				}
 			}
 		}
@@ -422,20 +412,15 @@ func (r *Runner) Run(ctx context.Context, jobs []Job, emit func(record.Record) e
 			r.Progress(Event{Image: pr.job.Path, Done: tot.Images, Total: len(jobs), Failed: tot.Failed, Skipped: tot.Skipped})
 		}
 		if failed && r.FailFast {
-			return tot, ErrFailFast
+			return ErrFailFast
 		}
 		var oe *clip.OpenError
 		if errors.As(err, &oe) {
-			return tot, err // the model cannot be opened: no image can succeed
+			return err // the model cannot be opened: no image can succeed
 		}
-	}
-	return tot, nil
-}
-
-// prefetch plans and prepares jobs ahead of the encoder, at most Prefetch
-// images ahead (bounded memory); with Prefetch 0, each only when asked.
-func (r *Runner) prefetch(ctx context.Context, jobs []Job) func(i int) *prepared {
-	return prefetchWith(ctx, r.Prefetch, jobs, r.plan)
+		return nil
+	})
+	return tot, err
 }
 
 // process explains, renders and writes one prepared job.

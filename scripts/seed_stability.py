@@ -82,6 +82,7 @@ def main():
     ap.add_argument("--absent", type=int, default=4, help="absent concepts")
     ap.add_argument("--seeds", default="1,2,4,8")
     ap.add_argument("--fills", default="noise,gray,blur")
+    ap.add_argument("--datasets", default="benchmark,nonsquare", help="which scene sets (two processes can share the CPU's cores)")
     ap.add_argument("--json", help="write every number here")
     ap.add_argument("--rows", help="only print the table of the rows (one JSON object a line) that a run wrote on stderr")
     a = ap.parse_args()
@@ -102,6 +103,7 @@ def main():
                                          for i in [j for j in ims if j["file"].startswith(s + "/")][: max(1, a.scenes // 4)]],
                             os.path.join(a.out, "data/nonsquare")),
     }
+    datasets = {k: v for k, v in datasets.items() if k in a.datasets.split(",")}
     results = {"scenes_per_dataset": a.scenes, "rows": []}
     for ds, images in datasets.items():
         data = os.path.join(a.out, "data", ds)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/convis/convis/internal/pipeline"
+	"github.com/convis/convis/internal/record"
 	"github.com/convis/convis/internal/saliency"
 )
 
@@ -28,7 +29,7 @@ func benchBatch(ctx context.Context, ex *saliency.Explainer, concept saliency.Co
 	}
 	runner := func(out string, prefetch int, p saliency.Params) *pipeline.Runner {
 		return &pipeline.Runner{
-			Explainer: ex, Concepts: []saliency.Concept{concept}, Model: pipeline.ModelInfo{Path: "bench", SHA256: hash, Variant: "fp32"},
+			Explainer: ex, Concepts: []saliency.Concept{concept}, Model: record.ModelInfo{Path: "bench", SHA256: hash, Variant: "fp32"},
 			Vocab: "paper", VocabSize: ex.Index.H.Len(), Prompts: "definitions", Version: "bench",
 			Settings: pipeline.Settings{Params: p, Threshold: 0.7, Formats: pipeline.AllFormats, Style: "heatmap", Colormap: "turbo", Alpha: 0.5, Exponent: 10},
 			OutDir:   out, Prefetch: prefetch,

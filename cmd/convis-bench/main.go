@@ -20,6 +20,7 @@ import (
 
 	"github.com/convis/convis/internal/clip"
 	"github.com/convis/convis/internal/clip/ort"
+	"github.com/convis/convis/internal/embedcache"
 	"github.com/convis/convis/internal/saliency"
 	"github.com/convis/convis/internal/wordnet"
 	"github.com/convis/convis/models"
@@ -112,7 +113,7 @@ func run(modelDir, imagePath string, batch, threads, reps, runs, indexPrompts in
 
 	// Concept index: first build, then cached load.
 	cache := filepath.Join(tmp, "index")
-	key := saliency.IndexKey{ModelHash: hash, Vocab: "paper", Mode: "definitions", Synsets: h.Len()}
+	key := embedcache.IndexKey{ModelHash: hash, Vocab: "paper", Mode: "definitions", Synsets: h.Len()}
 	partial := indexPrompts > 0 && indexPrompts < h.Len()
 	// timedBuild builds the index as convis does (prompts batched by token
 	// count) or in T's order (convis before 2026-12-01), and returns it with

@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/convis/convis/internal/pipeline"
+	"github.com/convis/convis/internal/record"
 )
 
 // convisCmd starts this test binary as convis (see TestMain). A process
@@ -90,14 +90,14 @@ func batchArgs(lib, cache, out string, extra ...string) []string {
 	return append(args, extra...)
 }
 
-func readRecords(t *testing.T, data []byte) []pipeline.Record {
+func readRecords(t *testing.T, data []byte) []record.Record {
 	t.Helper()
-	var out []pipeline.Record
+	var out []record.Record
 	for _, line := range bytes.Split(bytes.TrimSpace(data), []byte("\n")) {
 		if len(line) == 0 {
 			continue
 		}
-		var r pipeline.Record
+		var r record.Record
 		if err := json.Unmarshal(line, &r); err != nil {
 			t.Fatalf("not a JSON line: %q: %v", line, err)
 		}
@@ -180,12 +180,12 @@ func TestBatchRecursiveJSONLStreams(t *testing.T) {
 	ok, bad := map[string]int{}, map[string]string{}
 	for _, rec := range recs {
 		switch rec.Status {
-		case pipeline.StatusOK:
+		case record.StatusOK:
 			ok[rec.Rel]++
 			if _, err := os.Stat(rec.Outputs["json"]); err != nil {
 				t.Errorf("%s: sidecar missing: %v", rec.Rel, err)
 			}
-		case pipeline.StatusError:
+		case record.StatusError:
 			bad[rec.Rel] = rec.Error
 		default:
 			t.Errorf("unexpected record %+v", rec)
@@ -250,7 +250,7 @@ func checkParses(t *testing.T, dir string) {
 			}
 		case strings.HasSuffix(name, ".jsonl"):
 			// A kill may tear the last line, never another one.
-			_, torn, err := pipeline.ReadRunLogAll(p)
+			_, torn, err := record.ReadRunLogAll(p)
 			if err != nil {
 				t.Errorf("%s: %v", p, err)
 			}
@@ -293,7 +293,7 @@ func TestBatchKillAndResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := bufio.NewReader(stdout)
-	var before []pipeline.Record
+	var before []record.Record
 	for len(before) < 11 {
 		line, err := r.ReadBytes('\n')
 		if err != nil {
@@ -325,7 +325,7 @@ func TestBatchKillAndResume(t *testing.T) {
 		status[rec.Rel+" "+rec.Concept] = rec.Status
 	}
 	for _, rec := range before {
-		if s := status[rec.Rel+" "+rec.Concept]; s != pipeline.StatusSkipped {
+		if s := status[rec.Rel+" "+rec.Concept]; s != record.StatusSkipped {
 			t.Errorf("%s %s done before the kill, rerun says %q", rec.Rel, rec.Concept, s)
 		}
 	}
@@ -333,9 +333,9 @@ func TestBatchKillAndResume(t *testing.T) {
 	made, skipped := 0, 0
 	for _, s := range status {
 		switch s {
-		case pipeline.StatusOK:
+		case record.StatusOK:
 			made++
-		case pipeline.StatusSkipped:
+		case record.StatusSkipped:
 			skipped++
 		}
 	}
@@ -426,7 +426,7 @@ func TestBatchShards(t *testing.T) {
 	var one, merged bytes.Buffer
 	Main(t.Context(), []string{"runs", "summary", single, "--json"}, nil, &one, os.Stderr)
 	Main(t.Context(), []string{"runs", "summary", shared, "--json"}, nil, &merged, os.Stderr)
-	var s1, s2 pipeline.Summary
+	var s1, s2 record.Summary
 	if err := json.Unmarshal(one.Bytes(), &s1); err != nil {
 		t.Fatalf("summary: %v: %s", err, one.String())
 	}
@@ -537,7 +537,7 @@ func TestBatchInterrupt(t *testing.T) {
 		t.Errorf("stderr: %s", stderr.String())
 	}
 	checkParses(t, out)
-	entries, err := pipeline.ReadRunLog(filepath.Join(out, "convis-run.jsonl"))
+	entries, err := record.ReadRunLog(filepath.Join(out, "convis-run.jsonl"))
 	if err != nil || len(entries) == 0 || entries[len(entries)-1].Footer == nil || entries[len(entries)-1].Footer.Stopped != "interrupted" {
 		t.Errorf("run log does not end with an interrupted footer: %v", err)
 	}

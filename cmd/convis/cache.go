@@ -8,7 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/convis/convis/internal/saliency"
+	"github.com/convis/convis/internal/embedcache"
 )
 
 func newCacheCmd(g *globalOptions) *cobra.Command {
@@ -36,11 +36,11 @@ type cacheInfoOptions struct{ JSON bool }
 
 // cacheReport is what cache info prints.
 type cacheReport struct {
-	Dir        string             `json:"dir"`
-	Embeddings saliency.CacheInfo `json:"embeddings"`
-	Bound      int64              `json:"embeddings_bound_bytes"`
-	Indexes    int                `json:"indexes"`
-	IndexBytes int64              `json:"index_bytes"`
+	Dir        string          `json:"dir"`
+	Embeddings embedcache.Info `json:"embeddings"`
+	Bound      int64           `json:"embeddings_bound_bytes"`
+	Indexes    int             `json:"indexes"`
+	IndexBytes int64           `json:"index_bytes"`
 }
 
 func newCacheInfoCmd(g *globalOptions) *cobra.Command {
@@ -63,12 +63,12 @@ func runCacheInfo(_ context.Context, g *globalOptions, opts *cacheInfoOptions) e
 	if err != nil {
 		return err
 	}
-	emb := saliency.NewEmbeddingCache(filepath.Join(dir, "embeddings"), 0)
+	emb := embedcache.NewEmbeddings(filepath.Join(dir, "embeddings"), 0)
 	r := cacheReport{Dir: dir, Bound: emb.MaxBytes}
 	if r.Embeddings, err = emb.Info(); err != nil {
 		return err
 	}
-	idx, err := saliency.IndexCacheInfo(filepath.Join(dir, "index"))
+	idx, err := embedcache.IndexInfo(filepath.Join(dir, "index"))
 	if err != nil {
 		return err
 	}
@@ -122,14 +122,14 @@ func runCacheClear(_ context.Context, g *globalOptions, opts *cacheClearOptions)
 		return err
 	}
 	if want["embeddings"] {
-		n, bytes, err := saliency.NewEmbeddingCache(filepath.Join(dir, "embeddings"), 0).Clear()
+		n, bytes, err := embedcache.NewEmbeddings(filepath.Join(dir, "embeddings"), 0).Clear()
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(g.Stdout, "removed %d embedding entries (%s)\n", n, human(bytes))
 	}
 	if want["index"] {
-		n, bytes, err := saliency.ClearIndexCache(filepath.Join(dir, "index"))
+		n, bytes, err := embedcache.ClearIndexes(filepath.Join(dir, "index"))
 		if err != nil {
 			return err
 		}

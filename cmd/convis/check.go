@@ -16,7 +16,8 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/convis/convis/internal/compare"
-	"github.com/convis/convis/internal/pipeline"
+	"github.com/convis/convis/internal/errtext"
+	"github.com/convis/convis/internal/record"
 	"github.com/convis/convis/internal/saliency"
 )
 
@@ -40,7 +41,7 @@ type Suite struct {
 func loadSuite(path string) (*Suite, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, &compare.InputError{Path: path, Msg: unwrapPath(err).Error()}
+		return nil, &compare.InputError{Path: path, Msg: errtext.UnwrapPath(err).Error()}
 	}
 	var s Suite
 	if err := yaml.Unmarshal(data, &s); err != nil {
@@ -238,7 +239,7 @@ func runCheck(ctx context.Context, g *globalOptions, opts *checkOptions, cmd *co
 		out = tmp
 	}
 	if err := runSuite(ctx, g, s, out, cmd); err != nil {
-		if _, lerr := os.Stat(filepath.Join(out, pipeline.RunLogName)); lerr == nil && tmp != "" {
+		if _, lerr := os.Stat(filepath.Join(out, record.RunLogName)); lerr == nil && tmp != "" {
 			// Explain's last line points to its run log: keep it.
 			msg := "the run's maps and run log are kept in " + out
 			if opts.Update {
@@ -251,7 +252,7 @@ func runCheck(ctx context.Context, g *globalOptions, opts *checkOptions, cmd *co
 	}
 	if opts.Update {
 		// Goldens are the maps; the run log (hosts, times) is not.
-		os.Remove(filepath.Join(out, pipeline.RunLogName))
+		os.Remove(filepath.Join(out, record.RunLogName))
 		if err := checkGoldenFolder(out); err != nil {
 			return err // never: explain wrote only the suite's formats
 		}
@@ -339,7 +340,7 @@ func checkGoldenFolder(dir string) error {
 		return nil
 	}
 	if err != nil {
-		return &compare.InputError{Path: dir, Msg: unwrapPath(err).Error()}
+		return &compare.InputError{Path: dir, Msg: errtext.UnwrapPath(err).Error()}
 	}
 	if !st.IsDir() {
 		return &compare.InputError{Path: dir, Msg: "the golden folder is not a folder"}
@@ -362,7 +363,7 @@ func checkGoldenFolder(dir string) error {
 		default:
 			files = append(files, p)
 			if strings.HasSuffix(p, ".json") {
-				if sc, err := pipeline.ReadSidecar(p); err == nil {
+				if sc, err := record.ReadSidecar(p); err == nil {
 					goldens[p] = true
 					for format := range sc.Outputs {
 						if out, ok := sc.OutputPath(p, format); ok {
@@ -375,7 +376,7 @@ func checkGoldenFolder(dir string) error {
 		return nil
 	})
 	if err != nil {
-		return &compare.InputError{Path: dir, Msg: unwrapPath(err).Error()}
+		return &compare.InputError{Path: dir, Msg: errtext.UnwrapPath(err).Error()}
 	}
 	// Files first, then folders without goldens, by name, relative to dir.
 	var others, emptyDirs []string

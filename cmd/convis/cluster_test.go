@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/convis/convis/internal/pipeline"
+	"github.com/convis/convis/internal/record"
 )
 
 // slurmCluster starts scripts/slurm-local.sh in a scratch folder and stops
@@ -121,12 +122,12 @@ func TestSlurmArray(t *testing.T) {
 	waitJob(t, env, job, 4*time.Minute)
 	seen := map[string]int{}
 	for k := 0; k < 3; k++ {
-		entries, err := pipeline.ReadRunLog(filepath.Join(shared, fmt.Sprintf("convis-run.%d-of-3.jsonl", k)))
+		entries, err := record.ReadRunLog(filepath.Join(shared, fmt.Sprintf("convis-run.%d-of-3.jsonl", k)))
 		if err != nil {
 			t.Fatalf("task %d: %v\n%s", k, err, mustRead(t, filepath.Join(work, fmt.Sprintf("slurm-%s_%d.log", job, k))))
 		}
 		for _, e := range entries {
-			if e.Record != nil && e.Record.Status == pipeline.StatusOK {
+			if e.Record != nil && e.Record.Status == record.StatusOK {
 				seen[e.Record.Rel+" "+e.Record.Concept]++
 			}
 		}
@@ -140,12 +141,12 @@ func TestSlurmArray(t *testing.T) {
 		}
 	}
 	sameOutputs(t, single, shared)
-	summary := func(dir string) pipeline.Summary {
+	summary := func(dir string) record.Summary {
 		var out bytes.Buffer
 		if code := Main(t.Context(), []string{"runs", "summary", dir, "--json"}, nil, &out, os.Stderr); code != 0 {
 			t.Fatalf("runs summary %s: exit %d", dir, code)
 		}
-		var s pipeline.Summary
+		var s record.Summary
 		json.Unmarshal(out.Bytes(), &s)
 		return s
 	}
@@ -170,9 +171,9 @@ func TestSlurmArray(t *testing.T) {
 	slurm(t, env, "scancel", job+"_1")
 	waitJob(t, env, job, 4*time.Minute)
 	before := map[string]bool{}
-	entries, _ := pipeline.ReadRunLog(log1)
+	entries, _ := record.ReadRunLog(log1)
 	for _, e := range entries {
-		if e.Record != nil && e.Record.Status == pipeline.StatusOK {
+		if e.Record != nil && e.Record.Status == record.StatusOK {
 			before[e.Record.Rel+" "+e.Record.Concept] = true
 		}
 		// scancel sends SIGTERM: convis finishes the file it writes and
@@ -192,7 +193,7 @@ func TestSlurmArray(t *testing.T) {
 	}
 	resub := submit(killed, "1", "--export="+jobEnv(killed)+",CONVIS_SHARDS=3")
 	waitJob(t, env, resub, 4*time.Minute)
-	entries, _ = pipeline.ReadRunLog(log1)
+	entries, _ = record.ReadRunLog(log1)
 	// The resubmitted task's run: after the log's last header.
 	last := -1
 	for i, e := range entries {
@@ -210,12 +211,12 @@ func TestSlurmArray(t *testing.T) {
 		}
 		key := e.Record.Rel + " " + e.Record.Concept
 		switch e.Record.Status {
-		case pipeline.StatusSkipped:
+		case record.StatusSkipped:
 			skipped++
 			if !before[key] {
 				t.Errorf("%s skipped but was never made", key)
 			}
-		case pipeline.StatusOK:
+		case record.StatusOK:
 			made++
 			if before[key] {
 				t.Errorf("%s made again by the resubmitted task", key)
@@ -356,7 +357,7 @@ func TestKubernetesManifest(t *testing.T) {
 			t.Fatalf("index %d: %v", i, err)
 		}
 		for _, r := range readRecords(t, out) {
-			if r.Status == pipeline.StatusOK {
+			if r.Status == record.StatusOK {
 				seen[r.Rel+" "+r.Concept]++
 			}
 		}

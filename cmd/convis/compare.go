@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/convis/convis/internal/compare"
+	"github.com/convis/convis/internal/errtext"
 	"github.com/convis/convis/internal/render"
 )
 
@@ -167,7 +168,7 @@ func writeMarkdown(path string, res *compare.Result, limit int) error {
 func appendFile(path string, write func(io.Writer) error) error {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		return fmt.Errorf("%s: %w", path, unwrapPath(err))
+		return fmt.Errorf("%s: %w", path, errtext.UnwrapPath(err))
 	}
 	if err := write(f); err != nil {
 		f.Close()

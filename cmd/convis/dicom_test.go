@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/convis/convis/internal/pipeline"
+	"github.com/convis/convis/internal/record"
 )
 
 // dicomTree copies the privacy test files (patient and study fields set to
@@ -93,7 +93,7 @@ func TestBatchDICOM(t *testing.T) {
 			key = fmt.Sprintf("%s#%d", rec.Rel, *rec.Frame)
 		}
 		switch rec.Status {
-		case pipeline.StatusOK:
+		case record.StatusOK:
 			ok[key]++
 		default:
 			bad[key] = rec.Error
@@ -139,7 +139,7 @@ func TestBatchDICOM(t *testing.T) {
 	// Resume: a rerun skips every pair.
 	rerun, stderr2, _ := streamed(t, convisCmd(t, nil, args(out)...))
 	for _, rec := range readRecords(t, rerun) {
-		if rec.Status != pipeline.StatusSkipped && rec.Rel != "sub/jp2k.dcm" {
+		if rec.Status != record.StatusSkipped && rec.Rel != "sub/jp2k.dcm" {
 			t.Errorf("rerun: %s %s is %s, want skipped", rec.Rel, rec.Concept, rec.Status)
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/convis/convis/internal/compare"
+	"github.com/convis/convis/internal/errtext"
 	"github.com/convis/convis/internal/pipeline"
 	"github.com/convis/convis/internal/render"
 	"github.com/convis/convis/internal/saliency"
@@ -233,7 +234,7 @@ func loadManifest(path string) (*Manifest, string, error) {
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, "", fmt.Errorf("dataset %s: %w", path, unwrapPath(err))
+		return nil, "", fmt.Errorf("dataset %s: %w", path, errtext.UnwrapPath(err))
 	}
 	var m Manifest
 	if err := json.Unmarshal(data, &m); err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/convis/convis/internal/clip"
+	"github.com/convis/convis/internal/errtext"
 	"github.com/convis/convis/internal/faithfulness"
 	"github.com/convis/convis/internal/pipeline"
 	"github.com/convis/convis/internal/saliency"
@@ -288,7 +289,7 @@ func runEvalFaithfulness(ctx context.Context, g *globalOptions, opts *evalFaithO
 			}
 			failed++
 			prog.Done()
-			fmt.Fprintf(g.Stderr, "convis: %s\n", oneLine(err.Error()))
+			fmt.Fprintf(g.Stderr, "convis: %s\n", errtext.OneLine(err.Error()))
 			continue
 		}
 		measured++

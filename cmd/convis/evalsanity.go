@@ -15,6 +15,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/convis/convis/internal/errtext"
 	"github.com/convis/convis/internal/faithfulness"
 	"github.com/convis/convis/internal/ood"
 	"github.com/convis/convis/internal/pipeline"
@@ -354,7 +355,7 @@ func runEvalSanity(ctx context.Context, g *globalOptions, opts *evalSanityOption
 			}
 			failed++
 			prog.Done()
-			fmt.Fprintf(g.Stderr, "convis: %s\n", oneLine(err.Error()))
+			fmt.Fprintf(g.Stderr, "convis: %s\n", errtext.OneLine(err.Error()))
 		}
 	}
 	prog.Done()

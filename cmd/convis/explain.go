@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -15,7 +16,9 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/convis/convis/internal/clip"
+	"github.com/convis/convis/internal/errtext"
 	"github.com/convis/convis/internal/pipeline"
+	"github.com/convis/convis/internal/record"
 	"github.com/convis/convis/internal/render"
 	"github.com/convis/convis/internal/saliency"
 	"github.com/convis/convis/models"
@@ -333,7 +336,7 @@ func (o *explainOptions) params() (saliency.Params, error) {
 		return p, usageErrorf("--format: give at least one of overlay, npy, png16, json, canvas")
 	}
 	for _, f := range o.Formats {
-		if f != "canvas" && f != "input" && !contains(allFormats, f) {
+		if f != "canvas" && f != "input" && !slices.Contains(allFormats, f) {
 			return p, usageErrorf("--format %q: want some of overlay, npy, png16, json, canvas, input", f)
 		}
 	}
@@ -350,36 +353,19 @@ func (o *explainOptions) params() (saliency.Params, error) {
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // checkWritable makes the output directory and proves a file can be
 // created in it, before any work is done.
 func checkWritable(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("output directory %s: %w", dir, unwrapPath(err))
+		return fmt.Errorf("output directory %s: %w", dir, errtext.UnwrapPath(err))
 	}
 	f, err := os.CreateTemp(dir, ".convis-write-test-*")
 	if err != nil {
-		return fmt.Errorf("output directory %s is not writable: %w", dir, unwrapPath(err))
+		return fmt.Errorf("output directory %s is not writable: %w", dir, errtext.UnwrapPath(err))
 	}
 	f.Close()
 	os.Remove(f.Name())
 	return nil
-}
-
-func unwrapPath(err error) error {
-	var pe *os.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	return err
 }
 
 // settings turns flags into the pipeline's settings.
@@ -459,7 +445,7 @@ func anyInputExists(jobs []pipeline.Job) error {
 			return nil
 		}
 		if first == nil {
-			first = fmt.Errorf("%s: %w", j.Path, unwrapPath(err))
+			first = fmt.Errorf("%s: %w", j.Path, errtext.UnwrapPath(err))
 		}
 	}
 	if first == nil {
@@ -554,12 +540,12 @@ func runExplain(ctx context.Context, g *globalOptions, opts *explainOptions) err
 	runner := &pipeline.Runner{
 		Explainer: explainer,
 		Concepts:  concepts,
-		Model:     pipeline.ModelInfo{Name: modelName(g), Path: m.Dir.Path, SHA256: hash, Variant: m.Dir.Variant, Preprocess: preprocessSummary(m)},
+		Model:     record.ModelInfo{Name: modelName(g), Path: m.Dir.Path, SHA256: hash, Variant: m.Dir.Variant, Preprocess: preprocessSummary(m)},
 		Vocab:     h.Vocab, VocabSize: h.Len(), Prompts: opts.Index.Prompts, Version: Version(),
 		Settings: settings, OutDir: opts.OutDir, Prefetch: opts.Prefetch, Force: opts.Force, FailFast: opts.FailFast,
 		Top: opts.Top,
 	}
-	runLog, err := pipeline.OpenRunLog(opts.OutDir, shard, pipeline.Header{
+	runLog, err := pipeline.OpenRunLog(opts.OutDir, shard, record.Header{
 		Version: Version(), Started: time.Now().UTC().Format(time.RFC3339), Host: hostname(), PID: os.Getpid(),
 		Model: runner.Model, Vocab: h.Vocab, Prompts: opts.Index.Prompts, Method: opts.Method, Params: settings.HeaderParams(),
 		Seed: opts.Seed, Concepts: names, Shard: shard.String(), Images: len(jobs), Force: opts.Force,
@@ -570,19 +556,19 @@ func runExplain(ctx context.Context, g *globalOptions, opts *explainOptions) err
 	defer runLog.Close()
 	bp := newBatchProgress(g, len(jobs))
 	runner.Progress = bp.Update
-	var all []pipeline.Record
+	var all []record.Record
 	enc := json.NewEncoder(g.Stdout)
 	enc.SetEscapeHTML(false)
 	logFailed := false
-	emit := func(rec pipeline.Record) error {
+	emit := func(rec record.Record) error {
 		if err := runLog.Append(rec); err != nil && !logFailed {
 			// A full disk fails the pairs too; the batch goes on and says
 			// how many failed, as it does for any bad image.
 			logFailed = true
 			bp.Clear()
-			fmt.Fprintln(g.Stderr, "convis: "+escapeName(oneLine(err.Error()))+"; the records from here on are not logged")
+			fmt.Fprintln(g.Stderr, "convis: "+escapeName(errtext.OneLine(err.Error()))+"; the records from here on are not logged")
 		}
-		if rec.Status == pipeline.StatusError {
+		if rec.Status == record.StatusError {
 			bp.Clear()
 			fmt.Fprintln(g.Stderr, "convis: "+escapeName(rec.Error))
 		}
@@ -594,7 +580,7 @@ func runExplain(ctx context.Context, g *globalOptions, opts *explainOptions) err
 			}
 		case opts.JSON:
 			all = append(all, rec)
-		case rec.Status != pipeline.StatusError:
+		case rec.Status != record.StatusError:
 			bp.Clear()
 			fmt.Fprintln(g.Stdout, recordLine(rec))
 		}
@@ -603,7 +589,7 @@ func runExplain(ctx context.Context, g *globalOptions, opts *explainOptions) err
 	start := time.Now()
 	tot, runErr := runner.Run(ctx, jobs, emit)
 	bp.Done()
-	footer := pipeline.Footer{Type: "footer", Finished: time.Now().UTC().Format(time.RFC3339), Images: tot.Images, Failed: tot.Failed, Skipped: tot.Skipped, Records: tot.Records, Seconds: time.Since(start).Seconds()}
+	footer := record.Footer{Type: "footer", Finished: time.Now().UTC().Format(time.RFC3339), Images: tot.Images, Failed: tot.Failed, Skipped: tot.Skipped, Records: tot.Records, Seconds: time.Since(start).Seconds()}
 	switch {
 	case ctx.Err() != nil:
 		footer.Stopped = "interrupted"
@@ -617,7 +603,7 @@ func runExplain(ctx context.Context, g *globalOptions, opts *explainOptions) err
 	}
 	if opts.JSON {
 		if all == nil {
-			all = []pipeline.Record{}
+			all = []record.Record{}
 		}
 		if err := writeJSON(g.Stdout, all); err != nil && runErr == nil {
 			runErr = err
@@ -629,7 +615,7 @@ func runExplain(ctx context.Context, g *globalOptions, opts *explainOptions) err
 	case errors.Is(runErr, pipeline.ErrFailFast):
 		msg = fmt.Sprintf("stopped at the first failure (--fail-fast) after %d of %d images", tot.Images, len(jobs))
 	case runErr != nil:
-		msg = fmt.Sprintf("stopped after %d of %d images (%s); %d of %d images failed", tot.Images, len(jobs), oneLine(runErr.Error()), tot.Failed, len(jobs))
+		msg = fmt.Sprintf("stopped after %d of %d images (%s); %d of %d images failed", tot.Images, len(jobs), errtext.OneLine(runErr.Error()), tot.Failed, len(jobs))
 	case tot.Failed > 0:
 		msg = fmt.Sprintf("%d of %d images failed", tot.Failed, len(jobs))
 	default:
@@ -641,7 +627,7 @@ func runExplain(ctx context.Context, g *globalOptions, opts *explainOptions) err
 }
 
 // recordLine is a record for people: image, concept, box, first output.
-func recordLine(r pipeline.Record) string {
+func recordLine(r record.Record) string {
 	box := "no box"
 	if r.Box != nil {
 		box = fmt.Sprintf("box %d,%d %dx%d", r.Box.X, r.Box.Y, r.Box.W, r.Box.H)
@@ -650,7 +636,7 @@ func recordLine(r pipeline.Record) string {
 	if r.Presence != nil && r.Presence.LooksAbsent {
 		note += fmt.Sprintf("  (looks absent: whole-image rank %d, best window rank %d)", r.Presence.WholeImageRank, r.Presence.BestWindowRank)
 	}
-	if r.Status == pipeline.StatusSkipped {
+	if r.Status == record.StatusSkipped {
 		note += "  (up to date)"
 	}
 	return escapeName(fmt.Sprintf("%s  %s  %s  → %s%s", r.Image, r.Concept, box, firstOutput(r.Outputs), note))

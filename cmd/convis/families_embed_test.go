@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	"github.com/convis/convis/internal/clip"
-	"github.com/convis/convis/internal/pipeline"
+	"github.com/convis/convis/internal/record"
 )
 
 // familyReference is testdata/families/*/reference.json, written by
@@ -174,10 +174,10 @@ func TestFamiliesExplain(t *testing.T) {
 			out := t.TempDir()
 			recs := readRecords(t, runConvis(t, "explain", "--model", filepath.Join("../../testdata/families", f.dir), "--ort-lib", lib, "--cache-dir", cache,
 				"--vocab", vocab, "-c", "animal", "--stride", "96", "--refine=false", "--format", "json,overlay", "--jsonl", "-o", out, "../../testdata/images/landscape.png"))
-			if len(recs) != 1 || recs[0].Status != pipeline.StatusOK {
+			if len(recs) != 1 || recs[0].Status != record.StatusOK {
 				t.Fatalf("records %+v", recs)
 			}
-			sc, err := pipeline.ReadSidecar(filepath.Join(out, "landscape.animal.n.01.json"))
+			sc, err := record.ReadSidecar(filepath.Join(out, "landscape.animal.n.01.json"))
 			if err != nil {
 				t.Fatal(err)
 			}

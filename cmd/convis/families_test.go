@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/convis/convis/internal/pipeline"
+	"github.com/convis/convis/internal/record"
 )
 
 // copyDir copies a folder's files (a model a test changes).
@@ -70,15 +70,15 @@ func TestExternalDataChangesHashAndResume(t *testing.T) {
 		return append([]string{"explain", "--model", model, "--ort-lib", lib, "--cache-dir", cache, "--vocab", vocab, "-c", "animal",
 			"--stride", "96", "--refine=false", "--format", "json", "--jsonl", "-o", out, "../../testdata/images/gray.png"}, extra...)
 	}
-	explain := func(extra ...string) []pipeline.Record { return readRecords(t, runConvis(t, args(extra...)...)) }
+	explain := func(extra ...string) []record.Record { return readRecords(t, runConvis(t, args(extra...)...)) }
 	h1, ext := info()
 	if len(ext) != 2 || ext[0] != "onnx/vision_model.onnx_data" || ext[1] != "onnx/text_weights.bin" {
 		t.Fatalf("model info external_data %v", ext)
 	}
-	if r := explain(); len(r) != 1 || r[0].Status != pipeline.StatusOK {
+	if r := explain(); len(r) != 1 || r[0].Status != record.StatusOK {
 		t.Fatalf("first run: %+v", r)
 	}
-	if r := explain(); len(r) != 1 || r[0].Status != pipeline.StatusSkipped {
+	if r := explain(); len(r) != 1 || r[0].Status != record.StatusSkipped {
 		t.Fatalf("resumed run on the same model: %+v, want skipped", r)
 	}
 	data := filepath.Join(model, "onnx/vision_model.onnx_data")
@@ -100,7 +100,7 @@ func TestExternalDataChangesHashAndResume(t *testing.T) {
 	if code := Main(t.Context(), args(), nil, &stdout, &stderr); code == 0 || !strings.Contains(stderr.String(), "exists with other settings (model "+h1[:12]+" (fp32) → "+h2[:12]+" (fp32))") {
 		t.Fatalf("resumed run after the external data changed: exit %d, %s", code, stderr.String())
 	}
-	if r := explain("--force"); len(r) != 1 || r[0].Status != pipeline.StatusOK {
+	if r := explain("--force"); len(r) != 1 || r[0].Status != record.StatusOK {
 		t.Fatalf("--force after the external data changed: %+v, want the pair redone", r)
 	}
 }

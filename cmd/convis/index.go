@@ -19,6 +19,7 @@ import (
 
 	"github.com/convis/convis/internal/clip"
 	"github.com/convis/convis/internal/clip/ort"
+	"github.com/convis/convis/internal/embedcache"
 	"github.com/convis/convis/internal/saliency"
 	"github.com/convis/convis/internal/wordnet"
 )
@@ -59,7 +60,7 @@ func addIndexFlags(f *pflag.FlagSet, o *indexOptions) {
 // embeddingCache is the window-embedding cache of --cache-dir, or nil with
 // --no-cache. A cache that cannot be read or written costs only reuse: it
 // warns and the run goes on.
-func embeddingCache(g *globalOptions, opts indexOptions) (*saliency.EmbeddingCache, error) {
+func embeddingCache(g *globalOptions, opts indexOptions) (*embedcache.Embeddings, error) {
 	size, err := parseBytes(opts.CacheSize)
 	if err != nil {
 		return nil, usageErrorf("--cache-size: %v", err)
@@ -71,7 +72,7 @@ func embeddingCache(g *globalOptions, opts indexOptions) (*saliency.EmbeddingCac
 	if err != nil {
 		return nil, err
 	}
-	c := saliency.NewEmbeddingCache(filepath.Join(dir, "embeddings"), size)
+	c := embedcache.NewEmbeddings(filepath.Join(dir, "embeddings"), size)
 	warned := false
 	c.Warn = func(err error) {
 		if !warned || g.Log.Enabled(context.Background(), slog.LevelDebug) {
@@ -135,7 +136,7 @@ func loadIndex(ctx context.Context, g *globalOptions, m *clip.Model, h *wordnet.
 		}
 		dir = filepath.Join(cache, "index")
 	}
-	key := saliency.IndexKey{ModelHash: hash, Vocab: vk, Mode: opts.Prompts, Synsets: h.Len(), Data: wordnet.DataVersion() + " " + m.TokenizerVersion()}
+	key := embedcache.IndexKey{ModelHash: hash, Vocab: vk, Mode: opts.Prompts, Synsets: h.Len(), Data: wordnet.DataVersion() + " " + m.TokenizerVersion()}
 	ix, cached, err := saliency.LoadOrBuildIndex(ctx, dir, key, h, func() (*saliency.ConceptIndex, error) {
 		g.Log.Info("building the concept index (once per model, vocabulary and prompt mode)", "synsets", h.Len(), "prompts", opts.Prompts)
 		ip := newIndexProgress(g, prog)
@@ -148,7 +149,7 @@ func loadIndex(ctx context.Context, g *globalOptions, m *clip.Model, h *wordnet.
 			prog.Done()
 		}
 		return ix, err
-	}, saliency.IndexCacheOptions{
+	}, embedcache.IndexOptions{
 		Waiting: func() {
 			g.Log.Info("another convis process is building this concept index; waiting for it", "cache", dir)
 		},

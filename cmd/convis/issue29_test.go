@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -77,7 +78,7 @@ func TestBadFlagsAreUsageErrors(t *testing.T) {
 		{[]string{"explain", img, "-c", "dog", "-o", ""}, "--output"},
 	} {
 		args := append(append([]string(nil), c.args...), noModel...)
-		if contains(c.args, "explain") && !contains(c.args, "-o") {
+		if slices.Contains(c.args, "explain") && !slices.Contains(c.args, "-o") {
 			args = append(args, "-o", out)
 		}
 		code, _, errs := mainRun(t, args...)

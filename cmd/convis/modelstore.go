@@ -3,9 +3,10 @@ package main
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -183,12 +184,7 @@ func newModelListCmd(g *globalOptions) *cobra.Command {
 				fmt.Fprintf(g.Stdout, "  %-28s %-12s %-14s %9s  %s\n", in.Name, rev, strings.Join(in.AllVariants(), ","), human(in.Size), in.Path)
 			}
 			fmt.Fprintln(g.Stdout, "known models (convis model pull NAME):")
-			var names []string
-			for n := range known {
-				names = append(names, n)
-			}
-			sort.Strings(names)
-			for _, n := range names {
+			for _, n := range slices.Sorted(maps.Keys(known)) {
 				k := known[n]
 				fmt.Fprintf(g.Stdout, "  %-28s hf:%s  %s %d px, %s tokenizer, %d-d; %s. Licence: %s\n", n, k.Repo, k.Family, k.InputSize, k.Tokenizer, k.Dim, k.About, k.License)
 			}

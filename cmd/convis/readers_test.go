@@ -14,7 +14,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/convis/convis/internal/pipeline"
+	"github.com/convis/convis/internal/record"
 	"github.com/convis/convis/internal/render"
 )
 
@@ -116,8 +116,8 @@ func writeTestPair(t *testing.T, dir, rel, synset string, seed uint64, px, py in
 	if err := render.WriteAtomic(overlay, func(w io.Writer) error { return png.Encode(w, im) }); err != nil {
 		t.Fatal(err)
 	}
-	sc := pipeline.Sidecar{Schema: pipeline.SidecarSchema, Rel: rel, Image: rel, Concept: pipeline.ConceptInfo{Query: synset, Synset: synset}, Method: "grid", Seed: seed,
-		Model: pipeline.ModelInfo{SHA256: "abc", Variant: "fp32"}, MapSize: [2]int{16, 16}, Params: map[string]any{"stride": 16},
+	sc := record.Sidecar{Schema: record.SidecarSchema, Rel: rel, Image: rel, Concept: record.ConceptInfo{Query: synset, Synset: synset}, Method: "grid", Seed: seed,
+		Model: record.ModelInfo{SHA256: "abc", Variant: "fp32"}, MapSize: [2]int{16, 16}, Params: map[string]any{"stride": 16},
 		Outputs: map[string]string{"npy": filepath.Base(npy), "overlay": filepath.Base(overlay), "json": filepath.Base(stem) + "." + synset + ".json"}}
 	data, err := json.Marshal(sc)
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/convis/convis/internal/compare"
+	"github.com/convis/convis/internal/errtext"
 	"github.com/convis/convis/internal/wordnet"
 )
 
@@ -77,7 +78,7 @@ func Main(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io
 		case code == exitInterrupted:
 			fmt.Fprintln(stderr, "convis: interrupted")
 		default:
-			fmt.Fprintln(stderr, "convis: "+escapeName(oneLine(err.Error())))
+			fmt.Fprintln(stderr, "convis: "+escapeName(errtext.OneLine(err.Error())))
 		}
 		// Only a usage error sends the user to --help: an unreadable input
 		// (exit 2 as well) ends with the line naming the file.
@@ -155,11 +156,6 @@ func friendlyFlagError(err error) error {
 		flag = flag[i:]
 	}
 	return fmt.Errorf("%s: %q is not %s", flag, m[1], want)
-}
-
-// oneLine keeps errors to one line, as every error message promises.
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
 }
 
 func newRootCmd(g *globalOptions) *cobra.Command {

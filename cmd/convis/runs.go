@@ -6,7 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/convis/convis/internal/pipeline"
+	"github.com/convis/convis/internal/record"
 	"github.com/convis/convis/internal/render"
 )
 
@@ -46,7 +46,7 @@ time per image; --csv writes one row per (image, concept).`,
 }
 
 func runRunsSummary(_ context.Context, g *globalOptions, opts *runsSummaryOptions) error {
-	s, err := pipeline.Summarize(opts.Paths)
+	s, err := record.Summarize(opts.Paths)
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/convis/convis/internal/clip"
+	"github.com/convis/convis/internal/errtext"
 	"github.com/convis/convis/internal/pipeline"
+	"github.com/convis/convis/internal/record"
 	"github.com/convis/convis/internal/saliency"
 )
 
@@ -234,10 +236,10 @@ func runScore(ctx context.Context, g *globalOptions, opts *scoreOptions) error {
 			}
 			cw.Write([]string{r.Rel, r.Image, r.Concept, r.Method, sc, rk, r.Status, r.Error})
 			cw.Flush()
-		case r.Status == pipeline.StatusOK:
+		case r.Status == record.StatusOK:
 			fmt.Fprintf(g.Stdout, "%s  %s  %s %.4f  rank %d\n", escapeName(r.Image), r.Concept, r.Method, *r.Score, *r.Rank)
 		}
-		if r.Status == pipeline.StatusError {
+		if r.Status == record.StatusError {
 			fmt.Fprintln(g.Stderr, "convis: "+escapeName(r.Error))
 		}
 	}
@@ -246,7 +248,7 @@ func runScore(ctx context.Context, g *globalOptions, opts *scoreOptions) error {
 		Decode:   do,
 		Progress: prog.Update,
 		Failed: func(j pipeline.Job, err error) {
-			emit(scoreRecord{Status: pipeline.StatusError, Image: j.Path, Rel: j.Rel, Error: oneLine(err.Error())})
+			emit(scoreRecord{Status: record.StatusError, Image: j.Path, Rel: j.Rel, Error: errtext.OneLine(err.Error())})
 		},
 	}, func(ctx context.Context, j pipeline.Job, img *clip.RGB) error {
 		scores, err := s.score(ctx, img)
@@ -255,7 +257,7 @@ func runScore(ctx context.Context, g *globalOptions, opts *scoreOptions) error {
 		}
 		for k, c := range scores {
 			v, rank := c.by(method), c.Rank
-			emit(scoreRecord{Status: pipeline.StatusOK, Image: j.Path, Rel: j.Rel, Concept: s.resolved[k], Method: string(method), Score: &v, Rank: &rank})
+			emit(scoreRecord{Status: record.StatusOK, Image: j.Path, Rel: j.Rel, Concept: s.resolved[k], Method: string(method), Score: &v, Rank: &rank})
 		}
 		return nil
 	})

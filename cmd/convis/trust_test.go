@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/convis/convis/internal/pipeline"
+	"github.com/convis/convis/internal/record"
 	"github.com/convis/convis/internal/render"
 )
 
@@ -106,7 +106,7 @@ func TestVersusIsPositiveOnTheDogNegativeOnTheCat(t *testing.T) {
 	if w != 360 || h != 240 || dog <= 0 || cat >= 0 {
 		t.Errorf("%dx%d map: mean %.3f on the dog (want > 0), %.3f on the cat (want < 0)", w, h, dog, cat)
 	}
-	sc, err := pipeline.ReadSidecar(filepath.Join(out, "scene.dog.n.01.json"))
+	sc, err := record.ReadSidecar(filepath.Join(out, "scene.dog.n.01.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

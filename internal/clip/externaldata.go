@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -90,12 +92,7 @@ func externalLocations(onnxPath string) ([]string, error) {
 	if err := w.message(fi.Size(), w.model); err != nil {
 		return nil, fmt.Errorf("not a readable ONNX model: %v", err)
 	}
-	var out []string
-	for l := range w.set {
-		out = append(out, l)
-	}
-	sort.Strings(out)
-	return out, nil
+	return slices.Sorted(maps.Keys(w.set)), nil
 }
 
 // wireWalker walks protobuf messages on a file, tracking its position so

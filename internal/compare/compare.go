@@ -10,10 +10,11 @@ import (
 	"runtime"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
-	"github.com/convis/convis/internal/pipeline"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/convis/convis/internal/record"
 	"github.com/convis/convis/internal/render"
 )
 
@@ -37,7 +38,7 @@ type Entry struct {
 	Sidecar string
 	// Parsed is the sidecar as read (nil for a bare .npy): readers use it
 	// instead of reading the file again.
-	Parsed *pipeline.Sidecar
+	Parsed *record.Sidecar
 }
 
 // Collect reads one side: an explain output folder (every sidecar below
@@ -88,12 +89,12 @@ func collect(path string, strict bool) (map[string]*Entry, []*InputError, error)
 				}
 				return nil // some other JSON in the folder
 			}
-			if probe.Schema < 1 || probe.Schema > pipeline.SidecarSchema {
+			if probe.Schema < 1 || probe.Schema > record.SidecarSchema {
 				// A later convis may have changed what the fields mean:
 				// reading it as ours would compare the wrong numbers.
-				return &InputError{p, fmt.Sprintf("sidecar schema %d is not one this convis reads (1 to %d): read it with the convis that wrote it, or a newer one", probe.Schema, pipeline.SidecarSchema)}
+				return &InputError{p, fmt.Sprintf("sidecar schema %d is not one this convis reads (1 to %d): read it with the convis that wrote it, or a newer one", probe.Schema, record.SidecarSchema)}
 			}
-			sc, err := pipeline.ReadSidecar(p)
+			sc, err := record.ReadSidecar(p)
 			if err != nil {
 				return &InputError{p, err.Error()}
 			}
@@ -181,7 +182,7 @@ type Pair struct {
 	curMap   Map
 	// The two sides' sidecars (nil for a bare .npy): the HTML page shows
 	// their presence beside the maps.
-	baseSide, curSide *pipeline.Sidecar
+	baseSide, curSide *record.Sidecar
 }
 
 // Failed reports whether the pair breaks a tolerance or is missing.
@@ -266,7 +267,7 @@ func Run(baseline, current string, o Options) (*Result, error) {
 		p.Rel, p.Concept, p.Method, p.Baseline, p.Current = ea.Rel, ea.Concept, ea.Method, path(ea), path(eb)
 		p.baseSide, p.curSide = ea.Parsed, eb.Parsed
 		if ea.Parsed != nil && eb.Parsed != nil {
-			p.Settings = pipeline.SettingsDiff(ea.Parsed, eb.Parsed)
+			p.Settings = record.SettingsDiff(ea.Parsed, eb.Parsed)
 			for _, s := range p.Settings {
 				settings[s] = true
 			}
@@ -277,33 +278,27 @@ func Run(baseline, current string, o Options) (*Result, error) {
 		}
 		jobs = append(jobs, job{p, ea, eb, tol.TopK, tol})
 	}
-	// Pairs are independent: measure them on every core.
+	// Pairs are independent: measure them on every core. Every pair is
+	// measured and the first failing pair in order is reported (not the
+	// first to fail in time), so the error does not depend on scheduling.
 	errs := make([]error, len(jobs))
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for w := 0; w < runtime.GOMAXPROCS(0); w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := range next {
-				j := jobs[i]
-				t := time.Now()
-				errs[i] = measure(j.p, j.ea, j.eb, j.topK)
-				j.p.elapsed = time.Since(t)
-				if errs[i] == nil {
-					j.p.Failures = j.tol.Check(j.p.Metrics)
-					if !o.KeepMaps {
-						j.p.baseMap, j.p.curMap = Map{}, Map{}
-					}
+	var g errgroup.Group
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for i, j := range jobs {
+		g.Go(func() error {
+			t := time.Now()
+			errs[i] = measure(j.p, j.ea, j.eb, j.topK)
+			j.p.elapsed = time.Since(t)
+			if errs[i] == nil {
+				j.p.Failures = j.tol.Check(j.p.Metrics)
+				if !o.KeepMaps {
+					j.p.baseMap, j.p.curMap = Map{}, Map{}
 				}
 			}
-		}()
+			return nil
+		})
 	}
-	for i := range jobs {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
+	g.Wait()
 	for _, err := range errs {
 		if err != nil {
 			return nil, err
@@ -401,7 +396,7 @@ func boxOf(e *Entry, w, h int) *Box {
 func (p *Pair) Maps() (baseline, current Map) { return p.baseMap, p.curMap }
 
 // Sidecars are the pair's two sidecars (nil for a side given as a bare map).
-func (p *Pair) Sidecars() (baseline, current *pipeline.Sidecar) { return p.baseSide, p.curSide }
+func (p *Pair) Sidecars() (baseline, current *record.Sidecar) { return p.baseSide, p.curSide }
 
 // onlyEntry is the entry of a one-entry side.
 func onlyEntry(m map[string]*Entry) *Entry {

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/convis/convis/internal/pipeline"
+	"github.com/convis/convis/internal/record"
 	"github.com/convis/convis/internal/render"
 )
 
@@ -56,8 +56,8 @@ func writeSide(t *testing.T, dir string, maps map[string][]float32, w, h int, se
 		if err := render.WriteAtomicMkdir(npy, func(wr io.Writer) error { return render.EncodeNPY(wr, v, w, h) }); err != nil {
 			t.Fatal(err)
 		}
-		sc := pipeline.Sidecar{Schema: 2, Rel: rel, Image: rel, Concept: pipeline.ConceptInfo{Synset: "dog.n.01"}, Method: "grid", Seed: seed,
-			Model: pipeline.ModelInfo{SHA256: "abc", Variant: "fp32"}, MapSize: [2]int{w, h},
+		sc := record.Sidecar{Schema: 2, Rel: rel, Image: rel, Concept: record.ConceptInfo{Synset: "dog.n.01"}, Method: "grid", Seed: seed,
+			Model: record.ModelInfo{SHA256: "abc", Variant: "fp32"}, MapSize: [2]int{w, h},
 			Outputs: map[string]string{"npy": filepath.Base(npy), "json": filepath.Base(stem) + ".dog.n.01.json"}}
 		data, _ := json.Marshal(sc)
 		if err := os.WriteFile(filepath.Join(dir, stem+".dog.n.01.json"), data, 0o644); err != nil {

@@ -2,9 +2,10 @@ package compare
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -105,12 +106,7 @@ func Apply(t Tolerances, m map[string]float64, where string) (Tolerances, error)
 func apply(t Tolerances, m map[string]float64, where string) (Tolerances, error) {
 	fields := map[string]*float64{"min_pearson": &t.MinPearson, "min_spearman": &t.MinSpearman, "max_peak_shift": &t.MaxPeakShift,
 		"min_top_iou": &t.MinTopIoU, "min_box_iou": &t.MinBoxIoU, "max_mean_abs_diff": &t.MaxMAD, "top_k": &t.TopK}
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		dst, ok := fields[k]
 		if !ok {
 			return t, fmt.Errorf("%s: unknown bound %q (want min_pearson, min_spearman, max_peak_shift, min_top_iou, min_box_iou, max_mean_abs_diff or top_k)", where, k)

@@ -19,6 +19,8 @@ import (
 
 	dcm "github.com/suyashkumar/dicom"
 	"github.com/suyashkumar/dicom/pkg/tag"
+
+	"github.com/convis/convis/internal/errtext"
 )
 
 // VOIMode says where the window comes from (PS3.3 C.11.2).
@@ -157,7 +159,7 @@ type file struct {
 func parse(data []byte) (f *file, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			f, err = nil, errorf("corrupt DICOM (the parser failed: %s)", oneLine(fmt.Sprint(r)))
+			f, err = nil, errorf("corrupt DICOM (the parser failed: %s)", errtext.Truncate(errtext.OneLine(fmt.Sprint(r)), 200))
 		}
 	}()
 	if !Preamble(data) {
@@ -169,7 +171,7 @@ func parse(data []byte) (f *file, err error) {
 	ds, err := dcm.Parse(bytes.NewReader(data), int64(len(data)), nil,
 		dcm.SkipProcessingPixelDataValue(), dcm.AllowUnknownSpecificCharacterSet(), dcm.AllowMissingMetaElementGroupLength())
 	if err != nil {
-		return nil, errorf("corrupt DICOM: %s", oneLine(err.Error()))
+		return nil, errorf("corrupt DICOM: %s", errtext.Truncate(errtext.OneLine(err.Error()), 200))
 	}
 	f = &file{ds: ds}
 	tsUID := str(ds, tag.TransferSyntaxUID)
@@ -241,7 +243,7 @@ func Frames(data []byte) (int, error) {
 func Decode(data []byte, o Options) (img *Image, info *Info, err error) {
 	defer func() {
 		if r := recover(); r != nil {
-			img, info, err = nil, nil, errorf("corrupt DICOM: %s", oneLine(fmt.Sprint(r)))
+			img, info, err = nil, nil, errorf("corrupt DICOM: %s", errtext.Truncate(errtext.OneLine(fmt.Sprint(r)), 200))
 		}
 	}()
 	return decode(data, o)
@@ -404,14 +406,6 @@ func sequenceItems(e *dcm.Element) [][]*dcm.Element {
 		out = append(out, it.GetValue().([]*dcm.Element))
 	}
 	return out
-}
-
-func oneLine(s string) string {
-	s = strings.ReplaceAll(s, "\n", " ")
-	if len(s) > 200 {
-		s = s[:200] + "…"
-	}
-	return s
 }
 
 var errShort = errors.New("pixel data shorter than the image attributes say")

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/convis/convis/internal/clip"
 	"github.com/convis/convis/internal/dicom"
@@ -108,18 +107,4 @@ func (s Settings) HeaderParams() map[string]any {
 		out[k] = v
 	}
 	return out
-}
-
-// ImageKey names the image a sidecar maps: its relative path (or file
-// name), and for one frame of a multi-frame DICOM file (--frame all) the
-// frame, as Record.imageKey does.
-func (s *Sidecar) ImageKey() string {
-	rel := s.Rel
-	if rel == "" {
-		rel = filepath.Base(s.Image)
-	}
-	if d := s.Decode.DICOM; d != nil && s.Params["frame"] == "all" && d.Frames > 1 {
-		rel = fmt.Sprintf("%s#f%03d", rel, d.Frame)
-	}
-	return rel
 }

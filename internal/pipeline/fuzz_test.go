@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/convis/convis/internal/record"
 )
 
 // FuzzReaders: sidecars and run logs of any content are read or refused
@@ -20,10 +22,10 @@ func FuzzReaders(f *testing.F) {
 		if err := os.WriteFile(p, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if s, err := ReadSidecar(p); err == nil && s.Concept.Synset == "" {
+		if s, err := record.ReadSidecar(p); err == nil && s.Concept.Synset == "" {
 			t.Fatal("a sidecar without a concept was accepted")
 		}
-		ReadRunLog(p)
-		Summarize([]string{dir})
+		record.ReadRunLog(p)
+		record.Summarize([]string{dir})
 	})
 }

@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/convis/convis/internal/dicom"
+	"github.com/convis/convis/internal/errtext"
 )
 
 // ImageExts are the file endings taken from directories.
@@ -101,7 +102,7 @@ func readList(name string, stdin io.Reader) ([]string, error) {
 	if name != "-" {
 		f, err := os.Open(name)
 		if err != nil {
-			return nil, fmt.Errorf("--from-file %s: %w", name, unwrapPath(err))
+			return nil, fmt.Errorf("--from-file %s: %w", name, errtext.UnwrapPath(err))
 		}
 		defer f.Close()
 		r = f
@@ -175,7 +176,7 @@ func Expand(args []string, o InputOptions) ([]Job, InputStats, error) {
 			}
 			entries, err := os.ReadDir(dir)
 			if err != nil {
-				return fmt.Errorf("%s: %w", dir, unwrapPath(err))
+				return fmt.Errorf("%s: %w", dir, errtext.UnwrapPath(err))
 			}
 			for _, e := range entries {
 				if strings.HasPrefix(e.Name(), ".") {
@@ -298,11 +299,4 @@ func relTo(root, path string) (string, error) {
 		return "", fmt.Errorf("%s is outside %s", path, root)
 	}
 	return filepath.ToSlash(rel), nil
-}
-
-func unwrapPath(err error) error {
-	if pe, ok := err.(*os.PathError); ok {
-		return pe.Err
-	}
-	return err
 }

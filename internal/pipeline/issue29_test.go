@@ -17,6 +17,7 @@ import (
 
 	"github.com/convis/convis/internal/clip"
 	"github.com/convis/convis/internal/clip/cliptest"
+	"github.com/convis/convis/internal/record"
 	"github.com/convis/convis/internal/saliency"
 )
 
@@ -41,19 +42,19 @@ func TestFIFOIsNotAnInput(t *testing.T) {
 	named := []Job{{Path: fifo, Rel: "pipe.png", Stem: "pipe"}, jobs[0]}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	var recs []Record
+	var recs []record.Record
 	done := make(chan struct{})
 	var tot Totals
 	go func() {
 		defer close(done)
-		tot, err = run.Run(ctx, named, func(r Record) error { recs = append(recs, r); return nil })
+		tot, err = run.Run(ctx, named, func(r record.Record) error { recs = append(recs, r); return nil })
 	}()
 	select {
 	case <-done:
 	case <-time.After(15 * time.Second):
 		t.Fatal("a named FIFO blocked the batch")
 	}
-	if err != nil || tot.Failed != 1 || len(recs) != 2 || recs[0].Status != StatusError || !strings.Contains(recs[0].Error, "pipe.png: not a regular file") || recs[1].Status != StatusOK {
+	if err != nil || tot.Failed != 1 || len(recs) != 2 || recs[0].Status != record.StatusError || !strings.Contains(recs[0].Error, "pipe.png: not a regular file") || recs[1].Status != record.StatusOK {
 		t.Fatalf("err %v, totals %+v, records %+v", err, tot, recs)
 	}
 	if _, err := clip.ReadImageFile(fifo); err == nil || !strings.Contains(err.Error(), "not a regular file") {
@@ -128,16 +129,16 @@ func TestRunnerRecordsAFailedPresencePass(t *testing.T) {
 		t.Fatal(err)
 	}
 	run.Explainer.Encoder = &failOn{Encoder: enc, px: whole}
-	var recs []Record
-	tot, err := run.Run(context.Background(), jobs, func(r Record) error { recs = append(recs, r); return nil })
+	var recs []record.Record
+	tot, err := run.Run(context.Background(), jobs, func(r record.Record) error { recs = append(recs, r); return nil })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tot.Failed != 1 || tot.Records[StatusError] != 2 || tot.Records[StatusOK] != 2 {
+	if tot.Failed != 1 || tot.Records[record.StatusError] != 2 || tot.Records[record.StatusOK] != 2 {
 		t.Fatalf("totals %+v, want image one failed (both concepts), two done", tot)
 	}
 	for _, r := range recs[:2] {
-		if r.Status != StatusError || !strings.Contains(r.Error, "presence") || !strings.Contains(r.Error, "encoder broke") || r.Concept == "" {
+		if r.Status != record.StatusError || !strings.Contains(r.Error, "presence") || !strings.Contains(r.Error, "encoder broke") || r.Concept == "" {
 			t.Errorf("record %+v", r)
 		}
 	}
@@ -186,7 +187,7 @@ func TestFullDiskLeavesWholePairs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tot.Failed == 0 || tot.Records[StatusOK] == 0 {
+	if tot.Failed == 0 || tot.Records[record.StatusOK] == 0 {
 		t.Fatalf("totals %+v: want the disk to fill part way through (resize the images)", tot)
 	}
 	entries, _ := os.ReadDir(mnt)

@@ -17,6 +17,7 @@ import (
 	"github.com/convis/convis/internal/atomicfile"
 	"github.com/convis/convis/internal/clip"
 	"github.com/convis/convis/internal/clip/cliptest"
+	"github.com/convis/convis/internal/record"
 	"github.com/convis/convis/internal/saliency"
 	"github.com/convis/convis/internal/wordnet"
 )
@@ -225,7 +226,7 @@ func runnerFixture(t *testing.T, concepts ...string) (*Runner, []Job, *cliptest.
 	}
 	run := &Runner{
 		Explainer: &saliency.Explainer{Encoder: enc, Pre: pre, Index: ix}, Concepts: cs,
-		Model: ModelInfo{Path: "fake", SHA256: "f00d", Variant: "fp32"}, Vocab: h.Vocab, VocabSize: h.Len(), Prompts: "definitions",
+		Model: record.ModelInfo{Path: "fake", SHA256: "f00d", Variant: "fp32"}, Vocab: h.Vocab, VocabSize: h.Len(), Prompts: "definitions",
 		Settings: Settings{Params: p, Threshold: 0.7, Formats: AllFormats, Style: "heatmap", Colormap: "turbo", Alpha: 0.5, Exponent: 10},
 		OutDir:   t.TempDir(), Prefetch: 1,
 	}
@@ -238,7 +239,7 @@ func TestRunnerWritesEscapedNames(t *testing.T) {
 	if err != nil || tot.Failed != 0 {
 		t.Fatalf("%+v %v", tot, err)
 	}
-	if _, err := ReadSidecar(filepath.Join(run.OutDir, "one.read%2Fwrite_head.n.01.json")); err != nil {
+	if _, err := record.ReadSidecar(filepath.Join(run.OutDir, "one.read%2Fwrite_head.n.01.json")); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -257,12 +258,12 @@ func TestRunnerGoesOnPastAFailingWriter(t *testing.T) {
 		}
 		return atomicfile.Stage(path, write)
 	}
-	var recs []Record
-	tot, err := run.Run(context.Background(), jobs, func(r Record) error { recs = append(recs, r); return nil })
+	var recs []record.Record
+	tot, err := run.Run(context.Background(), jobs, func(r record.Record) error { recs = append(recs, r); return nil })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tot.Failed != 1 || len(recs) != 2 || recs[0].Status != StatusError || recs[1].Status != StatusOK {
+	if tot.Failed != 1 || len(recs) != 2 || recs[0].Status != record.StatusError || recs[1].Status != record.StatusOK {
 		t.Fatalf("totals %+v, records %+v", tot, recs)
 	}
 	if !strings.Contains(recs[0].Error, "one.dog.n.01.map.npy") || !strings.Contains(recs[0].Error, "no space left") || strings.Contains(recs[0].Error, "\n") {
@@ -278,7 +279,7 @@ func TestRunnerGoesOnPastAFailingWriter(t *testing.T) {
 	run.FailFast = true
 	run.Force = true
 	recs = nil
-	if _, err := run.Run(context.Background(), jobs, func(r Record) error { recs = append(recs, r); return nil }); !errors.Is(err, ErrFailFast) || len(recs) != 1 {
+	if _, err := run.Run(context.Background(), jobs, func(r record.Record) error { recs = append(recs, r); return nil }); !errors.Is(err, ErrFailFast) || len(recs) != 1 {
 		t.Fatalf("fail-fast: %v after %d records", err, len(recs))
 	}
 }
@@ -291,41 +292,41 @@ func TestRunnerResume(t *testing.T) {
 		t.Fatal(err)
 	}
 	passes := enc.Passes()
-	var recs []Record
-	tot, _ := run.Run(context.Background(), jobs, func(r Record) error { recs = append(recs, r); return nil })
-	if enc.Passes() != passes || tot.Skipped != 2 || tot.Records[StatusSkipped] != 4 {
+	var recs []record.Record
+	tot, _ := run.Run(context.Background(), jobs, func(r record.Record) error { recs = append(recs, r); return nil })
+	if enc.Passes() != passes || tot.Skipped != 2 || tot.Records[record.StatusSkipped] != 4 {
 		t.Fatalf("rerun encoded %d windows, totals %+v", enc.Passes()-passes, tot)
 	}
 	data, _ := os.ReadFile(jobs[0].Path)
 	os.WriteFile(jobs[0].Path, data, 0o644) // new mtime, same content
 	os.Remove(filepath.Join(run.OutDir, "two.cat.n.01.map.npy"))
 	tot, _ = run.Run(context.Background(), jobs, nil)
-	if tot.Records[StatusSkipped] != 3 || tot.Records[StatusOK] != 1 {
+	if tot.Records[record.StatusSkipped] != 3 || tot.Records[record.StatusOK] != 1 {
 		t.Fatalf("after touch and a lost file: %+v", tot)
 	}
 }
 
 func TestSummaryMergesLatest(t *testing.T) {
 	dir := t.TempDir()
-	l, err := OpenRunLog(dir, Shard{0, 2}, Header{})
+	l, err := OpenRunLog(dir, Shard{0, 2}, record.Header{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	l.Append(Record{Type: "record", Status: StatusError, Rel: "a.png", Method: "grid", Error: "corrupt"})
-	l.Append(Record{Type: "record", Status: StatusOK, Rel: "b.png", Concept: "dog.n.01", Method: "grid", Passes: 730, Timings: map[string]float64{"explain": 100}})
+	l.Append(record.Record{Type: "record", Status: record.StatusError, Rel: "a.png", Method: "grid", Error: "corrupt"})
+	l.Append(record.Record{Type: "record", Status: record.StatusOK, Rel: "b.png", Concept: "dog.n.01", Method: "grid", Passes: 730, Timings: map[string]float64{"explain": 100}})
 	l.Close()
-	l, _ = OpenRunLog(dir, Shard{1, 2}, Header{})
-	l.Append(Record{Type: "record", Status: StatusOK, Rel: "c.png", Concept: "dog.n.01", Method: "grid", Passes: 730, Timings: map[string]float64{"explain": 300}})
+	l, _ = OpenRunLog(dir, Shard{1, 2}, record.Header{})
+	l.Append(record.Record{Type: "record", Status: record.StatusOK, Rel: "c.png", Concept: "dog.n.01", Method: "grid", Passes: 730, Timings: map[string]float64{"explain": 300}})
 	l.Close()
 	// A rerun of shard 0 after a.png was fixed.
-	l, _ = OpenRunLog(dir, Shard{0, 2}, Header{})
-	l.Append(Record{Type: "record", Status: StatusOK, Rel: "a.png", Concept: "dog.n.01", Method: "grid", Passes: 730, Timings: map[string]float64{"explain": 200}})
-	l.Append(Record{Type: "record", Status: StatusSkipped, Rel: "b.png", Concept: "dog.n.01", Method: "grid"})
+	l, _ = OpenRunLog(dir, Shard{0, 2}, record.Header{})
+	l.Append(record.Record{Type: "record", Status: record.StatusOK, Rel: "a.png", Concept: "dog.n.01", Method: "grid", Passes: 730, Timings: map[string]float64{"explain": 200}})
+	l.Append(record.Record{Type: "record", Status: record.StatusSkipped, Rel: "b.png", Concept: "dog.n.01", Method: "grid"})
 	l.Close()
 	f, _ := os.OpenFile(RunLogPath(dir, Shard{1, 2}), os.O_APPEND|os.O_WRONLY, 0)
 	f.WriteString(`{"type":"record","status":"ok","rel`) // a killed run's partial line
 	f.Close()
-	s, err := Summarize([]string{dir})
+	s, err := record.Summarize([]string{dir})
 	if err != nil {
 		t.Fatal(err)
 	}

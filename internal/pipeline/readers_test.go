@@ -4,6 +4,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/convis/convis/internal/record"
 )
 
 // Issue 29.5: a crash or a full disk leaves half a line at the end of the
@@ -13,22 +15,22 @@ import (
 func TestTornRunLog(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	l, err := OpenRunLog(dir, Shard{}, Header{Images: 2})
+	l, err := OpenRunLog(dir, Shard{}, record.Header{Images: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	l.Append(Record{Type: "record", Status: StatusError, Rel: "a.png", Method: "grid", Error: "corrupt"})
+	l.Append(record.Record{Type: "record", Status: record.StatusError, Rel: "a.png", Method: "grid", Error: "corrupt"})
 	l.Close()
 	f, _ := os.OpenFile(RunLogPath(dir, Shard{}), os.O_APPEND|os.O_WRONLY, 0)
 	f.WriteString(`{"type":"record","status":"ok","relative_path":"b.png","conc`) // the crash
 	f.Close()
 	// The rerun.
-	l, err = OpenRunLog(dir, Shard{}, Header{Images: 2})
+	l, err = OpenRunLog(dir, Shard{}, record.Header{Images: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
-	l.Append(Record{Type: "record", Status: StatusOK, Rel: "b.png", Concept: "dog.n.01", Method: "grid"})
-	l.Append(Record{Type: "record", Status: StatusError, Rel: "c.png", Concept: "dog.n.01", Method: "grid", Error: "truncated"})
+	l.Append(record.Record{Type: "record", Status: record.StatusOK, Rel: "b.png", Concept: "dog.n.01", Method: "grid"})
+	l.Append(record.Record{Type: "record", Status: record.StatusError, Rel: "c.png", Concept: "dog.n.01", Method: "grid", Error: "truncated"})
 	l.Close()
 	data, _ := os.ReadFile(RunLogPath(dir, Shard{}))
 	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
@@ -39,9 +41,9 @@ func TestTornRunLog(t *testing.T) {
 	f, _ = os.OpenFile(RunLogPath(dir, Shard{}), os.O_APPEND|os.O_WRONLY, 0)
 	f.WriteString("{\"type\":\"rec\n")
 	f.Close()
-	l, _ = OpenRunLog(dir, Shard{}, Header{Images: 1})
+	l, _ = OpenRunLog(dir, Shard{}, record.Header{Images: 1})
 	l.Close()
-	s, err := Summarize([]string{dir})
+	s, err := record.Summarize([]string{dir})
 	if err != nil {
 		t.Fatalf("summary of a torn log: %v", err)
 	}
@@ -65,23 +67,23 @@ func TestSummaryTimesAndDoneOfReruns(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	for _, ms := range []float64{100, 120} { // a run, then its --force rerun
-		l, err := OpenRunLog(dir, Shard{}, Header{Images: 2, Force: ms == 120})
+		l, err := OpenRunLog(dir, Shard{}, record.Header{Images: 2, Force: ms == 120})
 		if err != nil {
 			t.Fatal(err)
 		}
 		// Two concepts share the image's time.
-		l.Append(Record{Type: "record", Status: StatusOK, Rel: "a.png", Concept: "dog.n.01", Method: "grid", Timings: map[string]float64{"prepare": 10, "explain": ms/2 - 10}})
-		l.Append(Record{Type: "record", Status: StatusOK, Rel: "a.png", Concept: "cat.n.01", Method: "grid", Timings: map[string]float64{"explain": ms/2 - 10, "write": 10}})
+		l.Append(record.Record{Type: "record", Status: record.StatusOK, Rel: "a.png", Concept: "dog.n.01", Method: "grid", Timings: map[string]float64{"prepare": 10, "explain": ms/2 - 10}})
+		l.Append(record.Record{Type: "record", Status: record.StatusOK, Rel: "a.png", Concept: "cat.n.01", Method: "grid", Timings: map[string]float64{"explain": ms/2 - 10, "write": 10}})
 		l.Close()
 	}
 	// A plain rerun finds b.png up to date; it was made by the first one.
-	l, _ := OpenRunLog(dir, Shard{K: 0, N: 2}, Header{Images: 1})
-	l.Append(Record{Type: "record", Status: StatusOK, Rel: "b.png", Concept: "dog.n.01", Method: "grid", Timings: map[string]float64{"explain": 300}})
+	l, _ := OpenRunLog(dir, Shard{K: 0, N: 2}, record.Header{Images: 1})
+	l.Append(record.Record{Type: "record", Status: record.StatusOK, Rel: "b.png", Concept: "dog.n.01", Method: "grid", Timings: map[string]float64{"explain": 300}})
 	l.Close()
-	l, _ = OpenRunLog(dir, Shard{K: 0, N: 2}, Header{Images: 1})
-	l.Append(Record{Type: "record", Status: StatusSkipped, Rel: "b.png", Concept: "dog.n.01", Method: "grid", Box: &Box{1, 2, 3, 4}})
+	l, _ = OpenRunLog(dir, Shard{K: 0, N: 2}, record.Header{Images: 1})
+	l.Append(record.Record{Type: "record", Status: record.StatusSkipped, Rel: "b.png", Concept: "dog.n.01", Method: "grid", Box: &record.Box{X: 1, Y: 2, W: 3, H: 4}})
 	l.Close()
-	s, err := Summarize([]string{dir})
+	s, err := record.Summarize([]string{dir})
 	if err != nil {
 		t.Fatal(err)
 	}

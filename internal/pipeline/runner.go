@@ -12,12 +12,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/convis/convis/internal/atomicfile"
 	"github.com/convis/convis/internal/clip"
+	"github.com/convis/convis/internal/errtext"
+	"github.com/convis/convis/internal/record"
 	"github.com/convis/convis/internal/render"
 	"github.com/convis/convis/internal/saliency"
 )
@@ -107,60 +109,7 @@ func (s Settings) ParamsJSON() map[string]any {
 	return out
 }
 
-func (s Settings) wants(format string) bool {
-	for _, f := range s.Formats {
-		if f == format {
-			return true
-		}
-	}
-	return false
-}
-
-// Status of a record.
-const (
-	StatusOK      = "ok"
-	StatusSkipped = "skipped"
-	StatusError   = "error"
-)
-
-// Record is the result of one (image, concept), or of an image that
-// failed before any concept (Concept empty).
-type Record struct {
-	Type    string            `json:"type"` // "record"
-	Status  string            `json:"status"`
-	Image   string            `json:"image"`
-	Rel     string            `json:"relative_path"`
-	Concept string            `json:"concept,omitempty"`
-	Query   string            `json:"query,omitempty"`
-	Method  string            `json:"method,omitempty"`
-	Box     *Box              `json:"box"`
-	Peak    *[2]int           `json:"peak,omitempty"` // [x, y]
-	Outputs map[string]string `json:"outputs,omitempty"`
-	Error   string            `json:"error,omitempty"`
-	Passes  int               `json:"forward_passes"`
-	// WindowCache is "hit", "miss" or "off" for an explained image.
-	WindowCache string `json:"window_cache,omitempty"`
-	// TopRank is the concept's place (1 = first) among the image's
-	// concepts with --top.
-	TopRank  int                `json:"top_rank,omitempty"`
-	Presence *saliency.Presence `json:"presence,omitempty"`
-	// Spread summarises the map's spread over its seeds (--seeds).
-	Spread *saliency.SpreadSummary `json:"spread,omitempty"`
-	// Versus summarises the contrastive maps (--versus).
-	Versus  []VersusInfo       `json:"versus,omitempty"`
-	Timings map[string]float64 `json:"timings_ms,omitempty"`
-	// Frame is the DICOM frame of a --frame all job: one image per frame.
-	Frame *int `json:"frame,omitempty"`
-}
-
-// imageKey names the image a record is of: its relative path, and its
-// frame for one frame of a multi-frame file.
-func (r Record) imageKey() string {
-	if r.Frame != nil {
-		return fmt.Sprintf("%s#f%03d", r.Rel, *r.Frame)
-	}
-	return r.Rel
-}
+func (s Settings) wants(format string) bool { return slices.Contains(s.Formats, format) }
 
 // Event is progress: images finished of the total, and the encoder's
 // windows of the current image.
@@ -182,7 +131,7 @@ type Totals struct {
 type Runner struct {
 	Explainer *saliency.Explainer
 	Concepts  []saliency.Concept
-	Model     ModelInfo
+	Model     record.ModelInfo
 	Vocab     string
 	VocabSize int
 	Prompts   string
@@ -212,17 +161,17 @@ type pair struct {
 	concept  int
 	sidecar  string // path
 	prefix   string
-	template *Sidecar
+	template *record.Sidecar
 }
 
 // prepared is a job made ready for the encoder (or found to need nothing).
 type prepared struct {
 	job       Job
-	records   []Record // skipped or conflicting pairs, decided without decoding
+	records   []record.Record // skipped or conflicting pairs, decided without decoding
 	todo      []pair
 	img       *clip.RGB
 	decode    clip.DecodeInfo
-	input     InputInfo
+	input     record.InputInfo
 	prep      *saliency.Prepared
 	err       error  // the image failed before any concept
 	inputFile string // STEM.input.png, when written
@@ -262,16 +211,16 @@ func (r *Runner) group() *atomicfile.Group { return &atomicfile.Group{Stage: r.S
 
 func mkdirFor(path string) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return fmt.Errorf("write %s: %w", path, unwrapPath(err))
+		return fmt.Errorf("write %s: %w", path, errtext.UnwrapPath(err))
 	}
 	return nil
 }
 
 // template is the sidecar a pair would get, before the image is read.
-func (r *Runner) template(job Job, c saliency.Concept) *Sidecar {
-	s := &Sidecar{
-		Schema: SidecarSchema, Version: r.Version, Image: job.Path, Rel: job.Rel, Model: r.Model,
-		Concept: ConceptInfo{Query: c.Query, Synset: c.Synset.Name, WNID: c.Synset.WNID(), Definition: c.Synset.Definition, Synsets: c.Synsets, Prompts: len(c.Set)},
+func (r *Runner) template(job Job, c saliency.Concept) *record.Sidecar {
+	s := &record.Sidecar{
+		Schema: record.SidecarSchema, Version: r.Version, Image: job.Path, Rel: job.Rel, Model: r.Model,
+		Concept: record.ConceptInfo{Query: c.Query, Synset: c.Synset.Name, WNID: c.Synset.WNID(), Definition: c.Synset.Definition, Synsets: c.Synsets, Prompts: len(c.Set)},
 		Vocab:   r.Vocab, TSize: r.VocabSize, Prompts: r.Prompts, Method: string(r.Settings.Params.Method),
 		Params: r.Settings.ParamsJSON(), Seed: r.Settings.Params.Canvas.Seed,
 	}
@@ -293,7 +242,7 @@ func (r *Runner) plan(job Job) *prepared {
 	defer func() { pr.elapsed = time.Since(t0) }()
 	st, err := os.Stat(job.Path)
 	if err != nil {
-		pr.err = &clip.ImageError{Path: job.Path, Msg: unwrapPath(err).Error()}
+		pr.err = &clip.ImageError{Path: job.Path, Msg: errtext.UnwrapPath(err).Error()}
 		return pr
 	}
 	if st.IsDir() {
@@ -304,7 +253,7 @@ func (r *Runner) plan(job Job) *prepared {
 		pr.err = &clip.ImageError{Path: job.Path, Msg: clip.NotRegular}
 		return pr
 	}
-	pr.input = InputInfo{Size: st.Size(), ModTime: st.ModTime().UTC().Format(time.RFC3339Nano)}
+	pr.input = record.InputInfo{Size: st.Size(), ModTime: st.ModTime().UTC().Format(time.RFC3339Nano)}
 	var data []byte
 	readInput := func() error {
 		if data != nil {
@@ -326,13 +275,13 @@ func (r *Runner) plan(job Job) *prepared {
 			pr.todo = append(pr.todo, p)
 			continue
 		}
-		old, err := ReadSidecar(p.sidecar)
+		old, err := record.ReadSidecar(p.sidecar)
 		if err != nil {
 			pr.todo = append(pr.todo, p) // absent or unreadable: make it
 			continue
 		}
-		if diff := settingsDiff(old, p.template); len(diff) > 0 {
-			pr.records = append(pr.records, Record{Type: "record", Status: StatusError, Image: job.Path, Rel: job.Rel, Concept: c.Synset.Name, Query: c.Query, Method: string(r.Settings.Params.Method),
+		if diff := record.SettingsDiff(old, p.template); len(diff) > 0 {
+			pr.records = append(pr.records, record.Record{Type: "record", Status: record.StatusError, Image: job.Path, Rel: job.Rel, Concept: c.Synset.Name, Query: c.Query, Method: string(r.Settings.Params.Method),
 				Error: fmt.Sprintf("%s exists with other settings (%s); pass --force to overwrite it, or write to another --output folder", p.sidecar, strings.Join(diff, ", "))})
 			continue
 		}
@@ -346,7 +295,7 @@ func (r *Runner) plan(job Job) *prepared {
 			same = old.Input.SHA256 == pr.input.SHA256
 		}
 		if same && r.outputsPresent(old, p.sidecar) {
-			rec := Record{Type: "record", Status: StatusSkipped, Image: job.Path, Rel: job.Rel, Concept: c.Synset.Name, Query: c.Query, Method: old.Method, Box: old.Box, Presence: old.Presence, Spread: old.Spread, Outputs: map[string]string{}}
+			rec := record.Record{Type: "record", Status: record.StatusSkipped, Image: job.Path, Rel: job.Rel, Concept: c.Synset.Name, Query: c.Query, Method: old.Method, Box: old.Box, Presence: old.Presence, Spread: old.Spread, Outputs: map[string]string{}}
 			peak := old.Peak
 			rec.Peak = &peak
 			for k := range old.Outputs {
@@ -401,7 +350,7 @@ func LoadImage(path string, o clip.DecodeOptions) (*clip.RGB, clip.DecodeInfo, e
 
 // outputsPresent reports whether every output a sidecar lists, and every
 // format now asked for, exists.
-func (r *Runner) outputsPresent(s *Sidecar, sidecarPath string) bool {
+func (r *Runner) outputsPresent(s *record.Sidecar, sidecarPath string) bool {
 	for _, f := range r.Settings.Formats {
 		if _, ok := s.Outputs[f]; !ok {
 			return false
@@ -420,7 +369,7 @@ func (r *Runner) outputsPresent(s *Sidecar, sidecarPath string) bool {
 // as its files are written. It goes on past failed images (unless
 // FailFast) and returns ctx's error when cancelled: files already being
 // written are finished, none is left half-written.
-func (r *Runner) Run(ctx context.Context, jobs []Job, emit func(Record) error) (Totals, error) {
+func (r *Runner) Run(ctx context.Context, jobs []Job, emit func(record.Record) error) (Totals, error) {
 	tot := Totals{Records: map[string]int{}}
 	pctx, stop := context.WithCancel(ctx)
 	defer stop() // ends the prefetcher on an early return
@@ -447,7 +396,7 @@ func (r *Runner) Run(ctx context.Context, jobs []Job, emit func(Record) error) (
 		for _, rec := range recs {
 			tot.Records[rec.Status]++
 			tot.Passes += rec.Passes
-			if rec.Status == StatusError {
+			if rec.Status == record.StatusError {
 				failed = true
 			}
 			if emit != nil {
@@ -459,7 +408,7 @@ func (r *Runner) Run(ctx context.Context, jobs []Job, emit func(Record) error) (
 		tot.Images++
 		allSkipped := len(recs) > 0
 		for _, rec := range recs {
-			allSkipped = allSkipped && rec.Status == StatusSkipped
+			allSkipped = allSkipped && rec.Status == record.StatusSkipped
 		}
 		if failed {
 			tot.Failed++
@@ -517,15 +466,15 @@ func prefetchWith(ctx context.Context, ahead int, jobs []Job, plan func(Job) *pr
 }
 
 // process explains, renders and writes one prepared job.
-func (r *Runner) process(ctx context.Context, pr *prepared, idx, total int, tot Totals) ([]Record, error) {
+func (r *Runner) process(ctx context.Context, pr *prepared, idx, total int, tot Totals) ([]record.Record, error) {
 	job := pr.job
-	base := Record{Type: "record", Image: job.Path, Rel: job.Rel, Method: string(r.Settings.Params.Method)}
+	base := record.Record{Type: "record", Image: job.Path, Rel: job.Rel, Method: string(r.Settings.Params.Method)}
 	if pr.err != nil {
 		rec := base
-		rec.Status, rec.Error = StatusError, oneLine(pr.err.Error())
-		return []Record{rec}, pr.err
+		rec.Status, rec.Error = record.StatusError, errtext.OneLine(pr.err.Error())
+		return []record.Record{rec}, pr.err
 	}
-	out := append([]Record(nil), pr.records...)
+	out := append([]record.Record(nil), pr.records...)
 	all := r.Concepts
 	var topRank map[int]int
 	if r.Top > 0 {
@@ -535,7 +484,7 @@ func (r *Runner) process(ctx context.Context, pr *prepared, idx, total int, tot 
 				return out, ctx.Err()
 			}
 			rec := base
-			rec.Status, rec.Error = StatusError, oneLine(fmt.Sprintf("%s: ranking its concepts: %v", job.Path, err))
+			rec.Status, rec.Error = record.StatusError, errtext.OneLine(fmt.Sprintf("%s: ranking its concepts: %v", job.Path, err))
 			return append(out, rec), err
 		}
 	}
@@ -552,13 +501,13 @@ func (r *Runner) process(ctx context.Context, pr *prepared, idx, total int, tot 
 			r.Progress(Event{Image: job.Path, Done: tot.Images, Total: total, Failed: tot.Failed, Skipped: tot.Skipped, WindowsDone: done, WindowsTotal: n})
 		}
 	}
-	failAll := func(err error) ([]Record, error) {
+	failAll := func(err error) ([]record.Record, error) {
 		if ctx.Err() != nil {
 			return out, ctx.Err()
 		}
 		for _, p := range pr.todo {
 			rec := base
-			rec.Status, rec.Concept, rec.Query, rec.Error = StatusError, all[p.concept].Synset.Name, all[p.concept].Query, oneLine(fmt.Sprintf("%s: %v", job.Path, err))
+			rec.Status, rec.Concept, rec.Query, rec.Error = record.StatusError, all[p.concept].Synset.Name, all[p.concept].Query, errtext.OneLine(fmt.Sprintf("%s: %v", job.Path, err))
 			out = append(out, rec)
 		}
 		return out, err
@@ -589,7 +538,7 @@ func (r *Runner) process(ctx context.Context, pr *prepared, idx, total int, tot 
 		if err := r.write(inputFile, func(w io.Writer) error { return png.Encode(w, RGBImage(pr.img)) }); err != nil {
 			for _, p := range pr.todo {
 				rec := base
-				rec.Status, rec.Concept, rec.Error = StatusError, r.Concepts[p.concept].Synset.Name, oneLine(err.Error())
+				rec.Status, rec.Concept, rec.Error = record.StatusError, r.Concepts[p.concept].Synset.Name, errtext.OneLine(err.Error())
 				out = append(out, rec)
 			}
 			return out, err
@@ -602,7 +551,7 @@ func (r *Runner) process(ctx context.Context, pr *prepared, idx, total int, tot 
 		if err := r.write(canvasFile, func(w io.Writer) error { return png.Encode(w, RGBImage(res.Canvas.Img)) }); err != nil {
 			for _, p := range pr.todo {
 				rec := base
-				rec.Status, rec.Concept, rec.Error = StatusError, all[p.concept].Synset.Name, oneLine(err.Error())
+				rec.Status, rec.Concept, rec.Error = record.StatusError, all[p.concept].Synset.Name, errtext.OneLine(err.Error())
 				out = append(out, rec)
 			}
 			return out, err
@@ -635,25 +584,25 @@ func (r *Runner) process(ctx context.Context, pr *prepared, idx, total int, tot 
 
 // writePair renders and writes one concept's outputs, the sidecar last: a
 // sidecar on disk means its outputs are complete.
-func (r *Runner) writePair(pr *prepared, p pair, cm saliency.ConceptMap, res *saliency.Explanation, img *clip.RGB, canvasFile string, presence *saliency.Presence) (Record, error) {
+func (r *Runner) writePair(pr *prepared, p pair, cm saliency.ConceptMap, res *saliency.Explanation, img *clip.RGB, canvasFile string, presence *saliency.Presence) (record.Record, error) {
 	s := r.Settings
 	c := cm.Concept
-	rec := Record{Type: "record", Status: StatusOK, Image: pr.job.Path, Rel: pr.job.Rel, Concept: c.Synset.Name, Query: c.Query, Method: string(s.Params.Method), Outputs: map[string]string{}}
+	rec := record.Record{Type: "record", Status: record.StatusOK, Image: pr.job.Path, Rel: pr.job.Rel, Concept: c.Synset.Name, Query: c.Query, Method: string(s.Params.Method), Outputs: map[string]string{}}
 	mp := cm.Map
-	var box *Box
+	var box *record.Box
 	var rect *image.Rectangle
-	var boxes []Box
+	var boxes []record.Box
 	var extra []image.Rectangle
 	br := mp.BoxesBy(s.BoxRule(), s.AllBoxes)
 	for i, b := range br.Boxes {
 		rr := image.Rect(b.X, b.Y, b.X+b.W, b.Y+b.H)
 		if i == 0 {
-			box, rect = &Box{b.X, b.Y, b.W, b.H}, &rr
+			box, rect = &record.Box{X: b.X, Y: b.Y, W: b.W, H: b.H}, &rr
 		} else {
 			extra = append(extra, rr)
 		}
 		if s.AllBoxes {
-			boxes = append(boxes, Box{b.X, b.Y, b.W, b.H})
+			boxes = append(boxes, record.Box{X: b.X, Y: b.Y, W: b.W, H: b.H})
 		}
 	}
 	px, py := mp.Peak()
@@ -667,9 +616,9 @@ func (r *Runner) writePair(pr *prepared, p pair, cm saliency.ConceptMap, res *sa
 		spread = &sum
 		rec.Spread = spread
 	}
-	fail := func(err error) (Record, error) {
+	fail := func(err error) (record.Record, error) {
 		files.Abort()
-		rec.Status, rec.Error = StatusError, oneLine(err.Error())
+		rec.Status, rec.Error = record.StatusError, errtext.OneLine(err.Error())
 		return rec, err
 	}
 	if err := mkdirFor(p.sidecar); err != nil {
@@ -683,7 +632,7 @@ func (r *Runner) writePair(pr *prepared, p pair, cm saliency.ConceptMap, res *sa
 		}
 		ov := render.Overlay(img, mp.V, render.OverlayOptions{Style: render.Style(s.Style), Colormap: cmap, Alpha: s.Alpha, Exponent: s.Exponent})
 		ann := render.Annotation{Label: ConceptLabel(c), Box: rect, More: extra, NoBox: br.NoBox,
-			Footer: fmt.Sprintf("ConVis %s · %s · %s", s.Params.Method, r.Model.display(), seedsLabel(s.Params)),
+			Footer: fmt.Sprintf("ConVis %s · %s · %s", s.Params.Method, modelLabel(r.Model), seedsLabel(s.Params)),
 			Style:  render.Style(s.Style), Colormap: cmap, Alpha: s.Alpha, Exponent: s.Exponent}
 		markPresence(&ann, presence, s.AbsentBox)
 		ov = render.Annotate(ov, ann)
@@ -771,7 +720,7 @@ func seedsLabel(p saliency.Params) string {
 	return fmt.Sprintf("seed %d", p.Canvas.Seed)
 }
 
-func (m ModelInfo) display() string {
+func modelLabel(m record.ModelInfo) string {
 	if m.Name != "" {
 		return m.Name
 	}
@@ -797,9 +746,3 @@ func RGBImage(im *clip.RGB) *image.NRGBA {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-func oneLine(s string) string {
-	return strings.Join(strings.Fields(strings.ReplaceAll(s, "\n", " ")), " ")
-}
-
-func sortStrings(s []string) { sort.Strings(s) }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/convis/convis/internal/embedcache"
+	"github.com/convis/convis/internal/record"
 	"github.com/convis/convis/internal/render"
 	"github.com/convis/convis/internal/saliency"
 )
@@ -29,12 +31,12 @@ func TestSeedsAreTheMeanOfSingleSeedMaps(t *testing.T) {
 		}
 		return v
 	}
-	explain := func(seed uint64, seeds int, cache *saliency.EmbeddingCache) (dir string, recs []Record) {
+	explain := func(seed uint64, seeds int, cache *embedcache.Embeddings) (dir string, recs []record.Record) {
 		t.Helper()
 		run.OutDir = t.TempDir()
 		run.Settings.Params.Canvas.Seed, run.Settings.Params.Stochastic.Seed, run.Settings.Params.Seeds = seed, seed, seeds
 		run.Explainer.Cache, run.Explainer.ModelKey = cache, "fake"
-		tot, err := run.Run(context.Background(), jobs, func(r Record) error { recs = append(recs, r); return nil })
+		tot, err := run.Run(context.Background(), jobs, func(r record.Record) error { recs = append(recs, r); return nil })
 		if err != nil || tot.Failed != 0 {
 			t.Fatalf("seed %d seeds %d: %+v %v", seed, seeds, tot, err)
 		}
@@ -74,12 +76,12 @@ func TestSeedsAreTheMeanOfSingleSeedMaps(t *testing.T) {
 		}
 		mean[i], std[i] = float32(mu), float32(math.Sqrt(d/4))
 	}
-	cache := saliency.NewEmbeddingCache(t.TempDir(), 0)
+	cache := embedcache.NewEmbeddings(t.TempDir(), 0)
 	for _, c := range []struct {
 		name  string
-		cache *saliency.EmbeddingCache
+		cache *embedcache.Embeddings
 		state string
-	}{{"no cache", nil, saliency.CacheOff}, {"cold cache", cache, saliency.CacheMiss}, {"warm cache", cache, saliency.CacheHit}} {
+	}{{"no cache", nil, embedcache.Off}, {"cold cache", cache, embedcache.Miss}, {"warm cache", cache, embedcache.Hit}} {
 		before := enc.Passes()
 		dir, recs := explain(0, 4, c.cache)
 		got, spread := read(dir, "one.dog.n.01.map.npy"), read(dir, "one.dog.n.01.spread.npy")
@@ -92,13 +94,13 @@ func TestSeedsAreTheMeanOfSingleSeedMaps(t *testing.T) {
 			}
 		}
 		rec := recs[0]
-		if rec.WindowCache != c.state || (c.state == saliency.CacheHit) != (enc.Passes() == before) {
+		if rec.WindowCache != c.state || (c.state == embedcache.Hit) != (enc.Passes() == before) {
 			t.Errorf("%s: window cache %q, %d windows encoded", c.name, rec.WindowCache, enc.Passes()-before)
 		}
 		if rec.Spread == nil || rec.Spread.Seeds != 4 || !(rec.Spread.Max > 0) {
 			t.Errorf("%s: spread %+v, want 4 seeds and a positive max", c.name, rec.Spread)
 		}
-		sc, err := ReadSidecar(filepath.Join(dir, "one.dog.n.01.json"))
+		sc, err := record.ReadSidecar(filepath.Join(dir, "one.dog.n.01.json"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -113,11 +115,11 @@ func TestSeedsAreTheMeanOfSingleSeedMaps(t *testing.T) {
 func TestNoSeedsNoSpread(t *testing.T) {
 	t.Parallel()
 	run, jobs, _ := runnerFixture(t, "dog.n.01")
-	var recs []Record
-	if _, err := run.Run(context.Background(), jobs[:1], func(r Record) error { recs = append(recs, r); return nil }); err != nil {
+	var recs []record.Record
+	if _, err := run.Run(context.Background(), jobs[:1], func(r record.Record) error { recs = append(recs, r); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	sc, err := ReadSidecar(filepath.Join(run.OutDir, "one.dog.n.01.json"))
+	sc, err := record.ReadSidecar(filepath.Join(run.OutDir, "one.dog.n.01.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,24 +141,5 @@ func TestMarkPresence(t *testing.T) {
 	markPresence(&a, &saliency.Presence{WholeImageRank: 0, BestWindowRank: 0}, render.AbsentBoxNone)
 	if a.Absent || a.Presence == "" {
 		t.Errorf("present: %+v", a)
-	}
-}
-
-// A sidecar without seeds (written before explain recorded them) was made
-// on one canvas: it matches --seeds 1 and differs from the default, by
-// name, so check can say which setting changed.
-func TestSidecarWithoutSeedsReadsAsOneSeed(t *testing.T) {
-	t.Parallel()
-	old := &Sidecar{Params: map[string]any{"stride": 16.0}}
-	one := &Sidecar{Params: map[string]any{"stride": 16.0, "seeds": 1.0}}
-	four := &Sidecar{Params: map[string]any{"stride": 16.0, "seeds": float64(saliency.DefaultSeeds)}}
-	if d := SettingsDiff(old, one); len(d) != 0 {
-		t.Errorf("old sidecar against --seeds 1: %q, want no difference", d)
-	}
-	if d := SettingsDiff(old, four); len(d) != 1 || d[0] != "seeds 1 → 4" {
-		t.Errorf("old sidecar against the default: %q, want [seeds 1 → 4]", d)
-	}
-	if d := SettingsDiff(four, old); len(d) != 1 || d[0] != "seeds 4 → 1" {
-		t.Errorf("the default against an old sidecar: %q, want [seeds 4 → 1]", d)
 	}
 }

@@ -3,12 +3,14 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"github.com/convis/convis/internal/atomicfile"
 	"image/png"
 	"io"
 	"math"
 	"path/filepath"
 	"strings"
+
+	"github.com/convis/convis/internal/atomicfile"
+	"github.com/convis/convis/internal/record"
 
 	"github.com/convis/convis/internal/clip"
 
@@ -70,28 +72,14 @@ func (r *Runner) topPairs(ctx context.Context, pr *prepared) ([]saliency.Concept
 	return all, places, nil
 }
 
-// VersusInfo is a contrastive map's summary (--versus), in the record and
-// the sidecar: values in [−1, 1], positive where the image looks like the
-// concept rather than Concept.
-type VersusInfo struct {
-	Concept       string            `json:"concept"` // the other concept's synset
-	Mean          float64           `json:"mean"`
-	PositiveShare float64           `json:"positive_share"` // share of pixels > 0
-	Max           float64           `json:"max"`
-	Min           float64           `json:"min"`
-	Peak          [2]int            `json:"peak"`   // [x, y] of the maximum
-	Trough        [2]int            `json:"trough"` // [x, y] of the minimum
-	Outputs       map[string]string `json:"outputs"`
-}
-
 // writeVersus writes the concept's contrastive maps (STEM.SYNSET.vs.OTHER.map.npy
 // and .overlay.png, with a diverging colormap) and summarises them.
-func (r *Runner) writeVersus(files *atomicfile.Group, p pair, cm saliency.ConceptMap, img *clip.RGB) ([]VersusInfo, error) {
+func (r *Runner) writeVersus(files *atomicfile.Group, p pair, cm saliency.ConceptMap, img *clip.RGB) ([]record.VersusInfo, error) {
 	s := r.Settings
-	var out []VersusInfo
+	var out []record.VersusInfo
 	for _, vm := range cm.Versus {
 		m := vm.Map
-		info := VersusInfo{Concept: vm.Other.Synset.Name, Max: math.Inf(-1), Min: math.Inf(1), Outputs: map[string]string{}}
+		info := record.VersusInfo{Concept: vm.Other.Synset.Name, Max: math.Inf(-1), Min: math.Inf(1), Outputs: map[string]string{}}
 		pos := 0
 		for i, v := range m.V {
 			f := float64(v)
@@ -121,7 +109,7 @@ func (r *Runner) writeVersus(files *atomicfile.Group, p pair, cm saliency.Concep
 			}
 			ov := render.Overlay(img, shown, render.OverlayOptions{Style: render.StyleHeatmap, Colormap: render.Diverging, Alpha: max(s.Alpha, 0.6)})
 			ov = render.Annotate(ov, render.Annotation{Label: ConceptLabel(cm.Concept) + " vs " + ConceptLabel(vm.Other),
-				Footer: fmt.Sprintf("ConVis contrast of ranks · %s · %s", r.Model.display(), seedsLabel(s.Params)),
+				Footer: fmt.Sprintf("ConVis contrast of ranks · %s · %s", modelLabel(r.Model), seedsLabel(s.Params)),
 				Style:  render.StyleHeatmap, Colormap: render.Diverging,
 				Scale: &[3]string{vm.Other.Query, "neither", cm.Concept.Query}})
 			path := prefix + ".overlay.png"
@@ -136,8 +124,8 @@ func (r *Runner) writeVersus(files *atomicfile.Group, p pair, cm saliency.Concep
 }
 
 // relVersus is vs with output paths relative to dir, for the sidecar.
-func relVersus(vs []VersusInfo, dir string) []VersusInfo {
-	out := make([]VersusInfo, len(vs))
+func relVersus(vs []record.VersusInfo, dir string) []record.VersusInfo {
+	out := make([]record.VersusInfo, len(vs))
 	for i, v := range vs {
 		v.Outputs = map[string]string{}
 		for k, path := range vs[i].Outputs {

@@ -5,8 +5,9 @@ package render
 import (
 	"fmt"
 	"image/color"
+	"maps"
 	"math"
-	"sort"
+	"slices"
 )
 
 // Colormap maps [0,1] to a colour.
@@ -21,14 +22,7 @@ var Colormaps = map[string]Colormap{
 }
 
 // ColormapNames lists the colormaps, sorted.
-func ColormapNames() []string {
-	var out []string
-	for k := range Colormaps {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
-}
+func ColormapNames() []string { return slices.Sorted(maps.Keys(Colormaps)) }
 
 // LookupColormap finds a colormap by name.
 func LookupColormap(name string) (Colormap, error) {

@@ -5,13 +5,15 @@ import (
 	"fmt"
 	"image"
 	"image/png"
+	"maps"
 	"math"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/convis/convis/internal/compare"
-	"github.com/convis/convis/internal/pipeline"
+	"github.com/convis/convis/internal/record"
 	"github.com/convis/convis/internal/render"
 	"github.com/convis/convis/internal/saliency"
 )
@@ -37,7 +39,7 @@ func Gallery(dirs []string, w *Writer, progress Progress) (*Page, error) {
 	var items []item
 	methods := map[string]bool{}
 	p := &Page{Title: "convis report", Header: map[string]string{}}
-	var first *pipeline.Sidecar
+	var first *record.Sidecar
 	torn := 0
 	for di, d := range dirs {
 		entries, bad, err := compare.CollectAll(d)
@@ -51,9 +53,9 @@ func Gallery(dirs []string, w *Writer, progress Progress) (*Page, error) {
 			methods[e.Method] = true
 			items = append(items, item{dir: di, rel: e.Rel, e: e})
 		}
-		s, err := pipeline.Summarize([]string{d})
+		s, err := record.Summarize([]string{d})
 		switch {
-		case errors.Is(err, pipeline.ErrNoRunLog):
+		case errors.Is(err, record.ErrNoRunLog):
 			// Maps made elsewhere (goldens, another tool): no failures known.
 		case err != nil:
 			return nil, err
@@ -141,12 +143,7 @@ func Gallery(dirs []string, w *Writer, progress Progress) (*Page, error) {
 	p.Colormap = ColormapCSS(cmap)
 	h := p.Header
 	h["model"] = fmt.Sprintf("%s (%.12s, %s)", nameOr(first.Model.Name, first.Model.Path), first.Model.SHA256, first.Model.Variant)
-	var ms []string
-	for m := range methods {
-		ms = append(ms, m)
-	}
-	sort.Strings(ms)
-	h["method"] = strings.Join(ms, ", ")
+	h["method"] = strings.Join(slices.Sorted(maps.Keys(methods)), ", ")
 	h["prompts"] = first.Prompts + " over " + first.Vocab
 	h["parameters"] = params(first.Params)
 	h["seed"] = fmt.Sprint(first.Seed)
@@ -167,19 +164,14 @@ func nameOr(name, path string) string {
 }
 
 func params(m map[string]any) string {
-	var keys []string
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var parts []string
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		parts = append(parts, fmt.Sprintf("%s=%v", k, m[k]))
 	}
 	return strings.Join(parts, " ")
 }
 
-func galleryCell(w *Writer, e *compare.Entry, sc *pipeline.Sidecar, column string) (Cell, error) {
+func galleryCell(w *Writer, e *compare.Entry, sc *record.Sidecar, column string) (Cell, error) {
 	c := Cell{Column: column, Title: fmt.Sprintf("%s (%s): %s", sc.Concept.Query, sc.Concept.Synset, sc.Concept.Definition)}
 	if pr := sc.Presence; pr != nil {
 		c.Presence = pr.Score
@@ -294,7 +286,7 @@ func Comparison(res *compare.Result, w *Writer) (*Page, error) {
 			row.Facts["broken"] = strings.Join(pr.Failures, "; ")
 		}
 		sa, sb := pr.Sidecars()
-		sides := map[string]*pipeline.Sidecar{"baseline": sa, "current": sb}
+		sides := map[string]*record.Sidecar{"baseline": sa, "current": sb}
 		for _, side := range []string{"baseline", "current"} {
 			if sc := sides[side]; sc != nil && sc.Presence != nil {
 				row.Facts["presence ("+side+")"] = presenceFact(sc.Presence)

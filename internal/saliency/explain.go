@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/convis/convis/internal/clip"
+	"github.com/convis/convis/internal/embedcache"
 )
 
 // Method is how windows are chosen and scored.
@@ -91,7 +92,7 @@ type Explanation struct {
 	Maps       []ConceptMap
 	ScoreTime  time.Duration
 	CanvasTime time.Duration
-	// WindowCache is CacheHit (nothing encoded), CacheMiss or CacheOff.
+	// WindowCache is embedcache.Hit (nothing encoded), embedcache.Miss or embedcache.Off.
 	WindowCache string
 	// RefineWindows is how many refinement windows the maps used: the
 	// image region's one grid shared by every concept, or the box
@@ -111,7 +112,7 @@ type Explainer struct {
 	// Cache, when set, keeps window and whole-image embeddings between
 	// runs; ModelKey (the model's content hash and variant) is part of
 	// every key.
-	Cache    *EmbeddingCache
+	Cache    *embedcache.Embeddings
 	ModelKey string
 }
 
@@ -166,7 +167,7 @@ func (e *Explainer) ExplainPrepared(ctx context.Context, pr *Prepared, concepts 
 	asked := len(concepts)
 	concepts = append(append([]Concept(nil), concepts...), p.Versus...) // scored with them
 	c := pr.Canvas
-	ex := &Explanation{Canvas: c, Windows: pr.Windows, CanvasTime: pr.CanvasTime, WindowCache: CacheOff}
+	ex := &Explanation{Canvas: c, Windows: pr.Windows, CanvasTime: pr.CanvasTime, WindowCache: embedcache.Off}
 	var err error
 	// The image region's refinement windows are the same for every
 	// concept: they are encoded once, after the grid's, and ranked with
@@ -228,8 +229,8 @@ func (e *Explainer) ExplainPrepared(ctx context.Context, pr *Prepared, concepts 
 		ex.Stats.PrepTime += st.PrepTime
 		ex.RefineWindows = len(fine)
 		ex.RefinePasses = st.Passes
-		if state == CacheMiss {
-			ex.WindowCache = CacheMiss
+		if state == embedcache.Miss {
+			ex.WindowCache = embedcache.Miss
 		}
 	}
 	if sc.err != nil {
@@ -339,7 +340,7 @@ func (s *windowScorer) failed() bool { return s.err != nil }
 // so the maps have the same bits) and nothing is encoded; on a miss the
 // boxes are encoded, sunk while the encoder runs on, and stored unless
 // failed() says the caller could not use them. It returns the encoder's
-// work and CacheHit, CacheMiss or CacheOff.
+// work and embedcache.Hit, embedcache.Miss or embedcache.Off.
 func (e *Explainer) embedCached(ctx context.Context, c *Canvas, boxes []Box, batch int, progress Progress, sink func(start int, rows [][]float32), failed func() bool) (EmbedStats, string, error) {
 	var key string
 	if e.Cache != nil {
@@ -351,7 +352,7 @@ func (e *Explainer) embedCached(ctx context.Context, c *Canvas, boxes []Box, bat
 			if progress != nil {
 				progress(len(boxes), len(boxes))
 			}
-			return EmbedStats{}, CacheHit, nil
+			return EmbedStats{}, embedcache.Hit, nil
 		}
 	}
 	rows, stats, err := EmbedWindows(ctx, c, boxes, e.Encoder, e.Pre, batch, progress, sink)
@@ -359,12 +360,12 @@ func (e *Explainer) embedCached(ctx context.Context, c *Canvas, boxes []Box, bat
 		return stats, "", err
 	}
 	if e.Cache == nil {
-		return stats, CacheOff, nil
+		return stats, embedcache.Off, nil
 	}
 	if !failed() {
 		if err := e.Cache.Put(key, rows); err != nil {
-			e.Cache.warn(err)
+			e.Cache.Warning(err)
 		}
 	}
-	return stats, CacheMiss, nil
+	return stats, embedcache.Miss, nil
 }

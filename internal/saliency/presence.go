@@ -135,7 +135,7 @@ func (e *Explainer) WholeImage(ctx context.Context, img *clip.RGB) (*WholeImage,
 	}
 	if e.Cache != nil {
 		if err := e.Cache.Put(key, [][]float32{emb}); err != nil {
-			e.Cache.warn(err)
+			e.Cache.Warning(err)
 		}
 	}
 	return NewWholeImage(e.Index, emb), nil

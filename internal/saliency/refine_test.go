@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/convis/convis/internal/clip"
+	"github.com/convis/convis/internal/embedcache"
 )
 
 // blobMap is a map over the image square that is 1 inside [x0,x1)×[y0,y1),
@@ -118,7 +119,7 @@ func TestExplainRefine(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if hit.Stats.Passes != 0 || hit.RefinePasses != 0 || hit.WindowCache != CacheHit {
+	if hit.Stats.Passes != 0 || hit.RefinePasses != 0 || hit.WindowCache != embedcache.Hit {
 		t.Fatalf("second run: %d passes, %d refine passes, cache %s", hit.Stats.Passes, hit.RefinePasses, hit.WindowCache)
 	}
 	assertSameMaps(t, miss, hit)
@@ -138,7 +139,7 @@ func TestExplainRefineImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if miss.RefinePasses != 196 || miss.RefineWindows != 196 || miss.Stats.Passes != plain.Stats.Passes+196 || miss.WindowCache != CacheMiss {
+	if miss.RefinePasses != 196 || miss.RefineWindows != 196 || miss.Stats.Passes != plain.Stats.Passes+196 || miss.WindowCache != embedcache.Miss {
 		t.Fatalf("refine windows %d, passes %d, map passes %d (plain %d), cache %s", miss.RefineWindows, miss.RefinePasses, miss.Stats.Passes, plain.Stats.Passes, miss.WindowCache)
 	}
 	if progressed != total || total != plain.Stats.Passes+196 {
@@ -149,7 +150,7 @@ func TestExplainRefineImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if second.Stats.Passes != 0 || second.WindowCache != CacheHit {
+	if second.Stats.Passes != 0 || second.WindowCache != embedcache.Hit {
 		t.Fatalf("another concept on the same image: %d passes, cache %s", second.Stats.Passes, second.WindowCache)
 	}
 	for i, v := range miss.Maps[1].Map.V {
@@ -172,7 +173,7 @@ func explainPlainThenRefine(t *testing.T, rp RefineParams) (*Explainer, []Concep
 		t.Fatal(err)
 	}
 	p.Refine = &rp
-	ex.Cache, ex.ModelKey = NewEmbeddingCache(t.TempDir(), 0), "test"
+	ex.Cache, ex.ModelKey = embedcache.NewEmbeddings(t.TempDir(), 0), "test"
 	return ex, concepts, img, p, plain
 }
 

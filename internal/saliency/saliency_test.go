@@ -7,13 +7,13 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/convis/convis/internal/clip"
 	"github.com/convis/convis/internal/clip/cliptest"
+	"github.com/convis/convis/internal/embedcache"
 	"github.com/convis/convis/internal/wordnet"
 )
 
@@ -248,7 +248,7 @@ func TestIndexCache(t *testing.T) {
 	db := wordnet.MustLoad()
 	h, _ := db.LoadHierarchy(wordnet.VocabPaper)
 	dir := t.TempDir()
-	key := IndexKey{ModelHash: "abc", Vocab: "paper", Mode: "definitions", Synsets: h.Len()}
+	key := embedcache.IndexKey{ModelHash: "abc", Vocab: "paper", Mode: "definitions", Synsets: h.Len()}
 	builds := 0
 	build := func() (*ConceptIndex, error) {
 		builds++
@@ -280,26 +280,6 @@ func TestIndexCache(t *testing.T) {
 	key.Data = "another WordNet"
 	if _, cached, _ := LoadOrBuildIndex(context.Background(), dir, key, h, build); cached {
 		t.Fatal("other WordNet data or tokenizer must not use this cache")
-	}
-}
-
-// Regression (issue 20.11): a cache that cannot be written cost the whole
-// index build (an error after it); now the index is used and a warning says
-// why it will be built again.
-func TestUnwritableIndexCacheWarns(t *testing.T) {
-	db := wordnet.MustLoad()
-	h, _ := db.LoadHierarchy(wordnet.VocabPaper)
-	file := filepath.Join(t.TempDir(), "a-file")
-	os.WriteFile(file, nil, 0o644)
-	var warned []error
-	ix, cached, err := LoadOrBuildIndex(context.Background(), filepath.Join(file, "index"), IndexKey{ModelHash: "abc"}, h, func() (*ConceptIndex, error) {
-		return BuildIndex(context.Background(), h, PromptDefinitions, cliptest.Texts(8), 1000, nil)
-	}, IndexCacheOptions{Warn: func(err error) { warned = append(warned, err) }})
-	if err != nil || ix == nil || cached {
-		t.Fatalf("index %v, cached %v, error %v", ix != nil, cached, err)
-	}
-	if len(warned) == 0 || !strings.Contains(warned[0].Error(), "concept index cache") {
-		t.Fatalf("warnings %v", warned)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"github.com/convis/convis/internal/clip"
+	"github.com/convis/convis/internal/embedcache"
 )
 
 // A ConVis map is a statistic of a random canvas: the windows that hang
@@ -87,8 +88,8 @@ func mergeSeeds(runs []*Explanation) *Explanation {
 		out.RefineWindows += r.RefineWindows
 		out.RefinePasses += r.RefinePasses
 		out.Encoded += r.Encoded
-		if r.WindowCache == CacheMiss {
-			out.WindowCache = CacheMiss
+		if r.WindowCache == embedcache.Miss {
+			out.WindowCache = embedcache.Miss
 		}
 	}
 	for k := range out.Maps {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -248,10 +249,8 @@ func parseDataLine(line string) (rawSynset, error) {
 
 // appendUnique keeps the first occurrence: NLTK stores pointers in a set.
 func appendUnique(list []int, v int) []int {
-	for _, x := range list {
-		if x == v {
-			return list
-		}
+	if slices.Contains(list, v) {
+		return list
 	}
 	return append(list, v)
 }

@@ -4,7 +4,9 @@ import (
 	"bufio"
 	_ "embed"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -207,10 +209,5 @@ func (h *Hierarchy) Subtree(s int32) []int {
 			}
 		}
 	}
-	out := make([]int, 0, len(seen))
-	for q := range seen {
-		out = append(out, q)
-	}
-	sort.Ints(out)
-	return out
+	return slices.Sorted(maps.Keys(seen))
 }

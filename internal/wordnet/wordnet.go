@@ -11,6 +11,8 @@ import (
 	"encoding/hex"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -367,12 +369,7 @@ func (db *DB) closure(root int32, next func(*Synset) []int32) []int32 {
 
 // Lemmas returns every lemma in the index (lower case, underscores), sorted.
 func (db *DB) Lemmas() []string {
-	out := make([]string, 0, len(db.index))
-	for l := range db.index {
-		out = append(out, l)
-	}
-	sort.Strings(out)
-	return out
+	return slices.Sorted(maps.Keys(db.index))
 }
 
 // DataVersion names the embedded WordNet graph and the paper's word list

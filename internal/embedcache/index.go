@@ -1,4 +1,4 @@
-package saliency
+package embedcache
 
 import (
 	"bytes"
@@ -13,77 +13,19 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"sort"
 	"time"
 
 	"github.com/convis/convis/internal/atomicfile"
 	"github.com/convis/convis/internal/filelock"
-	"github.com/convis/convis/internal/wordnet"
 )
 
-// TextEmbedder embeds texts in batches (clip.Model.EmbedTexts).
-type TextEmbedder func(ctx context.Context, texts []string, batch int) ([][]float32, error)
-
-// BuildIndex embeds the prompts of T and normalises them. progress gets
-// prompts done out of the total.
-func BuildIndex(ctx context.Context, h *wordnet.Hierarchy, mode PromptMode, embed TextEmbedder, batch int, progress Progress) (*ConceptIndex, error) {
-	return BuildIndexByLength(ctx, h, mode, embed, batch, nil, progress)
-}
-
-// BuildIndexByLength is BuildIndex with the prompts embedded in order of
-// length (length(text), e.g. its tokens; nil: in T's order): a batch is
-// padded to its longest prompt, so batches of like lengths encode the
-// fewest padding tokens. The rows stay in T's order.
-func BuildIndexByLength(ctx context.Context, h *wordnet.Hierarchy, mode PromptMode, embed TextEmbedder, batch int, length func(string) int, progress Progress) (*ConceptIndex, error) {
-	texts, owner, err := Prompts(h, mode)
-	if err != nil {
-		return nil, err
-	}
-	order := make([]int, len(texts))
-	for i := range order {
-		order[i] = i
-	}
-	if length != nil {
-		lens := make([]int, len(texts))
-		for i, t := range texts {
-			lens[i] = length(t)
-		}
-		// Stable: prompts of one length keep T's order, so the build is
-		// deterministic.
-		sort.SliceStable(order, func(a, b int) bool { return lens[order[a]] < lens[order[b]] })
-	}
-	ix := &ConceptIndex{H: h, Mode: mode, Owner: owner}
-	batchTexts := make([]string, 0, batch)
-	for start := 0; start < len(texts); start += batch {
-		end := min(start+batch, len(texts))
-		batchTexts = batchTexts[:0]
-		for _, i := range order[start:end] {
-			batchTexts = append(batchTexts, texts[i])
-		}
-		embs, err := embed(ctx, batchTexts, batch)
-		if err != nil {
-			return nil, err
-		}
-		for k, e := range embs {
-			if ix.Dim == 0 {
-				ix.Dim = len(e)
-				ix.Emb = make([]float32, len(texts)*ix.Dim)
-			}
-			var s float64
-			for _, v := range e {
-				s += float64(v) * float64(v)
-			}
-			inv := float32(1 / math.Max(math.Sqrt(s), 1e-12))
-			row := ix.Emb[order[start+k]*ix.Dim : (order[start+k]+1)*ix.Dim]
-			for j, v := range e {
-				row[j] = v * inv
-			}
-		}
-		if progress != nil {
-			progress(end, len(texts))
-		}
-	}
-	return ix, nil
+// Index is a concept index as the cache stores it: Owner maps each prompt
+// to its synset's position in the hierarchy, Emb holds the prompts' unit
+// embeddings (len(Owner) × Dim, row-major).
+type Index struct {
+	Dim   int
+	Owner []int32
+	Emb   []float32
 }
 
 // IndexKey names everything a cached index depends on.
@@ -116,8 +58,8 @@ type indexHeader struct {
 	SHA256  string   `json:"sha256"`
 }
 
-// IndexCacheOptions tune LoadOrBuildIndex's sharing between processes.
-type IndexCacheOptions struct {
+// IndexOptions tune LoadOrBuildIndex's sharing between processes.
+type IndexOptions struct {
 	// LockTimeout bounds the wait for another process building the same
 	// index (default 30 minutes: a ViT-L index over all of WordNet).
 	LockTimeout time.Duration
@@ -125,7 +67,8 @@ type IndexCacheOptions struct {
 	Warn        func(err error) // told when the cache cannot be written (the index is still returned)
 }
 
-// LoadOrBuildIndex returns the cached index for key from dir, or builds it
+// LoadOrBuildIndex returns the cached index for key from dir (its owners
+// checked against a hierarchy of synsets synsets), or builds it
 // and stores it (atomically: temporary file, then rename). A cache file
 // that fails any check (header, sizes, checksum) is rebuilt, never trusted.
 // With dir == "" the cache is bypassed. Processes share the work: the
@@ -133,8 +76,8 @@ type IndexCacheOptions struct {
 // same index waits, then loads what the first wrote. A cache that cannot be
 // written (read-only, full) costs only the reuse: the index built is
 // returned and Warn is told.
-func LoadOrBuildIndex(ctx context.Context, dir string, key IndexKey, h *wordnet.Hierarchy, build func() (*ConceptIndex, error), opts ...IndexCacheOptions) (ix *ConceptIndex, cached bool, err error) {
-	var o IndexCacheOptions
+func LoadOrBuildIndex(ctx context.Context, dir string, key IndexKey, synsets int, build func() (Index, error), opts ...IndexOptions) (ix Index, cached bool, err error) {
+	var o IndexOptions
 	if len(opts) > 0 {
 		o = opts[0]
 	}
@@ -151,7 +94,7 @@ func LoadOrBuildIndex(ctx context.Context, dir string, key IndexKey, h *wordnet.
 		return ix, false, err
 	}
 	path := key.file(dir)
-	if ix, err := readIndex(path, key, h); err == nil {
+	if ix, err := readIndex(path, key, synsets); err == nil {
 		return ix, true, nil
 	}
 	var lock *filelock.Lock
@@ -159,22 +102,22 @@ func LoadOrBuildIndex(ctx context.Context, dir string, key IndexKey, h *wordnet.
 		warn(err)
 	} else if lock, err = filelock.Acquire(ctx, path+".lock", o.LockTimeout, o.Waiting); err != nil {
 		if ctx.Err() != nil {
-			return nil, false, ctx.Err()
+			return Index{}, false, ctx.Err()
 		}
 		var te *filelock.TimeoutError
 		if errors.As(err, &te) {
-			return nil, false, fmt.Errorf("concept index cache: %w", err)
+			return Index{}, false, fmt.Errorf("concept index cache: %w", err)
 		}
 		warn(err) // cannot lock (read-only folder): build without sharing
 	}
 	defer lock.Release()
 	// Built by the process we waited for?
-	if ix, err := readIndex(path, key, h); err == nil {
+	if ix, err := readIndex(path, key, synsets); err == nil {
 		return ix, true, nil
 	}
 	ix, err = build()
 	if err != nil {
-		return nil, false, err
+		return Index{}, false, err
 	}
 	if err := writeIndex(dir, key, ix); err != nil {
 		warn(err)
@@ -182,7 +125,7 @@ func LoadOrBuildIndex(ctx context.Context, dir string, key IndexKey, h *wordnet.
 	return ix, false, nil
 }
 
-func payload(ix *ConceptIndex) []byte {
+func payload(ix Index) []byte {
 	buf := make([]byte, 4*len(ix.Owner)+4*len(ix.Emb))
 	for i, o := range ix.Owner {
 		binary.LittleEndian.PutUint32(buf[4*i:], uint32(o))
@@ -194,7 +137,7 @@ func payload(ix *ConceptIndex) []byte {
 	return buf
 }
 
-func writeIndex(dir string, key IndexKey, ix *ConceptIndex) error {
+func writeIndex(dir string, key IndexKey, ix Index) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -236,28 +179,28 @@ func readEntry(raw []byte, magic string, hdr any) ([]byte, error) {
 	return rest[nl+1:], nil
 }
 
-func readIndex(path string, key IndexKey, h *wordnet.Hierarchy) (*ConceptIndex, error) {
+func readIndex(path string, key IndexKey, synsets int) (Index, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
-		return nil, err
+		return Index{}, err
 	}
 	var hdr indexHeader
 	data, err := readEntry(raw, indexMagic, &hdr)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return Index{}, fmt.Errorf("%s: %w", path, err)
 	}
 	if hdr.Key != key || hdr.Dim <= 0 || len(data) != 4*hdr.Prompts*(1+hdr.Dim) {
-		return nil, fmt.Errorf("%s: stale or truncated", path)
+		return Index{}, fmt.Errorf("%s: stale or truncated", path)
 	}
 	sum := sha256.Sum256(data)
 	if hex.EncodeToString(sum[:]) != hdr.SHA256 {
-		return nil, fmt.Errorf("%s: checksum mismatch", path)
+		return Index{}, fmt.Errorf("%s: checksum mismatch", path)
 	}
-	ix := &ConceptIndex{H: h, Mode: PromptMode(key.Mode), Dim: hdr.Dim, Owner: make([]int32, hdr.Prompts), Emb: make([]float32, hdr.Prompts*hdr.Dim)}
+	ix := Index{Dim: hdr.Dim, Owner: make([]int32, hdr.Prompts), Emb: make([]float32, hdr.Prompts*hdr.Dim)}
 	for i := range ix.Owner {
 		ix.Owner[i] = int32(binary.LittleEndian.Uint32(data[4*i:]))
-		if ix.Owner[i] < 0 || int(ix.Owner[i]) >= h.Len() {
-			return nil, fmt.Errorf("%s: bad owner", path)
+		if ix.Owner[i] < 0 || int(ix.Owner[i]) >= synsets {
+			return Index{}, fmt.Errorf("%s: bad owner", path)
 		}
 	}
 	off := 4 * hdr.Prompts

@@ -1,4 +1,9 @@
-package saliency
+// Package embedcache keeps what convis computes with the model between
+// runs, on disk: the encoder's window (and whole-image) embeddings and the
+// concept indexes of prompt embeddings. Entries are checked on read and
+// rebuilt, never trusted; the keys come from the callers (the method knows
+// what its inputs are), so this package needs nothing of the method.
+package embedcache
 
 import (
 	"crypto/sha256"
@@ -7,7 +12,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -20,19 +24,19 @@ import (
 	"github.com/convis/convis/internal/clip"
 )
 
-// DefaultWindowCacheBytes bounds the window-embedding cache: about 1,400
+// DefaultMaxBytes bounds the window-embedding cache: about 1,400
 // images of a ViT-B/32 (730 windows × 512 floats) or 5,000 of the built-in
 // model.
-const DefaultWindowCacheBytes = 2 << 30
+const DefaultMaxBytes = 2 << 30
 
 // Cache states recorded in sidecars and run records (window_cache).
 const (
-	CacheHit  = "hit"  // every embedding came from the cache: nothing encoded
-	CacheMiss = "miss" // encoded, and stored for next time
-	CacheOff  = "off"  // no cache (--no-cache)
+	Hit  = "hit"  // every embedding came from the cache: nothing encoded
+	Miss = "miss" // encoded, and stored for next time
+	Off  = "off"  // no cache (--no-cache)
 )
 
-// EmbeddingCache keeps encoder outputs between runs so that asking again
+// Embeddings keeps encoder outputs between runs so that asking again
 // about an image (another concept, vocabulary, prompt mode or rendering)
 // encodes nothing. An entry is one file, written atomically (temporary
 // file, then rename) and checked on read (size and SHA-256): a corrupt
@@ -41,7 +45,7 @@ const (
 // and an entry removed under a reader is a miss. The folder is bounded:
 // hits refresh an entry's modification time, and past MaxBytes the least
 // recently used entries are removed.
-type EmbeddingCache struct {
+type Embeddings struct {
 	Dir      string
 	MaxBytes int64
 	Warn     func(error) // told of a corrupt entry or a failed write; the run goes on
@@ -50,12 +54,12 @@ type EmbeddingCache struct {
 	total int64 // bytes in Dir as last counted plus those written since; -1 unknown
 }
 
-// NewEmbeddingCache opens (lazily: nothing is read or made yet) a cache in dir.
-func NewEmbeddingCache(dir string, maxBytes int64) *EmbeddingCache {
+// NewEmbeddings opens (lazily: nothing is read or made yet) a cache in dir.
+func NewEmbeddings(dir string, maxBytes int64) *Embeddings {
 	if maxBytes <= 0 {
-		maxBytes = DefaultWindowCacheBytes
+		maxBytes = DefaultMaxBytes
 	}
-	return &EmbeddingCache{Dir: dir, MaxBytes: maxBytes, total: -1}
+	return &Embeddings{Dir: dir, MaxBytes: maxBytes, total: -1}
 }
 
 const embMagic = "CONVIS-EMBEDDINGS-1\n"
@@ -70,9 +74,10 @@ type embHeader struct {
 	SHA256 string `json:"sha256"`
 }
 
-func (c *EmbeddingCache) path(key string) string { return filepath.Join(c.Dir, key+embExt) }
+func (c *Embeddings) path(key string) string { return filepath.Join(c.Dir, key+embExt) }
 
-func (c *EmbeddingCache) warn(err error) {
+// Warning tells Warn (when set) of err, a failure that costs only reuse.
+func (c *Embeddings) Warning(err error) {
 	if c.Warn != nil {
 		c.Warn(fmt.Errorf("embedding cache: %w", err))
 	}
@@ -80,7 +85,7 @@ func (c *EmbeddingCache) warn(err error) {
 
 // Get returns the rows stored under key, or ok false. A corrupt entry is
 // removed (and Warn told); a missing one is a plain miss.
-func (c *EmbeddingCache) Get(key string, rows int) ([][]float32, bool) {
+func (c *Embeddings) Get(key string, rows int) ([][]float32, bool) {
 	p := c.path(key)
 	raw, err := os.ReadFile(p)
 	if err != nil {
@@ -88,7 +93,7 @@ func (c *EmbeddingCache) Get(key string, rows int) ([][]float32, bool) {
 	}
 	out, err := decodeEmbeddings(raw, key, rows)
 	if err != nil {
-		c.warn(fmt.Errorf("%s: %v; recomputing", p, err))
+		c.Warning(fmt.Errorf("%s: %v; recomputing", p, err))
 		os.Remove(p)
 		return nil, false
 	}
@@ -121,7 +126,7 @@ func decodeEmbeddings(raw []byte, key string, rows int) ([][]float32, error) {
 
 // Put stores rows under key, then trims the cache to MaxBytes. A failure
 // is returned (and costs only the reuse).
-func (c *EmbeddingCache) Put(key string, rows [][]float32) error {
+func (c *Embeddings) Put(key string, rows [][]float32) error {
 	if len(rows) == 0 {
 		return nil
 	}
@@ -161,7 +166,7 @@ type cacheEntry struct {
 	used time.Time
 }
 
-func (c *EmbeddingCache) entries() ([]cacheEntry, error) { return listEntries(c.Dir, embExt) }
+func (c *Embeddings) entries() ([]cacheEntry, error) { return listEntries(c.Dir, embExt) }
 
 // listEntries lists a cache folder's files ending in ext (temporary files
 // of writers at work, dot-prefixed, excepted).
@@ -190,7 +195,7 @@ func listEntries(dir, ext string) ([]cacheEntry, error) {
 // evictLocked counts the folder and, past MaxBytes, removes the least
 // recently used entries down to 90% of it (so that not every write
 // rescans the folder).
-func (c *EmbeddingCache) evictLocked() error {
+func (c *Embeddings) evictLocked() error {
 	es, err := c.entries()
 	if err != nil {
 		return err
@@ -214,8 +219,8 @@ func (c *EmbeddingCache) evictLocked() error {
 	return nil
 }
 
-// CacheInfo describes a cache folder.
-type CacheInfo struct {
+// Info describes a cache folder.
+type Info struct {
 	Dir     string    `json:"dir"`
 	Entries int       `json:"entries"`
 	Bytes   int64     `json:"bytes"`
@@ -224,13 +229,13 @@ type CacheInfo struct {
 }
 
 // Info counts the cache's entries.
-func (c *EmbeddingCache) Info() (CacheInfo, error) { return folderInfo(c.Dir, embExt) }
+func (c *Embeddings) Info() (Info, error) { return folderInfo(c.Dir, embExt) }
 
-// IndexCacheInfo counts the concept indexes cached in dir.
-func IndexCacheInfo(dir string) (CacheInfo, error) { return folderInfo(dir, indexExt) }
+// IndexInfo counts the concept indexes cached in dir.
+func IndexInfo(dir string) (Info, error) { return folderInfo(dir, indexExt) }
 
-func folderInfo(dir, ext string) (CacheInfo, error) {
-	info := CacheInfo{Dir: dir}
+func folderInfo(dir, ext string) (Info, error) {
+	info := Info{Dir: dir}
 	es, err := listEntries(dir, ext)
 	if err != nil {
 		return info, err
@@ -250,7 +255,7 @@ func folderInfo(dir, ext string) (CacheInfo, error) {
 
 // Clear removes every entry (and writers' leftovers over an hour old); it
 // returns how many entries and bytes it removed.
-func (c *EmbeddingCache) Clear() (int, int64, error) {
+func (c *Embeddings) Clear() (int, int64, error) {
 	n, bytes, err := clearEntries(c.Dir, embExt)
 	c.mu.Lock()
 	c.total = -1
@@ -258,9 +263,9 @@ func (c *EmbeddingCache) Clear() (int, int64, error) {
 	return n, bytes, err
 }
 
-// ClearIndexCache removes the concept indexes cached in dir (lock files of
+// ClearIndexes removes the concept indexes cached in dir (lock files of
 // builders at work stay).
-func ClearIndexCache(dir string) (int, int64, error) { return clearEntries(dir, indexExt) }
+func ClearIndexes(dir string) (int, int64, error) { return clearEntries(dir, indexExt) }
 
 func clearEntries(dir, ext string) (int, int64, error) {
 	es, err := listEntries(dir, ext)
@@ -283,49 +288,4 @@ func clearEntries(dir, ext string) (int, int64, error) {
 		}
 	}
 	return n, bytes, nil
-}
-
-// WindowKey names the embeddings of windows: everything the encoder's
-// inputs and outputs depend on. The canvas's own pixels stand for the
-// image, the crop mode, the placement, the fill and its seed (they are
-// what the crops are cut from), so any change of those is a new key; the
-// windows, the preprocessing, the model's content hash and variant, and
-// the encoder batch (batching may change float rounding) complete it.
-func WindowKey(model string, pre clip.PreprocessConfig, batch int, c *Canvas, boxes []Box) string {
-	h := sha256.New()
-	// Each part is length-prefixed, so no two part lists hash alike.
-	part := func(b []byte) {
-		var n [8]byte
-		binary.LittleEndian.PutUint64(n[:], uint64(len(b)))
-		h.Write(n[:])
-		h.Write(b)
-	}
-	cfg, _ := json.Marshal(pre)
-	part([]byte("convis windows 1"))
-	part([]byte(model))
-	part(cfg)
-	part(fmt.Appendf(nil, "batch %d canvas %dx%d", batch, c.Img.W, c.Img.H))
-	part(c.Img.Pix)
-	bx := make([]byte, 0, 16*len(boxes))
-	for _, b := range boxes {
-		bx = binary.LittleEndian.AppendUint32(bx, uint32(b.X))
-		bx = binary.LittleEndian.AppendUint32(bx, uint32(b.Y))
-		bx = binary.LittleEndian.AppendUint32(bx, uint32(b.W))
-		bx = binary.LittleEndian.AppendUint32(bx, uint32(b.H))
-	}
-	part(bx)
-	return hex.EncodeToString(h.Sum(nil))
-}
-
-// InputKey names the embedding of encoder inputs given as they are (the
-// whole image, preprocessed): the model and the exact input values.
-func InputKey(model string, pixels []float32) string {
-	h := sha256.New()
-	io.WriteString(h, "convis input 1\x00"+model+"\x00")
-	buf := make([]byte, 4*len(pixels))
-	for i, v := range pixels {
-		binary.LittleEndian.PutUint32(buf[4*i:], math.Float32bits(v))
-	}
-	h.Write(buf)
-	return hex.EncodeToString(h.Sum(nil))
 }

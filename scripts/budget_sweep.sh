@@ -9,9 +9,10 @@
 # prints docs/budget.md's table and draws its plot.
 #   scripts/budget_sweep.sh [OUT]     (bin/convis: make build first)
 # Env: CONVIS (binary, default bin/convis), SQUARE_EVERY, NONSQUARE_EVERY
-# (1: the whole sets; the defaults fit a shared two-core machine in an
-# hour), PLANS (names
-# below, default all, in that order), CACHE (--cache-dir, default
+# (1: the whole sets, as docs/budget.md ran them; the defaults fit a shared
+# two-core machine in an hour), PLANS (names
+# below, default all, in that order), DATASETS (default "scenes
+# scenes-nonsquare": two runs with one each go side by side), CACHE (--cache-dir, default
 # convis's own). A plan whose JSON exists is not run again. With the window
 # cache, windows that plans share (the default map, the fidelity reference,
 # is one of them) are encoded once per image.
@@ -31,8 +32,13 @@ declare -A plan=(
   [s32-norefine]="--sizes 128,64 --stride 32 --refine=false"
   [s32]="--sizes 128,64 --stride 32"
   [s24-128only]="--sizes 128 --stride 24"
+  # Coarse-to-fine (--fine-windows K): K of the half-stride grid's windows
+  # where the coarse windows' embeddings disagree most.
+  [c2f-150]="--sizes 128,64 --stride 32 --refine-size 48 --refine-stride 32 --fine-windows 150"
+  [c2f-s48-80]="--sizes 128,64 --stride 48 --refine-size 48 --fine-windows 80"
+  [c2f-100]="--sizes 128,64 --stride 32 --refine-size 48 --fine-windows 100"
 )
-order=${PLANS:-default fast s32 s32-norefine s32-fine32 s32-128only s48 s24-128only full}
+order=${PLANS:-default fast s32 s32-norefine s32-fine32 s32-128only s48 s24-128only c2f-150 c2f-s48-80 c2f-100 full}
 # The subsets: manifests beside the JSON whose files point back into
 # testdata.
 subset() { # DATASET EVERY
@@ -47,7 +53,7 @@ subset scenes-nonsquare "$nonsquare_every"
 cache=()
 [ -n "${CACHE:-}" ] && cache=(--cache-dir "$CACHE")
 for name in $order; do
-  for ds in scenes scenes-nonsquare; do
+  for ds in ${DATASETS:-scenes scenes-nonsquare}; do
     f="$out/$name-$ds.json"
     [ -s "$f" ] && continue
     echo "$(date -u +%T) $name on $ds: ${plan[$name]}" >&2

@@ -47,6 +47,10 @@ def fidelity(r):
     return p, d
 
 
+def ci(stat):
+    return f"{stat['mean']:.3f} [{stat['ci95_lo']:.3f}, {stat['ci95_hi']:.3f}]"
+
+
 def main():
     out = sys.argv[1] if len(sys.argv) > 1 else "build/budget"
     png = sys.argv[2] if len(sys.argv) > 2 else "docs/budget-quality.png"
@@ -57,7 +61,9 @@ def main():
         if not have:
             continue
         first = runs[(have[0], ds)]
-        print(f"\n{title.capitalize()} ({first['images']} images of testdata/{ds}; the {ds}-subset of the sweep):\n")
+        n_obj, n_par = row(first, "object")["samples"], row(first, "parent")["samples"]
+        print(f"\n{title.capitalize()} ({first['images']} images of testdata/{ds}; {n_obj} object and {n_par} parent samples; "
+              "pointing game with its 95% bootstrap interval):\n")
         print("| plan | passes per map | × default | objects: pointing game | parents: pointing game | objects: box IoU > 0.5 | parents: box IoU > 0.5 | Pearson with the default map (objects / parents) | peak distance, px of 224 (objects / parents) |")
         print("|---|---|---|---|---|---|---|---|---|")
         base = row(runs[("default", ds)], "object")["passes_per_map"] if ("default", ds) in runs else None
@@ -66,12 +72,18 @@ def main():
             po, do = fidelity(o)
             pp, dp = fidelity(pa)
             ratio = f"{o['passes_per_map'] / base:.2f}" if base else "—"
-            print(f"| {p} | {o['passes_per_map']:.0f} | {ratio} | {o['pointing_game']['mean']:.3f} | {pa['pointing_game']['mean']:.3f} | "
+            print(f"| {p} | {o['passes_per_map']:.0f} | {ratio} | {ci(o['pointing_game'])} | {ci(pa['pointing_game'])} | "
                   f"{o['box_iou50_default']['mean']:.3f} | {pa['box_iou50_default']['mean']:.3f} | {po:.3f} / {pp:.3f} | {do:.1f} / {dp:.1f} |")
 
     fig, axes = plt.subplots(2, 2, figsize=(11, 8), sharex=True)
     for col, (ds, title) in enumerate(DATASETS):
         have = [p for p in plans if (p, ds) in runs]
+        if not have:
+            for ax in (axes[0][col], axes[1][col]):
+                ax.text(0.5, 0.5, "not measured in this sweep", transform=ax.transAxes, ha="center", va="center")
+                ax.set_yticks([])
+            axes[0][col].set_title(title)
+            continue
         for level, marker in (("object", "o"), ("parent", "s")):
             xs = [row(runs[(p, ds)], level)["passes_per_map"] for p in have]
             pg = [row(runs[(p, ds)], level)["pointing_game"]["mean"] for p in have]

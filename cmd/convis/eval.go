@@ -53,7 +53,9 @@ type evalOptions struct {
 	Canvas   saliency.CanvasOptions // size, image size and padding (--canvas, --image-size, --padding)
 	RefineP  saliency.RefineParams
 	Budget   string
-	Fidelity bool
+	// FineWindows is --fine-windows (coarse-to-fine grid windows).
+	FineWindows int
+	Fidelity    bool
 }
 
 func newEvalLocalizationCmd(g *globalOptions) *cobra.Command {
@@ -123,6 +125,7 @@ and a cat for "animal"): one box cannot be the answer for them. Methods sharing 
 	f.BoolVar(&opts.RefineP.LogRanks, "refine-log-ranks", dr.LogRanks, "maps take log(1 + rank) instead of the rank (box: false)")
 	boundedIntVar(f, &opts.RefineP.MaxPasses, "refine-max-passes", br.MaxPasses, 0, maxPasses, "box: bound on refinement windows per concept")
 	boundedIntVar(f, &opts.RefineP.Smooth, "refine-smooth", dr.Smooth, 0, 224, "radius, in pixels of the image square (224), of the box filter over the refined map (0: none; box: 0)")
+	addFineWindowsFlag(f, &opts.FineWindows)
 	addBudgetFlag(f, &opts.Budget)
 	f.BoolVar(&opts.Fidelity, "fidelity", false, "also make each sample's default map (--budget default) and report the grid map's fidelity to it: Pearson over the image and the distance between the peaks, in pixels of the image square (224)")
 	addIndexFlags(f, &opts.Index)
@@ -465,6 +468,9 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 		params.Seeds = opts.Seeds
 	}
 	params.Sizes, params.Stochastic.Sizes, params.Stride = opts.Sizes, opts.Sizes, opts.Stride
+	if params.FineWindows, err = fineWindows(opts.FineWindows, params.Stride); err != nil {
+		return err
+	}
 	if params.Refine, err = refineParams(opts.Refine, opts.RefineP.Region, saliency.MethodGrid, false); err != nil {
 		return err
 	}
@@ -711,7 +717,7 @@ func runEvalLocalization(ctx context.Context, g *globalOptions, opts *evalOption
 	sort.SliceStable(rows, func(a, b int) bool { return rows[a].Level < rows[b].Level })
 	if opts.JSON {
 		return writeJSON(g.Stdout, map[string]any{"dataset": opts.Dataset, "images": len(images), "seed": opts.Seed, "seeds": opts.Seeds,
-			"budget": opts.Budget, "fidelity": opts.Fidelity, "sizes": params.Sizes, "stride": params.Stride, "refine": params.Refine != nil, "refine_params": refineJSON(params.Refine), "fill": string(params.Canvas.Fill), "crop": string(params.Canvas.Crop),
+			"budget": opts.Budget, "fidelity": opts.Fidelity, "sizes": params.Sizes, "stride": params.Stride, "fine_windows": params.FineWindows, "refine": params.Refine != nil, "refine_params": refineJSON(params.Refine), "fill": string(params.Canvas.Fill), "crop": string(params.Canvas.Crop),
 			"canvas": params.Canvas.Size, "image_size": params.Canvas.ImageSize, "padding": params.Canvas.Offset, "results": rows})
 	}
 	w := g.Stdout
@@ -815,7 +821,7 @@ func refineJSON(r *saliency.RefineParams) map[string]any {
 // samePlan says whether a and b make the same grid map's windows and
 // refinement (then a --fidelity reference is the map itself).
 func samePlan(a, b saliency.Params) bool {
-	if !slices.Equal(a.Sizes, b.Sizes) || a.Stride != b.Stride || (a.Refine == nil) != (b.Refine == nil) {
+	if !slices.Equal(a.Sizes, b.Sizes) || a.Stride != b.Stride || a.FineWindows != b.FineWindows || (a.Refine == nil) != (b.Refine == nil) {
 		return false
 	}
 	return a.Refine == nil || *a.Refine == *b.Refine

@@ -73,6 +73,7 @@ type explainOptions struct {
 	Top          int
 	Versus       []string
 	Budget       string
+	FineWindows  int // --fine-windows: coarse-to-fine grid windows
 }
 
 var allFormats = pipeline.AllFormats
@@ -171,6 +172,7 @@ status is 1 if any failed (2 for usage errors, 130 when interrupted).`,
 	boundedIntVar(f, &opts.Prefetch, "prefetch", 2, 0, maxPrefetch, "images decoded and prepared ahead while the encoder runs (0: none; docs/batch.md measures both)")
 	addRefineFlags(f, &opts.Refine, &opts.RefineRegion)
 	addBudgetFlag(f, &opts.Budget)
+	addFineWindowsFlag(f, &opts.FineWindows)
 	f.IntVar(&opts.Top, "top", 0, "also explain the K concepts of T the image ranks highest, as classify --top K lists them (the map's windows vote for their closest synset; then the whole image's cosine), each as if named with -c; from the window cache, so K maps cost about one")
 	f.StringArrayVar(&opts.Versus, "versus", nil, "also a contrastive map of each concept against this one (repeatable): where the image looks like the concept rather than the other, from the two subtrees' window ranks, no more passes; values in [−1, 1] (STEM.SYNSET.vs.OTHER.map.npy and .overlay.png, a diverging colormap; the sidecar's versus)")
 	f.StringVar(&opts.AbsentBox, "box-when-absent", string(render.AbsentBoxDashed), "how the overlay draws the box of a concept that looks absent (its picture says \"looks absent\"): dashed, none or solid")
@@ -275,6 +277,9 @@ func (o *explainOptions) params() (saliency.Params, error) {
 	}
 	p.Sizes, p.Stride, p.Batch, p.FullPlan = o.Sizes, o.Stride, o.Batch, o.FullPlan
 	var err error
+	if p.FineWindows, err = fineWindows(o.FineWindows, o.Stride); err != nil {
+		return p, err
+	}
 	explicit := o.flags != nil && o.Refine && (o.flags.Changed("refine") || o.flags.Changed("refine-region"))
 	if p.Refine, err = refineParams(o.Refine, o.RefineRegion, p.Method, explicit); err != nil {
 		return p, err

@@ -105,6 +105,9 @@ func (s Settings) ParamsJSON() map[string]any {
 		out["sizes"], out["iterations"], out["samples"], out["epsilon"], out["gamma"], out["n"] = st.Sizes, st.Rounds, st.Samples, st.Epsilon, st.Gamma, st.N
 	} else {
 		out["sizes"], out["stride"] = p.Sizes, p.Stride
+		if p.FineWindows > 0 {
+			out["fine_windows"] = p.FineWindows // absent: the plain grid, as before --fine-windows
+		}
 	}
 	return out
 }

@@ -26,6 +26,7 @@ type BudgetPlan struct {
 	Stride       int
 	RefineSize   int
 	RefineStride int
+	FineWindows  int // coarse-to-fine windows (Params.FineWindows; 0: none)
 }
 
 // Plan is the budget's window plan; an unknown name is an error.
@@ -57,7 +58,7 @@ func (b Budget) Apply(p *Params) error {
 	if err != nil {
 		return err
 	}
-	p.Sizes, p.Stride = slices.Clone(bp.Sizes), bp.Stride
+	p.Sizes, p.Stride, p.FineWindows = slices.Clone(bp.Sizes), bp.Stride, bp.FineWindows
 	rp := DefaultRefine()
 	rp.Size, rp.Stride = bp.RefineSize, bp.RefineStride
 	p.Refine = &rp

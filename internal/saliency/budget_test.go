@@ -38,7 +38,7 @@ func TestBudgetPlans(t *testing.T) {
 		if got := passes(p); got != want[b] {
 			t.Errorf("%s: %d passes on a square, want %d", b, got, want[b])
 		}
-		if b == BudgetDefault && (!slices.Equal(p.Sizes, def.Sizes) || p.Stride != def.Stride || *p.Refine != *def.Refine) {
+		if b == BudgetDefault && (!slices.Equal(p.Sizes, def.Sizes) || p.Stride != def.Stride || p.FineWindows != 0 || *p.Refine != *def.Refine) {
 			t.Errorf("default budget %+v %+v is not the default map's plan %+v %+v", p, *p.Refine, def, *def.Refine)
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/convis/convis/internal/clip"
@@ -35,6 +36,11 @@ type Params struct {
 	// Versus are concepts every concept's map is contrasted with
 	// (VersusMap): scored on the same windows, no more passes.
 	Versus []Concept
+	// FineWindows, when above 0, makes the grid plan coarse-to-fine
+	// (coarsefine.go): after the grid at Stride, this many of the windows
+	// of the grid at Stride/2 that it skips, where neighbouring coarse
+	// windows' embeddings disagree most; the same for every concept.
+	FineWindows int
 }
 
 // DefaultParams are the reference's numbers.
@@ -102,6 +108,22 @@ type Explanation struct {
 	// Encoded is how many windows the map needs encoded (its encoder
 	// passes on a cache miss; those on a hit came from the cache).
 	Encoded int
+	// FineWindows is how many coarse-to-fine windows the grid added
+	// (Params.FineWindows; they are in Windows, after the grid's), and
+	// FinePasses those of them encoded (not from the cache).
+	FineWindows, FinePasses int
+}
+
+// addStats adds a later embedCached call's work (the coarse-to-fine or
+// the refinement windows) to the explanation's.
+func (ex *Explanation) addStats(st EmbedStats, state string) {
+	ex.Stats.Passes += st.Passes
+	ex.Stats.Batches = append(ex.Stats.Batches, st.Batches...)
+	ex.Stats.EncodeTime += st.EncodeTime
+	ex.Stats.PrepTime += st.PrepTime
+	if state == embedcache.Miss {
+		ex.WindowCache = embedcache.Miss
+	}
 }
 
 // Explainer makes maps with an image encoder and a concept index.
@@ -123,6 +145,9 @@ type Prepared struct {
 	Canvas     *Canvas
 	Windows    []Box
 	CanvasTime time.Duration
+	// FineCandidates are the coarse-to-fine plan's candidate windows
+	// (Params.FineWindows), of which ExplainPrepared encodes the chosen.
+	FineCandidates []Box
 }
 
 // Prepare builds an image's canvas and window plan.
@@ -143,6 +168,11 @@ func Prepare(img *clip.RGB, p Params) (*Prepared, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if p.FineWindows > 0 && p.Method == MethodGrid {
+		if pr.FineCandidates, err = FineCandidates(c, p.Sizes, p.Stride, p.FullPlan); err != nil {
+			return nil, err
+		}
 	}
 	return pr, nil
 }
@@ -176,7 +206,14 @@ func (e *Explainer) ExplainPrepared(ctx context.Context, pr *Prepared, concepts 
 	if r := p.Refine; r != nil && r.Region == RefineImage && p.Method == MethodGrid {
 		fine = FineWindows(c, *r)
 	}
-	nw := len(ex.Windows)
+	// The coarse-to-fine plan's chosen windows follow the grid's
+	// (indexes len(pr.Windows) … nw−1), the refinement windows them.
+	nw0 := len(pr.Windows)
+	nFine := 0
+	if p.FineWindows > 0 && p.Method == MethodGrid {
+		nFine = min(p.FineWindows, len(pr.FineCandidates))
+	}
+	nw := nw0 + nFine
 	ranks := make([][]float64, len(concepts))
 	cosines := make([][]float64, len(concepts))
 	for i := range ranks {
@@ -197,18 +234,50 @@ func (e *Explainer) ExplainPrepared(ctx context.Context, pr *Prepared, concepts 
 	}
 	ex.Encoded = len(encode)
 	boxes := make([]Box, len(encode))
-	for k, i := range encode {
-		boxes[k] = ex.Windows[i]
+	for j, i := range encode {
+		boxes[j] = ex.Windows[i]
 	}
 	sc := &windowScorer{ctx: ctx, index: e.Index, concepts: concepts, ranks: ranks, cosines: cosines}
-	total := len(boxes) + len(fine)
+	total := len(boxes) + nFine + len(fine)
 	var gridProgress Progress
 	if progress != nil {
 		gridProgress = func(done, _ int) { progress(done, total) }
 	}
-	ex.Stats, ex.WindowCache, err = e.embedCached(ctx, c, boxes, p.Batch, gridProgress, sc.into(encode), sc.failed)
+	gridSink := sc.into(encode)
+	var coarse [][]float32 // the coarse windows' embeddings, when nFine > 0
+	if nFine > 0 {
+		coarse = make([][]float32, nw0)
+		rank := gridSink
+		gridSink = func(start int, rows [][]float32) {
+			for r, row := range rows {
+				coarse[encode[start+r]] = slices.Clone(row)
+			}
+			rank(start, rows)
+		}
+	}
+	ex.Stats, ex.WindowCache, err = e.embedCached(ctx, c, boxes, p.Batch, gridProgress, gridSink, sc.failed)
 	if err != nil {
 		return nil, err
+	}
+	if nFine > 0 && sc.err == nil {
+		chosen := ChooseFine(pr.FineCandidates, Disagreement(pr.Windows, coarse, pr.FineCandidates, p.Stride), nFine)
+		idx := make([]int, nFine)
+		for j := range idx {
+			idx[j] = nw0 + j
+		}
+		var fineProgress Progress
+		if progress != nil {
+			fineProgress = func(done, _ int) { progress(len(boxes)+done, total) }
+		}
+		st, state, err := e.embedCached(ctx, c, chosen, p.Batch, fineProgress, sc.into(idx), sc.failed)
+		if err != nil {
+			return nil, fmt.Errorf("coarse-to-fine windows: %w", err)
+		}
+		ex.addStats(st, state)
+		ex.Windows = append(slices.Clip(pr.Windows), chosen...)
+		encode = append(encode, idx...)
+		ex.Encoded += nFine
+		ex.FineWindows, ex.FinePasses = nFine, st.Passes
 	}
 	if len(fine) > 0 && sc.err == nil {
 		idx := make([]int, len(fine))
@@ -217,21 +286,15 @@ func (e *Explainer) ExplainPrepared(ctx context.Context, pr *Prepared, concepts 
 		}
 		var fineProgress Progress
 		if progress != nil {
-			fineProgress = func(done, _ int) { progress(len(boxes)+done, total) }
+			fineProgress = func(done, _ int) { progress(len(boxes)+nFine+done, total) }
 		}
 		st, state, err := e.embedCached(ctx, c, fine, p.Batch, fineProgress, sc.into(idx), sc.failed)
 		if err != nil {
 			return nil, fmt.Errorf("refinement windows: %w", err)
 		}
-		ex.Stats.Passes += st.Passes
-		ex.Stats.Batches = append(ex.Stats.Batches, st.Batches...)
-		ex.Stats.EncodeTime += st.EncodeTime
-		ex.Stats.PrepTime += st.PrepTime
+		ex.addStats(st, state)
 		ex.RefineWindows = len(fine)
 		ex.RefinePasses = st.Passes
-		if state == embedcache.Miss {
-			ex.WindowCache = embedcache.Miss
-		}
 	}
 	if sc.err != nil {
 		return nil, fmt.Errorf("ranking windows: %w", sc.err)

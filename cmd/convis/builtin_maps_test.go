@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/convis/convis/internal/evaluate"
 )
 
 // A saliency regression test on the built-in model: grid ConVis maps of
@@ -24,7 +26,7 @@ func TestBuiltinModelMapsLandOnObjects(t *testing.T) {
 	// The first 8 single-object and the first 8 multi-object scenes.
 	dir := t.TempDir()
 	scenes, _ := filepath.Abs("../../testdata/scenes")
-	var subset Manifest
+	var subset evaluate.Manifest
 	singles, multis := 0, 0
 	for _, im := range man.Images {
 		if len(im.Objects) == 1 && singles < 8 {
@@ -52,7 +54,7 @@ func TestBuiltinModelMapsLandOnObjects(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}
 	var report struct {
-		Results []EvalRow `json:"results"`
+		Results []evaluate.Row `json:"results"`
 	}
 	if err := json.Unmarshal(stdout.Bytes(), &report); err != nil {
 		t.Fatal(err)
@@ -73,13 +75,13 @@ func TestBuiltinModelMapsLandOnObjects(t *testing.T) {
 const minBuiltinPointing = 0.8
 
 // benchmarkManifest is testdata/scenes/manifest.json.
-func benchmarkManifest(t *testing.T) Manifest {
+func benchmarkManifest(t *testing.T) evaluate.Manifest {
 	t.Helper()
 	raw, err := os.ReadFile("../../testdata/scenes/manifest.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var man Manifest
+	var man evaluate.Manifest
 	if err := json.Unmarshal(raw, &man); err != nil {
 		t.Fatal(err)
 	}

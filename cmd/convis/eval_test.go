@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/convis/convis/internal/evaluate"
 	"github.com/convis/convis/internal/render"
 )
 
@@ -26,7 +27,7 @@ func TestEvalCenterCropComparesInImagePixels(t *testing.T) {
 	lib := ortLibForTest(t)
 	man := benchmarkManifest(t)
 	dir := t.TempDir()
-	var big Manifest
+	var big evaluate.Manifest
 	for _, im := range man.Images[:6] {
 		f, err := os.Open(filepath.Join("../../testdata/scenes", im.File))
 		if err != nil {
@@ -49,9 +50,9 @@ func TestEvalCenterCropComparesInImagePixels(t *testing.T) {
 		out, _ := os.Create(filepath.Join(dir, name))
 		png.Encode(out, dst)
 		out.Close()
-		im2 := ManifestImage{File: name}
+		im2 := evaluate.ManifestImage{File: name}
 		for _, o := range im.Objects {
-			im2.Objects = append(im2.Objects, ManifestObject{Concept: o.Concept, Box: [4]int{2 * o.Box[0], 2 * o.Box[1], 2 * o.Box[2], 2 * o.Box[3]}})
+			im2.Objects = append(im2.Objects, evaluate.ManifestObject{Concept: o.Concept, Box: [4]int{2 * o.Box[0], 2 * o.Box[1], 2 * o.Box[2], 2 * o.Box[3]}})
 		}
 		big.Images = append(big.Images, im2)
 	}
@@ -64,7 +65,7 @@ func TestEvalCenterCropComparesInImagePixels(t *testing.T) {
 			t.Fatalf("eval --crop %s: exit %d: %s", crop, code, stderr.String())
 		}
 		var res struct {
-			Results []EvalRow `json:"results"`
+			Results []evaluate.Row `json:"results"`
 		}
 		if err := json.Unmarshal(stdout.Bytes(), &res); err != nil || len(res.Results) != 1 {
 			t.Fatalf("eval output %s: %v", stdout.String(), err)
@@ -138,7 +139,7 @@ func TestEvalReadsExternalMaps(t *testing.T) {
 		t.Fatalf("eval --maps: %s", errb.String())
 	}
 	var res struct {
-		Results []EvalRow `json:"results"`
+		Results []evaluate.Row `json:"results"`
 	}
 	json.Unmarshal(out.Bytes(), &res)
 	got := map[string]float64{}

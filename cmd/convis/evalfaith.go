@@ -12,7 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/convis/convis/internal/clip"
-	"github.com/convis/convis/internal/errtext"
+	"github.com/convis/convis/internal/evaluate"
 	"github.com/convis/convis/internal/faithfulness"
 	"github.com/convis/convis/internal/pipeline"
 	"github.com/convis/convis/internal/saliency"
@@ -20,20 +20,12 @@ import (
 )
 
 type evalFaithOptions struct {
-	Dataset  string
-	Concepts []string
-	Methods  []string
-	Levels   []string
-	Maps     []string
-	Limit    int
-	Seed     uint64
-	Steps    int
-	Fill     string
-	Score    string
-	Batch    int
-	JSON     bool
-	Decode   decodeFlags
-	Index    indexOptions
+	evalSampleOptions
+	Methods []string
+	Maps    []string
+	Steps   int
+	Fill    string
+	Score   string
 }
 
 func newEvalFaithfulnessCmd(g *globalOptions) *cobra.Command {
@@ -78,19 +70,12 @@ Cost: each (image, concept, method) needs 2·(steps+1)+1 encoder passes
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVarP(&opts.Concepts, "concept", "c", nil, "concepts (a folder of images: every image for each)")
+	opts.evalSampleOptions.addFlags(f, "seed of the canvases, the random map, tie-breaking, noise fills and bootstrap", "images per encoder pass")
 	f.StringSliceVar(&opts.Methods, "method", faithfulness.BuiltinMethods, "methods: "+strings.Join(faithfulness.BuiltinMethods, ", ")+" (comma-separated)")
-	f.StringSliceVar(&opts.Levels, "concept-level", []string{"object"}, "concept levels of a manifest: object, parent, ancestor:N (comma-separated)")
 	f.StringArrayVar(&opts.Maps, "maps", nil, "also measure maps made elsewhere: a folder of sidecars and .npy maps as eval localization reads them (repeatable)")
-	f.IntVar(&opts.Limit, "limit", 0, "use only the first N images (0: all)")
-	f.Uint64Var(&opts.Seed, "seed", 0, "seed of the canvases, the random map, tie-breaking, noise fills and bootstrap")
 	f.IntVar(&opts.Steps, "steps", 20, "steps of each curve (each step one encoder pass per curve)")
 	f.StringVar(&opts.Fill, "fill", string(faithfulness.FillNoise), "what removed pixels become: noise, blur, gray or road")
 	f.StringVar(&opts.Score, "score", string(faithfulness.ScoreRank), "the concept's score the curves follow: rank, hierarchy or naive")
-	f.IntVar(&opts.Batch, "batch", 32, "images per encoder pass")
-	f.BoolVar(&opts.JSON, "json", false, "print JSON")
-	addDecodeFlags(f, &opts.Decode)
-	addIndexFlags(f, &opts.Index)
 	return cmd
 }
 
@@ -156,8 +141,8 @@ func faithSamples(g *globalOptions, db *wordnet.DB, h *wordnet.Hierarchy, datase
 	}
 	for _, l := range levels {
 		for _, s := range samples[l] {
-			out[s.image].concepts = append(out[s.image].concepts, s.concept)
-			out[s.image].levels = append(out[s.image].levels, l)
+			out[s.Image].concepts = append(out[s.Image].concepts, s.Concept)
+			out[s.Image].levels = append(out[s.Image].levels, l)
 		}
 	}
 	return out, nil
@@ -196,24 +181,23 @@ func runEvalFaithfulness(ctx context.Context, g *globalOptions, opts *evalFaithO
 	if err != nil {
 		return err
 	}
-	samples, err := faithSamples(g, db, h, opts.Dataset, opts.Concepts, opts.Levels, opts.Limit)
+	samples, err := opts.samples(g, db, h)
 	if err != nil {
 		return err
 	}
 	methods := append([]string(nil), builtin...)
-	var ext *externalMaps
+	var ext *evaluate.ExternalMaps
 	if len(opts.Maps) > 0 {
-		if ext, err = loadExternalMaps(opts.Maps); err != nil {
+		if ext, err = evaluate.LoadExternalMaps(opts.Maps); err != nil {
 			return err
 		}
-		methods = append(methods, ext.methods...)
+		methods = append(methods, ext.Methods...)
 	}
 	model, ix, ex, err := loadEvalExplainer(ctx, g, h, opts.Index)
 	if err != nil {
 		return err
 	}
 	defer model.Close()
-	prog := newProgress(g.Stderr)
 	params, err := evalMapParams(opts.Batch, opts.Seed)
 	if err != nil {
 		return err
@@ -223,78 +207,68 @@ func runEvalFaithfulness(ctx context.Context, g *globalOptions, opts *evalFaithO
 	key := func(m, l string) string { return m + "\x00" + l }
 	var levels []string
 	seenLevel := map[string]bool{}
-	failed, measured, mapPasses := 0, 0, 0
+	measured, mapPasses := 0, 0
 	t0 := time.Now()
-	for i, s := range samples {
-		if err := ctx.Err(); err != nil {
+	failed, err := eachSample(ctx, g, decode, samples, func(ctx context.Context, i int, img *clip.RGB) error {
+		s := samples[i]
+		var concepts []saliency.Concept
+		for _, c := range s.concepts {
+			cc, err := ix.Concept(c.Name, c)
+			if err != nil {
+				return err
+			}
+			concepts = append(concepts, cc)
+		}
+		maps, err := faithfulness.MakeMaps(ctx, ex, img, concepts, builtin, params, opts.Seed+uint64(i)*1000)
+		if err != nil {
 			return err
 		}
-		prog.Update(fmt.Sprintf("faithfulness %s", filepath.Base(s.file)), i, len(samples))
-		if len(s.concepts) == 0 {
-			continue
-		}
-		err := func() error {
-			img, _, err := pipeline.LoadImage(s.path, decode)
-			if err != nil {
-				return err
-			}
-			var concepts []saliency.Concept
-			for _, c := range s.concepts {
-				cc, err := ix.Concept(c.Name, c)
-				if err != nil {
-					return err
-				}
-				concepts = append(concepts, cc)
-			}
-			maps, err := faithfulness.MakeMaps(ctx, ex, img, concepts, builtin, params, opts.Seed+uint64(i)*1000)
-			if err != nil {
-				return fmt.Errorf("%s: %w", s.path, err)
-			}
-			mapPasses += maps.Encoded
-			for _, c := range s.concepts {
-				if ext != nil {
-					for _, m := range ext.methods {
-						em, err := ext.load(s.file, c.Name, m, img.W, img.H)
-						if err != nil {
-							return err
-						}
-						maps.ByMethod[m] = append(maps.ByMethod[m], em) // concept k's
-					}
-				}
-			}
-			pert, err := faithfulness.NewPerturber(img, fill, opts.Seed+uint64(i))
-			if err != nil {
-				return err
-			}
-			emb.Reset()
-			for k, c := range concepts {
-				score := emb.Scorer(c, kind)
-				for _, m := range methods {
-					r, err := faithfulness.Measure(ctx, pert, maps.ByMethod[m][k].V, opts.Steps, score)
+		for _, c := range s.concepts {
+			if ext != nil {
+				for _, m := range ext.Methods {
+					em, err := ext.Load(s.file, c.Name, m, img.W, img.H)
 					if err != nil {
-						return fmt.Errorf("%s: %s: %w", s.path, m, err)
+						return err
 					}
-					results[key(m, s.levels[k])] = append(results[key(m, s.levels[k])], r)
-				}
-				if !seenLevel[s.levels[k]] {
-					seenLevel[s.levels[k]] = true
-					levels = append(levels, s.levels[k])
+					maps.ByMethod[m] = append(maps.ByMethod[m], em) // concept k's
 				}
 			}
-			return nil
-		}()
-		if err != nil {
-			if ctx.Err() != nil {
-				return err
-			}
-			failed++
-			prog.Done()
-			fmt.Fprintf(g.Stderr, "convis: %s\n", errtext.OneLine(err.Error()))
-			continue
 		}
+		pert, err := faithfulness.NewPerturber(img, fill, opts.Seed+uint64(i))
+		if err != nil {
+			return err
+		}
+		emb.Reset()
+		mine := map[string][]faithfulness.Result{} // kept only when the whole image was measured
+		for k, c := range concepts {
+			score := emb.Scorer(c, kind)
+			for _, m := range methods {
+				r, err := faithfulness.Measure(ctx, pert, maps.ByMethod[m][k].V, opts.Steps, score)
+				if err != nil {
+					return fmt.Errorf("%s: %w", m, err)
+				}
+				mine[key(m, s.levels[k])] = append(mine[key(m, s.levels[k])], r)
+			}
+		}
+		for k := range concepts {
+			for _, m := range methods {
+				if r, ok := mine[key(m, s.levels[k])]; ok {
+					results[key(m, s.levels[k])] = append(results[key(m, s.levels[k])], r...)
+					delete(mine, key(m, s.levels[k]))
+				}
+			}
+			if !seenLevel[s.levels[k]] {
+				seenLevel[s.levels[k]] = true
+				levels = append(levels, s.levels[k])
+			}
+		}
+		mapPasses += maps.Encoded
 		measured++
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	prog.Done()
 	elapsed := time.Since(t0).Seconds()
 	var rows []faithfulness.Summary
 	for _, l := range levels {

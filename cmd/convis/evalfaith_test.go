@@ -78,7 +78,8 @@ func TestEvalFaithfulnessFolder(t *testing.T) {
 
 // eval sanity against a "randomised" copy that is the model itself: every
 // method's maps are the original's (Spearman and SSIM 1), and the prompt
-// shuffle moves the grid map.
+// shuffle moves the grid map. A broken image beside it is reported,
+// counted and adds no sample; the exit status is 1.
 func TestEvalSanityIdenticalCopy(t *testing.T) {
 	lib := ortLibForTest(t)
 	g := &globalOptions{CacheDir: sharedCache, Stderr: io.Discard, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), builtinNoted: true}
@@ -92,19 +93,29 @@ func TestEvalSanityIdenticalCopy(t *testing.T) {
 	}
 	dir := t.TempDir()
 	copyFile(t, "../../testdata/scenes/single/0000.png", filepath.Join(dir, "a.png"))
+	if err := os.WriteFile(filepath.Join(dir, "b.png"), []byte("not a png"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	var stdout, stderr bytes.Buffer
 	args := []string{"eval", "sanity", dir, "-c", "animal.n.01", "--method", "grid,occlusion", "--blocks", "1", "--copies", copies,
 		"--tool", "false", "--json", "--ort-lib", lib, "--cache-dir", sharedCache, "--log-level", "error"}
-	if code := Main(t.Context(), args, nil, &stdout, &stderr); code != 0 {
-		t.Fatalf("exit %d: %s", code, stderr.String())
+	if code := Main(t.Context(), args, nil, &stdout, &stderr); code != 1 {
+		t.Fatalf("exit %d, want 1 (one broken image): %s", code, stderr.String())
+	}
+	if n := strings.Count(stderr.String(), "b.png"); n != 1 || !strings.Contains(stderr.String(), "1 of 2 images failed") {
+		t.Errorf("stderr names the broken image %d times (want once) or lacks the count: %s", n, stderr.String())
 	}
 	var res struct {
+		Failed  int         `json:"failed"`
 		Results []SanityRow `json:"results"`
 	}
-	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil || len(res.Results) != 4 {
+	if err := json.Unmarshal(stdout.Bytes(), &res); err != nil || len(res.Results) != 4 || res.Failed != 1 {
 		t.Fatalf("output %s: %v", stdout.String(), err)
 	}
 	for _, r := range res.Results {
+		if r.Samples != 1 {
+			t.Errorf("%s %s: %d samples, want 1 (the broken image adds none)", r.Method, r.Randomized, r.Samples)
+		}
 		switch {
 		case r.Randomized == "1" && (r.Spearman.Value < 0.999999 || r.SSIM.Value < 0.999999):
 			t.Errorf("%s on an identical copy: Spearman %g, SSIM %g", r.Method, r.Spearman.Value, r.SSIM.Value)

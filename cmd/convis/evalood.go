@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/convis/convis/internal/clip"
 	"github.com/convis/convis/internal/ood"
 	"github.com/convis/convis/internal/pipeline"
 	"github.com/convis/convis/internal/saliency"
@@ -112,35 +113,34 @@ func runEvalOOD(ctx context.Context, g *globalOptions, opts *evalOODOptions) err
 		return err
 	}
 	defer s.Close()
-	prog := newProgress(g.Stderr)
-	scores := func(paths []string, label string) ([]conceptScore, error) {
+	failed := 0
+	scores := func(paths []string) ([]conceptScore, error) {
 		var res []conceptScore
+		jobs := make([]pipeline.Job, len(paths))
 		for i, p := range paths {
-			if err := ctx.Err(); err != nil {
-				return nil, err
-			}
-			prog.Update("scoring "+label, i, len(paths))
-			img, _, err := pipeline.LoadImage(p, do)
-			if err != nil {
-				return nil, err
-			}
+			jobs[i] = pipeline.Job{Path: p}
+		}
+		prog := newBatchProgress(g, len(jobs))
+		defer prog.Done()
+		n, err := pipeline.Each(ctx, jobs, eachOptions(g, prog, do), func(ctx context.Context, _ int, j pipeline.Job, img *clip.RGB) error {
 			sc, err := s.score(ctx, img)
 			if err != nil {
-				return nil, fmt.Errorf("%s: %w", p, err)
+				return fmt.Errorf("%s: %w", j.Path, err)
 			}
 			res = append(res, sc[0])
-		}
-		return res, nil
+			return nil
+		})
+		failed += n
+		return res, err
 	}
-	a, err := scores(in, "in-distribution")
+	a, err := scores(in)
 	if err != nil {
 		return err
 	}
-	b, err := scores(out, "out-of-distribution")
+	b, err := scores(out)
 	if err != nil {
 		return err
 	}
-	prog.Done()
 	var rows []OODRow
 	for k, m := range saliency.ScoreMethods {
 		pos, neg := make([]float64, len(a)), make([]float64, len(b))
@@ -155,7 +155,10 @@ func runEvalOOD(ctx context.Context, g *globalOptions, opts *evalOODOptions) err
 			AUROC: ood.Bootstrap(pos, neg, seed, ood.AUROC), AUPR: ood.Bootstrap(pos, neg, seed+1, ood.AUPR), FPR95: ood.Bootstrap(pos, neg, seed+2, ood.FPR95)})
 	}
 	if opts.JSON {
-		return writeJSON(g.Stdout, map[string]any{"concept": s.resolved[0], "in": opts.In, "ood": opts.OOD, "seed": opts.Seed, "results": rows})
+		if err := writeJSON(g.Stdout, map[string]any{"concept": s.resolved[0], "in": opts.In, "ood": opts.OOD, "seed": opts.Seed, "failed": failed, "results": rows}); err != nil {
+			return err
+		}
+		return batchFailed(g, failed, len(in)+len(out))
 	}
 	ci := func(iv ood.Interval) string {
 		if math.IsNaN(iv.Value) {
@@ -163,10 +166,10 @@ func runEvalOOD(ctx context.Context, g *globalOptions, opts *evalOODOptions) err
 		}
 		return fmt.Sprintf("%.3f [%.3f, %.3f]", iv.Value, iv.Lo, iv.Hi)
 	}
-	fmt.Fprintf(g.Stdout, "%s: %d in-distribution (%s), %d out-of-distribution (%s), seed %d; value [95%% bootstrap interval]\n", s.resolved[0], len(in), opts.In, len(out), opts.OOD, opts.Seed)
+	fmt.Fprintf(g.Stdout, "%s: %d in-distribution (%s), %d out-of-distribution (%s), seed %d%s; value [95%% bootstrap interval]\n", s.resolved[0], len(in), opts.In, len(out), opts.OOD, opts.Seed, failedNote(failed))
 	fmt.Fprintf(g.Stdout, "%-10s %-22s %-22s %-22s\n", "method", "AUROC", "AUPR", "FPR@95%TPR")
 	for _, r := range rows {
 		fmt.Fprintf(g.Stdout, "%-10s %-22s %-22s %-22s\n", r.Method, ci(r.AUROC), ci(r.AUPR), ci(r.FPR95))
 	}
-	return nil
+	return batchFailed(g, failed, len(in)+len(out))
 }

@@ -15,28 +15,20 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/convis/convis/internal/errtext"
+	"github.com/convis/convis/internal/clip"
+	"github.com/convis/convis/internal/evaluate"
 	"github.com/convis/convis/internal/faithfulness"
 	"github.com/convis/convis/internal/ood"
-	"github.com/convis/convis/internal/pipeline"
 	"github.com/convis/convis/internal/saliency"
 )
 
 type evalSanityOptions struct {
-	Dataset  string
-	Concepts []string
+	evalSampleOptions
 	Methods  []string
-	Levels   []string
-	Limit    int
-	Seed     uint64
 	Blocks   []int
 	Copies   string
 	Tool     string
 	PeerMaps string
-	Batch    int
-	JSON     bool
-	Decode   decodeFlags
-	Index    indexOptions
 }
 
 func newEvalSanityCmd(g *globalOptions) *cobra.Command {
@@ -73,20 +65,13 @@ folder of images with -c.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVarP(&opts.Concepts, "concept", "c", nil, "concepts (a folder of images: every image for each)")
+	opts.evalSampleOptions.addFlags(f, "seed of the re-initialisation, the canvases, the prompt shuffle and the bootstrap", "crops per encoder pass")
 	f.StringSliceVar(&opts.Methods, "method", []string{faithfulness.MethodGrid, faithfulness.MethodGridUnrefined, faithfulness.MethodStochastic, faithfulness.MethodOcclusion, faithfulness.MethodCenter},
 		"methods: "+strings.Join(faithfulness.BuiltinMethods, ", ")+" (comma-separated)")
-	f.StringSliceVar(&opts.Levels, "concept-level", []string{"object"}, "concept levels of a manifest: object, parent, ancestor:N (comma-separated)")
-	f.IntVar(&opts.Limit, "limit", 0, "use only the first N images (0: all)")
-	f.Uint64Var(&opts.Seed, "seed", 0, "seed of the re-initialisation, the canvases, the prompt shuffle and the bootstrap")
 	f.IntSliceVar(&opts.Blocks, "blocks", nil, "randomise the last k blocks for each k given (default 1 … all, from config.json's vision_config.num_hidden_layers)")
 	f.StringVar(&opts.Copies, "copies", "build/sanity", "folder of the randomised copies (DIR/k<k>/model); missing ones are made by --tool")
 	f.StringVar(&opts.Tool, "tool", "python3 scripts/randomize_vision.py", "the randomisation tool, run as TOOL --model DIR --blocks K --seed S --out DIR/k<k>")
 	f.StringVar(&opts.PeerMaps, "peer-maps", "", "maps made elsewhere on the original (DIR/k0) and each copy (DIR/k<k>)")
-	f.IntVar(&opts.Batch, "batch", 32, "crops per encoder pass")
-	f.BoolVar(&opts.JSON, "json", false, "print JSON")
-	addDecodeFlags(f, &opts.Decode)
-	addIndexFlags(f, &opts.Index)
 	return cmd
 }
 
@@ -158,7 +143,7 @@ func runEvalSanity(ctx context.Context, g *globalOptions, opts *evalSanityOption
 	if err != nil {
 		return err
 	}
-	samples, err := faithSamples(g, db, h, opts.Dataset, opts.Concepts, opts.Levels, opts.Limit)
+	samples, err := opts.samples(g, db, h)
 	if err != nil {
 		return err
 	}
@@ -187,10 +172,10 @@ func runEvalSanity(ctx context.Context, g *globalOptions, opts *evalSanityOption
 			return err
 		}
 	}
-	var peers []*externalMaps // [0]: original, [i+1]: copy i
+	var peers []*evaluate.ExternalMaps // [0]: original, [i+1]: copy i
 	if opts.PeerMaps != "" {
 		for _, k := range append([]int{0}, blocks...) {
-			x, err := loadExternalMaps([]string{filepath.Join(opts.PeerMaps, fmt.Sprintf("k%d", k))})
+			x, err := evaluate.LoadExternalMaps([]string{filepath.Join(opts.PeerMaps, fmt.Sprintf("k%d", k))})
 			if err != nil {
 				return err
 			}
@@ -202,7 +187,6 @@ func runEvalSanity(ctx context.Context, g *globalOptions, opts *evalSanityOption
 		return err
 	}
 	defer model.Close()
-	prog := newProgress(g.Stderr)
 	// The copies share the original's text tower (the tool copies it), so
 	// they share its prompt index: checked by the file's bytes.
 	textOf := func(dir string) ([]byte, error) { return os.ReadFile(filepath.Join(dir, "onnx", "text_model.onnx")) }
@@ -241,124 +225,119 @@ func runEvalSanity(ctx context.Context, g *globalOptions, opts *evalSanityOption
 	var methods []string
 	methods = append(methods, opts.Methods...)
 	if len(peers) > 0 {
-		methods = append(methods, peers[0].methods...)
+		methods = append(methods, peers[0].Methods...)
 	}
 	const textKey = -1
 	type acc struct{ rho, ssim []float64 }
 	scores := map[string]*acc{} // method \x00 k
 	key := func(m string, k int) string { return m + "\x00" + strconv.Itoa(k) }
-	failed := 0
-	for i, s := range samples {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		prog.Update("sanity "+filepath.Base(s.file), i, len(samples))
-		if len(s.concepts) == 0 {
-			continue
-		}
-		err := func() error {
-			img, _, err := pipeline.LoadImage(s.path, decode)
+	failed, err := eachSample(ctx, g, decode, samples, func(ctx context.Context, i int, img *clip.RGB) error {
+		s := samples[i]
+		var concepts, shuffled []saliency.Concept
+		for _, c := range s.concepts {
+			cc, err := ix.Concept(c.Name, c)
 			if err != nil {
 				return err
 			}
-			var concepts, shuffled []saliency.Concept
-			for _, c := range s.concepts {
-				cc, err := ix.Concept(c.Name, c)
-				if err != nil {
-					return err
-				}
-				sc, err := exText.Index.Concept(c.Name, c)
-				if err != nil {
-					return err
-				}
-				concepts, shuffled = append(concepts, cc), append(shuffled, sc)
-			}
-			seed := opts.Seed + uint64(i)*1000
-			orig, err := faithfulness.MakeMaps(ctx, ex, img, concepts, opts.Methods, params, seed)
+			sc, err := exText.Index.Concept(c.Name, c)
 			if err != nil {
-				return fmt.Errorf("%s: %w", s.path, err)
+				return err
 			}
-			peerMaps := func(x *externalMaps) (map[string][]*saliency.Map, error) {
-				out := map[string][]*saliency.Map{}
-				for _, m := range peers[0].methods {
-					for _, c := range s.concepts {
-						em, err := x.load(s.file, c.Name, m, img.W, img.H)
-						if err != nil {
-							return nil, err
-						}
-						out[m] = append(out[m], em)
+			concepts, shuffled = append(concepts, cc), append(shuffled, sc)
+		}
+		seed := opts.Seed + uint64(i)*1000
+		orig, err := faithfulness.MakeMaps(ctx, ex, img, concepts, opts.Methods, params, seed)
+		if err != nil {
+			return err
+		}
+		peerMaps := func(x *evaluate.ExternalMaps) (map[string][]*saliency.Map, error) {
+			out := map[string][]*saliency.Map{}
+			for _, m := range peers[0].Methods {
+				for _, c := range s.concepts {
+					em, err := x.Load(s.file, c.Name, m, img.W, img.H)
+					if err != nil {
+						return nil, err
 					}
+					out[m] = append(out[m], em)
 				}
-				return out, nil
+			}
+			return out, nil
+		}
+		if len(peers) > 0 {
+			pm, err := peerMaps(peers[0])
+			if err != nil {
+				return err
+			}
+			for m, v := range pm {
+				orig.ByMethod[m] = v
+			}
+		}
+		mine := map[string]*acc{} // kept only when the whole image was measured
+		var order []string        // mine's keys as first made
+		compare := func(k int, other map[string][]*saliency.Map) error {
+			for m, maps := range other {
+				for j, om := range maps {
+					a := orig.ByMethod[m][j]
+					rho, err := faithfulness.Spearman(a.V, om.V)
+					if err != nil {
+						return err
+					}
+					ss, err := faithfulness.SSIM(a.V, om.V, a.W, a.H)
+					if err != nil {
+						return err
+					}
+					if math.IsNaN(rho) { // a constant map: no order to keep
+						rho = 0
+					}
+					sc := mine[key(m, k)]
+					if sc == nil {
+						sc = &acc{}
+						mine[key(m, k)] = sc
+						order = append(order, key(m, k))
+					}
+					sc.rho, sc.ssim = append(sc.rho, rho), append(sc.ssim, ss)
+				}
+			}
+			return nil
+		}
+		for c, exk := range exs {
+			mk, err := faithfulness.MakeMaps(ctx, exk, img, concepts, opts.Methods, params, seed)
+			if err != nil {
+				return fmt.Errorf("%s: %w", copies[c], err)
 			}
 			if len(peers) > 0 {
-				pm, err := peerMaps(peers[0])
+				pm, err := peerMaps(peers[c+1])
 				if err != nil {
 					return err
 				}
 				for m, v := range pm {
-					orig.ByMethod[m] = v
+					mk.ByMethod[m] = v
 				}
 			}
-			compare := func(k int, other map[string][]*saliency.Map) error {
-				for m, maps := range other {
-					for j, om := range maps {
-						a := orig.ByMethod[m][j]
-						rho, err := faithfulness.Spearman(a.V, om.V)
-						if err != nil {
-							return err
-						}
-						ss, err := faithfulness.SSIM(a.V, om.V, a.W, a.H)
-						if err != nil {
-							return err
-						}
-						if math.IsNaN(rho) { // a constant map: no order to keep
-							rho = 0
-						}
-						sc := scores[key(m, k)]
-						if sc == nil {
-							sc = &acc{}
-							scores[key(m, k)] = sc
-						}
-						sc.rho, sc.ssim = append(sc.rho, rho), append(sc.ssim, ss)
-					}
-				}
-				return nil
-			}
-			for c, exk := range exs {
-				mk, err := faithfulness.MakeMaps(ctx, exk, img, concepts, opts.Methods, params, seed)
-				if err != nil {
-					return fmt.Errorf("%s: %s: %w", s.path, copies[c], err)
-				}
-				if len(peers) > 0 {
-					pm, err := peerMaps(peers[c+1])
-					if err != nil {
-						return err
-					}
-					for m, v := range pm {
-						mk.ByMethod[m] = v
-					}
-				}
-				if err := compare(blocks[c], mk.ByMethod); err != nil {
-					return err
-				}
-			}
-			mt, err := faithfulness.MakeMaps(ctx, &exText, img, shuffled, opts.Methods, params, seed)
-			if err != nil {
-				return fmt.Errorf("%s: %w", s.path, err)
-			}
-			return compare(textKey, mt.ByMethod)
-		}()
-		if err != nil {
-			if ctx.Err() != nil {
+			if err := compare(blocks[c], mk.ByMethod); err != nil {
 				return err
 			}
-			failed++
-			prog.Done()
-			fmt.Fprintf(g.Stderr, "convis: %s\n", errtext.OneLine(err.Error()))
 		}
+		mt, err := faithfulness.MakeMaps(ctx, &exText, img, shuffled, opts.Methods, params, seed)
+		if err != nil {
+			return err
+		}
+		if err := compare(textKey, mt.ByMethod); err != nil {
+			return err
+		}
+		for _, k := range order {
+			sc := scores[k]
+			if sc == nil {
+				sc = &acc{}
+				scores[k] = sc
+			}
+			sc.rho, sc.ssim = append(sc.rho, mine[k].rho...), append(sc.ssim, mine[k].ssim...)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
-	prog.Done()
 	var rows []SanityRow
 	for _, m := range methods {
 		for _, k := range append(append([]int(nil), blocks...), textKey) {

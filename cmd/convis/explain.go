@@ -169,7 +169,7 @@ status is 1 if any failed (2 for usage errors, 130 when interrupted).`,
 	f.BoolVar(&opts.FailFast, "fail-fast", false, "stop at the first image that fails")
 	// 2 by default: on a quiet two-core machine it measured no gain (0.967,
 	// 0.990) and no loss; on a loaded one 1.371 (docs/batch.md).
-	boundedIntVar(f, &opts.Prefetch, "prefetch", 2, 0, maxPrefetch, "images decoded and prepared ahead while the encoder runs (0: none; docs/batch.md measures both)")
+	boundedIntVar(f, &opts.Prefetch, "prefetch", pipeline.DefaultPrefetch, 0, maxPrefetch, "images decoded and prepared ahead while the encoder runs (0: none; docs/batch.md measures both)")
 	addRefineFlags(f, &opts.Refine, &opts.RefineRegion)
 	addBudgetFlag(f, &opts.Budget)
 	addFineWindowsFlag(f, &opts.FineWindows)

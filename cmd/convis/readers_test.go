@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/convis/convis/internal/evaluate"
 	"github.com/convis/convis/internal/record"
 	"github.com/convis/convis/internal/render"
 )
@@ -344,7 +345,7 @@ func TestEvalMapsNamedLikeComputedMethods(t *testing.T) {
 		t.Fatalf("eval --maps: exit %d\n%s", code, errs)
 	}
 	var res struct {
-		Results []EvalRow `json:"results"`
+		Results []evaluate.Row `json:"results"`
 	}
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatal(err)

@@ -246,11 +246,12 @@ func runScore(ctx context.Context, g *globalOptions, opts *scoreOptions) error {
 	prog := newBatchProgress(g, len(jobs))
 	failed, err := pipeline.Each(ctx, jobs, pipeline.EachOptions{
 		Decode:   do,
+		Prefetch: pipeline.DefaultPrefetch,
 		Progress: prog.Update,
 		Failed: func(j pipeline.Job, err error) {
 			emit(scoreRecord{Status: record.StatusError, Image: j.Path, Rel: j.Rel, Error: errtext.OneLine(err.Error())})
 		},
-	}, func(ctx context.Context, j pipeline.Job, img *clip.RGB) error {
+	}, func(ctx context.Context, _ int, j pipeline.Job, img *clip.RGB) error {
 		scores, err := s.score(ctx, img)
 		if err != nil {
 			return err

@@ -438,36 +438,6 @@ func (r *Runner) prefetch(ctx context.Context, jobs []Job) func(i int) *prepared
 	return prefetchWith(ctx, r.Prefetch, jobs, r.plan)
 }
 
-func prefetchWith(ctx context.Context, ahead int, jobs []Job, plan func(Job) *prepared) func(i int) *prepared {
-	if ahead <= 0 {
-		return func(i int) *prepared { return plan(jobs[i]) }
-	}
-	ch := make(chan *prepared, ahead)
-	go func() {
-		defer close(ch)
-		for _, j := range jobs {
-			if ctx.Err() != nil {
-				return
-			}
-			pr := plan(j)
-			select {
-			case ch <- pr:
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	// Waiting for the next image is never deaf to an interrupt.
-	return func(int) *prepared {
-		select {
-		case pr := <-ch:
-			return pr
-		case <-ctx.Done():
-			return nil
-		}
-	}
-}
-
 // process explains, renders and writes one prepared job.
 func (r *Runner) process(ctx context.Context, pr *prepared, idx, total int, tot Totals) ([]record.Record, error) {
 	job := pr.job

@@ -82,6 +82,8 @@ def main():
     ap.add_argument("--absent", type=int, default=4, help="absent concepts")
     ap.add_argument("--seeds", default="1,2,4,8")
     ap.add_argument("--fills", default="noise,gray,blur")
+    ap.add_argument("--datasets", default="benchmark,nonsquare", help="which scene sets (two processes can share the CPU's cores)")
+    ap.add_argument("--budget", help="explain's and eval's --budget (fast, default, full); none: the default plan")
     ap.add_argument("--json", help="write every number here")
     ap.add_argument("--rows", help="only print the table of the rows (one JSON object a line) that a run wrote on stderr")
     a = ap.parse_args()
@@ -92,6 +94,7 @@ def main():
     cv = [a.convis, "--log-level", "error", "--cache-dir", os.path.join(a.out, "cache")]
     ns = sorted((int(x) for x in a.seeds.split(",")), reverse=True)  # largest first: the others hit the cache
     fills = a.fills.split(",")
+    plan = ["--budget", a.budget] if a.budget else []
 
     bench_all = json.load(open(os.path.join(ROOT, "testdata/scenes/manifest.json")))["images"]
     datasets = {
@@ -102,6 +105,7 @@ def main():
                                          for i in [j for j in ims if j["file"].startswith(s + "/")][: max(1, a.scenes // 4)]],
                             os.path.join(a.out, "data/nonsquare")),
     }
+    datasets = {k: v for k, v in datasets.items() if k in a.datasets.split(",")}
     results = {"scenes_per_dataset": a.scenes, "rows": []}
     for ds, images in datasets.items():
         data = os.path.join(a.out, "data", ds)
@@ -129,7 +133,7 @@ def main():
                     d = os.path.join(a.out, "runs", ds, fill, f"N{n}", tag)
                     dirs[tag] = d
                     run(cv + ["explain", data, "-r", "--format", "npy,json", "--fill", fill, "--seed", str(seed),
-                              "--seeds", str(n), "-o", d] + cargs)
+                              "--seeds", str(n), "-o", d] + plan + cargs)
                 cmp = json.loads(run(cv + ["compare", dirs["a"], dirs["b"], "--json", "--allow-missing", "--limit", "0"]))
                 by = {"object": [], "parent": [], "absent": []}
                 box = {"object": [], "parent": []}
@@ -141,9 +145,11 @@ def main():
                     if k in box:
                         box[k].append(p["metrics"]["box_iou"])
                 ev = json.loads(run(cv + ["eval", "localization", data, "--concept-level", "object,parent", "--fill", fill,
-                                          "--seed", "0", "--seeds", str(n), "--json"]))
+                                          "--seed", "0", "--seeds", str(n), "--json"] + plan))
                 loc = {r["concept_level"]: r for r in ev["results"] if r["method"] == "grid"}
                 row = {"dataset": ds, "fill": fill, "seeds": n, "passes_per_map": loc["object"]["passes_per_map"]}
+                if a.budget:
+                    row["budget"] = a.budget
                 for k, v in by.items():
                     row[k] = {"pairs": len(v), "pearson_mean": boot(v), "pearson_p10": pct(v, 0.1), "pearson_min": min(v) if v else None}
                     if k in box:
@@ -166,7 +172,8 @@ def table(rows):
         for k in ("object", "parent", "absent"):
             x = r[k]
             loc = (ci(x["box_iou_mean"]), ci(x["pointing_game"]), ci(x["box_iou50"])) if k != "absent" else ("", "", "")
-            print(f"| {r['dataset']} | {r['fill']} | {r['seeds']} | {r['passes_per_map']:.0f} | {k} | {x['pairs']} | {ci(x['pearson_mean'])} | "
+            ds = r["dataset"] + (f" (--budget {r['budget']})" if r.get("budget") else "")
+            print(f"| {ds} | {r['fill']} | {r['seeds']} | {r['passes_per_map']:.0f} | {k} | {x['pairs']} | {ci(x['pearson_mean'])} | "
                   f"{x['pearson_p10']:.3f} | {x['pearson_min']:.3f} | {loc[0]} | {loc[1]} | {loc[2]} |")
 
 

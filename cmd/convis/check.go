@@ -18,6 +18,7 @@ import (
 	"github.com/convis/convis/internal/compare"
 	"github.com/convis/convis/internal/errtext"
 	"github.com/convis/convis/internal/record"
+	"github.com/convis/convis/internal/saliency"
 )
 
 // Suite is a `convis check` file (YAML or JSON): which images and concepts
@@ -276,9 +277,28 @@ func runCheck(ctx context.Context, g *globalOptions, opts *checkOptions, cmd *co
 	if res.Failed > 0 && len(res.Settings) > 0 {
 		// Most often convis's defaults changed (a new version): say how
 		// to keep the old maps or take the new ones.
-		g.Log.Warn(fmt.Sprintf("the goldens were made with other settings: to keep them, give the suite's args the old values (e.g. --refine=false for maps made before convis refined them by default); to take the new maps, run convis check %s --update and review them", opts.Suite))
+		g.Log.Warn(fmt.Sprintf("the goldens were made with other settings (%s): to keep them, give the suite's args the old values (%s); to take the new maps, run convis check %s --update and review them", strings.Join(res.Settings, "; "), oldValuesHint(res.Settings), opts.Suite))
 	}
 	return reportComparison(g, res, &opts.compareOptions)
+}
+
+// oldValuesHint says how a suite keeps goldens made before a default
+// changed, for the defaults that changed: the seeds (one canvas before
+// issue 27) and the refined map.
+func oldValuesHint(settings []string) string {
+	var h []string
+	for _, d := range settings {
+		switch {
+		case strings.HasPrefix(d, "seeds "):
+			h = append(h, `args: [--seeds, "1"] for maps made before convis averaged `+strconv.Itoa(saliency.DefaultSeeds)+" canvases by default")
+		case strings.HasPrefix(d, "refine "):
+			h = append(h, "args: [--refine=false] for maps made before convis refined them by default")
+		}
+	}
+	if len(h) == 0 {
+		return "e.g. args: [--seeds, \"1\"] or [--refine=false]"
+	}
+	return strings.Join(h, "; ")
 }
 
 // runSuite explains the suite's images into out, through the root command

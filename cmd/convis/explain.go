@@ -141,7 +141,7 @@ status is 1 if any failed (2 for usage errors, 130 when interrupted).`,
 	f.StringVar(&opts.Fill, "fill", string(def.Canvas.Fill), "canvas fill: noise, gray or blur")
 	f.StringVar(&opts.Crop, "crop", string(def.Canvas.Crop), "pad (whole image) or center (the reference's centre crop)")
 	f.Uint64Var(&opts.Seed, "seed", 0, "seed of the noise fill and the stochastic sampler")
-	f.IntVar(&opts.Seeds, "seeds", 1, "the map is the mean of this many maps, on canvases drawn from seeds seed … seed+N−1 (each cached as a single-seed map); given, STEM.SYNSET.spread.npy (with --format npy) and the sidecar's spread hold the per-pixel standard deviation over them")
+	f.IntVar(&opts.Seeds, "seeds", saliency.DefaultSeeds, "the map is the mean of this many maps, on canvases drawn from seeds seed … seed+N−1 (each cached as a single-seed map; N× the passes of one); STEM.SYNSET.spread.npy (with --format npy) and the sidecar's spread hold the per-pixel standard deviation over them; 1 is the map of convis before 4 became the default (docs/trust.md)")
 	addIndexFlags(f, &opts.Index)
 	boundedIntVar(f, &opts.Rounds, "iterations", def.Stochastic.Rounds, 1, maxRounds, "stochastic: rounds per window size")
 	boundedIntVar(f, &opts.Samples, "samples", def.Stochastic.Samples, 1, maxSamples, "stochastic: windows per round")
@@ -222,7 +222,7 @@ func refineParams(on bool, region string, method saliency.Method, explicit bool)
 var referencePreset = [][2]string{
 	{"method", "grid"}, {"sizes", "128,64"}, {"stride", "16"}, {"canvas", "480"}, {"image-size", "224"}, {"padding", "128"},
 	{"fill", "noise"}, {"crop", "center"}, {"prompts", "definitions"}, {"vocab", "paper"}, {"box-rule", "0.7"}, {"boxes", "best"},
-	{"style", "fade"}, {"exponent", "10"}, {"refine", "false"},
+	{"style", "fade"}, {"exponent", "10"}, {"refine", "false"}, {"seeds", "1"},
 }
 
 // applyPreset sets the preset's values on the flags the user did not give.
@@ -296,9 +296,7 @@ func (o *explainOptions) params() (saliency.Params, error) {
 	if o.Seeds < 1 || o.Seeds > 64 {
 		return p, usageErrorf("--seeds must be in [1, 64], got %d", o.Seeds)
 	}
-	if o.Seeds > 1 || (o.flags != nil && o.flags.Changed("seeds")) {
-		p.Seeds = o.Seeds // 0 (not given): one canvas, no spread reported
-	}
+	p.Seeds = o.Seeds // always recorded; a sidecar without seeds was made with one
 	p.Canvas = saliency.CanvasOptions{Size: o.Canvas, ImageSize: o.ImageSize, Offset: o.Padding, Fill: saliency.Fill(o.Fill), Crop: saliency.CropMode(o.Crop), Seed: o.Seed}
 	p.Stochastic = saliency.StochasticParams{Sizes: o.Sizes, Rounds: o.Rounds, Samples: o.Samples, Epsilon: o.Epsilon, Gamma: o.Gamma, N: o.N, Seed: o.Seed}
 	if err := (mapSettings{Canvas: p.Canvas, Sizes: o.Sizes, Stride: o.Stride, Batch: o.Batch}).check(); err != nil {

@@ -24,7 +24,7 @@ func TestExplainIsDeterministic(t *testing.T) {
 		var stderr bytes.Buffer
 		args := []string{"explain", "--model", "../../testdata/fixture-model", "--ort-lib", lib, "--cache-dir", cache,
 			"../../testdata/images/landscape.png", "--concept", "dog", "--concept", "food", "--seed", "11",
-			"--method", "stochastic", "--format", "overlay,npy,png16,json,canvas", "-o", out}
+			"--method", "stochastic", "--seeds", "2", "--format", "overlay,npy,png16,json,canvas", "-o", out}
 		args = append(args, extra...)
 		if code := Main(context.Background(), args, nil, &bytes.Buffer{}, &stderr); code != 0 {
 			t.Fatalf("exit %d: %s", code, stderr.String())
@@ -55,8 +55,8 @@ func TestExplainIsDeterministic(t *testing.T) {
 	}
 	a := run(filepath.Join(t.TempDir(), "a"))
 	b := run(filepath.Join(t.TempDir(), "b"), "--cache-size", "0")
-	if len(a) != 9 {
-		t.Fatalf("%d files, want 9 (4 per concept and the canvas)", len(a))
+	if len(a) != 11 {
+		t.Fatalf("%d files, want 11 (5 per concept, the spread among them, and the canvas)", len(a))
 	}
 	for name := range a {
 		if !reflect.DeepEqual(a[name], b[name]) {
@@ -80,7 +80,7 @@ func TestExplainWindowCache(t *testing.T) {
 	run := func(name string, extra ...string) result {
 		out := filepath.Join(t.TempDir(), name)
 		args := append([]string{"explain", "--model", "../../testdata/fixture-model", "--ort-lib", lib, "--cache-dir", cache,
-			"../../testdata/images/landscape.png", "--format", "npy,json", "-o", out}, extra...)
+			"../../testdata/images/landscape.png", "--seeds", "1", "--format", "npy,json", "-o", out}, extra...)
 		cmd := convisCmd(t, nil, args...)
 		if b, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("%s: %v\n%s", name, err, b)
@@ -113,7 +113,7 @@ func TestExplainWindowCache(t *testing.T) {
 	if miss.pass != 654+154 || hit.pass != 0 || other.pass != 0 {
 		t.Fatalf("forward_passes: miss %v, hit %v, other concept %v", miss.pass, hit.pass, other.pass)
 	}
-	if !reflect.DeepEqual(off.npy, miss.npy) || !reflect.DeepEqual(off.npy, hit.npy) || len(off.npy) != 1 {
+	if !reflect.DeepEqual(off.npy, miss.npy) || !reflect.DeepEqual(off.npy, hit.npy) || len(off.npy) != 2 { // the map and its (zero) spread
 		t.Fatal("maps differ between cache off, miss and hit")
 	}
 	entries, _ := filepath.Glob(filepath.Join(cache, "embeddings", "*.emb"))
@@ -161,7 +161,7 @@ func TestExplainPresetAndBoxes(t *testing.T) {
 	}
 	params := ref["params"].(map[string]any)
 	for k, want := range map[string]any{"preset": "reference", "crop": "center", "fill": "noise", "box_rule": "0.7", "threshold": 0.7,
-		"style": "fade", "stride": 16.0, "canvas": 480.0, "padding": 128.0, "image_size": 224.0, "boxes": "best"} {
+		"style": "fade", "stride": 16.0, "canvas": 480.0, "padding": 128.0, "image_size": 224.0, "boxes": "best", "seeds": 1.0} {
 		if params[k] != want {
 			t.Errorf("--preset reference: %s = %v, want %v", k, params[k], want)
 		}
@@ -184,10 +184,11 @@ func TestExplainPresetAndBoxes(t *testing.T) {
 		t.Errorf("defaults: box_rule %v, preset %v, boxes %v", p["box_rule"], p["preset"], p["boxes"])
 	}
 	// The default map is refined over the whole image: 196 windows more
-	// on the square (the landscape's 224 × 168 content: 14 × 11 = 154).
+	// on the square (the landscape's 224 × 168 content: 14 × 11 = 154), on
+	// each of the default's four canvases.
 	dw, _ := def["refine_windows"].(float64)
 	if p := def["params"].(map[string]any); p["refine"] != true || p["refine_region"] != "image" || p["refine_log_ranks"] != true || p["refine_weight"] != 0.5 || p["refine_smooth"] != 0.0 ||
-		p["refine_stride"] != 16.0 || p["refine_margin"] != nil || dw != 154 {
+		p["refine_stride"] != 16.0 || p["refine_margin"] != nil || p["seeds"] != 4.0 || dw != 4*154 {
 		t.Errorf("default refinement: params %v, refine_windows %v", p, def["refine_windows"])
 	}
 	if p := ref["params"].(map[string]any); p["refine"] != false || p["refine_region"] != nil {
@@ -208,7 +209,7 @@ func TestExplainPresetAndBoxes(t *testing.T) {
 	if _, code, errs := run("--refine-region", "sharp"); code != 2 || !strings.Contains(errs, "want image or box") {
 		t.Errorf("--refine-region sharp: exit %d, %q", code, errs)
 	}
-	refined, code, errs := run("--refine-region", "box", "--no-cache")
+	refined, code, errs := run("--refine-region", "box", "--no-cache", "--seeds", "1") // one canvas: its passes bounded
 	if code != 0 {
 		t.Fatalf("--refine-region box: exit %d: %s", code, errs)
 	}

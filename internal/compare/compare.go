@@ -180,6 +180,9 @@ type Pair struct {
 	elapsed  time.Duration // measuring it (JUnit's testcase time)
 	baseMap  Map
 	curMap   Map
+	// The two sides' sidecars (nil for a bare .npy): the HTML page shows
+	// their presence beside the maps.
+	baseSide, curSide *record.Sidecar
 }
 
 // Failed reports whether the pair breaks a tolerance or is missing.
@@ -262,6 +265,7 @@ func Run(baseline, current string, o Options) (*Result, error) {
 			continue
 		}
 		p.Rel, p.Concept, p.Method, p.Baseline, p.Current = ea.Rel, ea.Concept, ea.Method, path(ea), path(eb)
+		p.baseSide, p.curSide = ea.Parsed, eb.Parsed
 		if ea.Parsed != nil && eb.Parsed != nil {
 			p.Settings = record.SettingsDiff(ea.Parsed, eb.Parsed)
 			for _, s := range p.Settings {
@@ -390,6 +394,9 @@ func boxOf(e *Entry, w, h int) *Box {
 // Maps returns the pair's maps (with Options.KeepMaps), the current at
 // the baseline's size.
 func (p *Pair) Maps() (baseline, current Map) { return p.baseMap, p.curMap }
+
+// Sidecars are the pair's two sidecars (nil for a side given as a bare map).
+func (p *Pair) Sidecars() (baseline, current *record.Sidecar) { return p.baseSide, p.curSide }
 
 // onlyEntry is the entry of a one-entry side.
 func onlyEntry(m map[string]*Entry) *Entry {

@@ -160,7 +160,11 @@ func SettingsDiff(old, cur *Sidecar) []string {
 		if k == "budget" && sameAsDefaultBudget(old.Params[k], cur.Params[k]) {
 			continue
 		}
-		a, b := canonical(old.Params[k]), canonical(cur.Params[k])
+		ov, cv := old.Params[k], cur.Params[k]
+		if k == "seeds" {
+			ov, cv = seedsOrOne(ov), seedsOrOne(cv)
+		}
+		a, b := canonical(ov), canonical(cv)
 		if !bytes.Equal(a, b) {
 			d = append(d, fmt.Sprintf("%s %s → %s", k, a, b))
 		}
@@ -180,6 +184,15 @@ func sameAsDefaultBudget(a, b any) bool {
 		return s
 	}
 	return name(a) == "default" && name(b) == "default"
+}
+
+// seedsOrOne reads a sidecar's seeds: one written before --seeds (or
+// before explain always recorded it) has none, and was made on one canvas.
+func seedsOrOne(v any) any {
+	if v == nil {
+		return 1
+	}
+	return v
 }
 
 func unionKeys(a, b map[string]any) []string {

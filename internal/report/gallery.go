@@ -15,6 +15,7 @@ import (
 	"github.com/convis/convis/internal/compare"
 	"github.com/convis/convis/internal/record"
 	"github.com/convis/convis/internal/render"
+	"github.com/convis/convis/internal/saliency"
 )
 
 // Progress is told of cells done out of the total.
@@ -247,8 +248,20 @@ func readPNG(path string) (image.Image, error) {
 	return im, nil
 }
 
+// presenceFact is a sidecar's presence in a few words: the mark, then the
+// statistics the rule weighs.
+func presenceFact(pr *saliency.Presence) string {
+	mark := "present"
+	if pr.LooksAbsent {
+		mark = "looks absent"
+	}
+	return fmt.Sprintf("%s (whole-image rank %d, best window rank %d, score %.3f)", mark, pr.WholeImageRank, pr.BestWindowRank, pr.Score)
+}
+
 // Comparison builds the page of a comparison (compare --html): a row per
-// pair, worst first, with baseline | current | difference and the metrics.
+// pair, worst first, with baseline | current | difference and the metrics,
+// and each side's presence (the "looks absent" mark as convis report
+// shows it).
 func Comparison(res *compare.Result, w *Writer) (*Page, error) {
 	p := &Page{Title: "convis compare: " + res.Baseline + " → " + res.Current, Compare: true, Sort: "name",
 		Columns: []string{"baseline", "current", "difference"}, Header: map[string]string{}}
@@ -272,6 +285,13 @@ func Comparison(res *compare.Result, w *Writer) (*Page, error) {
 		if len(pr.Failures) > 0 {
 			row.Facts["broken"] = strings.Join(pr.Failures, "; ")
 		}
+		sa, sb := pr.Sidecars()
+		sides := map[string]*record.Sidecar{"baseline": sa, "current": sb}
+		for _, side := range []string{"baseline", "current"} {
+			if sc := sides[side]; sc != nil && sc.Presence != nil {
+				row.Facts["presence ("+side+")"] = presenceFact(sc.Presence)
+			}
+		}
 		a, b := pr.Maps()
 		diff := make([]float32, len(a.V))
 		for k := range diff {
@@ -291,7 +311,16 @@ func Comparison(res *compare.Result, w *Writer) (*Page, error) {
 			if err != nil {
 				return nil, err
 			}
-			row.Cells = append(row.Cells, Cell{Column: part.col, Title: pr.Key, Thumb: thumb, Full: full, Map: full, Bad: pr.Failed() && part.col == "difference"})
+			cell := Cell{Column: part.col, Title: pr.Key, Thumb: thumb, Full: full, Map: full, Bad: pr.Failed() && part.col == "difference"}
+			if sc := sides[part.col]; sc != nil && sc.Presence != nil {
+				// As convis report marks a cell: the map of an
+				// absent-looking concept is no finding.
+				cell.Presence = sc.Presence.Score
+				if sc.Presence.LooksAbsent {
+					cell.Note = "looks absent"
+				}
+			}
+			row.Cells = append(row.Cells, cell)
 		}
 		p.Rows = append(p.Rows, row)
 	}

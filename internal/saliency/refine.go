@@ -259,44 +259,55 @@ func QuantileMap(c *Canvas, windows []Box, scores []float64, q float64) *Map {
 	clip := func(b Box) (x0, y0, x1, y1 int) {
 		return max(b.X-o, cx0), max(b.Y-o, cy0), min(b.X-o+b.W, cx1), min(b.Y-o+b.H, cy1)
 	}
-	// Each pixel's scores lie in one flat array (counted first): a grid map
-	// covers each pixel with up to (128/16)² + (64/16)² = 80 windows.
-	count := make([]int32, n*n+1)
+	// The windows' clipped edges cut the content into rectangles whose
+	// pixels are covered by the same windows, so share one quantile: a grid
+	// every 16 pixels has about 15×15 of them for 224×224 pixels, and the
+	// quantile is taken once per rectangle instead of once per pixel (the
+	// same values sorted: the same bits).
+	xs, ys := []int{cx0, cx1}, []int{cy0, cy1}
 	for _, b := range windows {
 		x0, y0, x1, y1 := clip(b)
-		for y := y0; y < y1; y++ {
-			for x := x0; x < x1; x++ {
-				count[y*n+x+1]++
-			}
+		if x0 < x1 && y0 < y1 {
+			xs, ys = append(xs, x0, x1), append(ys, y0, y1)
 		}
 	}
-	for i := 1; i < len(count); i++ {
-		count[i] += count[i-1]
-	}
-	vals := make([]float32, count[n*n])
-	fill := append([]int32(nil), count[:n*n]...)
+	slices.Sort(xs)
+	slices.Sort(ys)
+	xs, ys = slices.Compact(xs), slices.Compact(ys)
+	nx, ny := len(xs)-1, len(ys)-1
+	cells := make([][]float32, nx*ny)
 	for k, b := range windows {
 		x0, y0, x1, y1 := clip(b)
-		for y := y0; y < y1; y++ {
-			for x := x0; x < x1; x++ {
-				vals[fill[y*n+x]] = float32(scores[k])
-				fill[y*n+x]++
+		if x0 >= x1 || y0 >= y1 {
+			continue
+		}
+		i0, _ := slices.BinarySearch(xs, x0)
+		i1, _ := slices.BinarySearch(xs, x1)
+		j0, _ := slices.BinarySearch(ys, y0)
+		j1, _ := slices.BinarySearch(ys, y1)
+		for j := j0; j < j1; j++ {
+			for i := i0; i < i1; i++ {
+				cells[j*nx+i] = append(cells[j*nx+i], float32(scores[k]))
 			}
 		}
 	}
 	out := make([]float64, n*n)
+	covered := make([]bool, n*n)
 	lo, hi := math.Inf(1), math.Inf(-1)
-	for y := cy0; y < cy1; y++ {
-		for x := cx0; x < cx1; x++ {
-			i := y*n + x
-			l := vals[count[i]:count[i+1]]
+	for j := range ny {
+		for i := range nx {
+			l := cells[j*nx+i]
 			if len(l) == 0 {
 				continue
 			}
 			slices.Sort(l)
 			v := float64(l[min(int(q*float64(len(l))), len(l)-1)])
-			out[i] = v
 			lo, hi = min(lo, v), max(hi, v)
+			for y := ys[j]; y < ys[j+1]; y++ {
+				for x := xs[i]; x < xs[i+1]; x++ {
+					out[y*n+x], covered[y*n+x] = v, true
+				}
+			}
 		}
 	}
 	m := &Map{W: n, H: n, V: make([]float32, n*n), Flat: !(hi > lo)}
@@ -306,7 +317,7 @@ func QuantileMap(c *Canvas, windows []Box, scores []float64, q float64) *Map {
 	for y := cy0; y < cy1; y++ {
 		for x := cx0; x < cx1; x++ {
 			i := y*n + x
-			if count[i+1] > count[i] {
+			if covered[i] {
 				m.V[i] = float32(1 - (out[i]-lo)/(hi-lo))
 			}
 		}

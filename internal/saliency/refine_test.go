@@ -3,6 +3,8 @@ package saliency
 import (
 	"context"
 	"math"
+	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/convis/convis/internal/clip"
@@ -288,6 +290,69 @@ func TestQuantileMap(t *testing.T) {
 	}
 }
 
+// QuantileMap's rectangles of equal coverage give the bits of a per-pixel
+// quantile (the reference below, the code before 2026-12-02), for random
+// windows anywhere on the canvas, inside or over a non-square image's
+// padding, and random scores with ties.
+func TestQuantileMapEqualsPerPixelQuantile(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 11))
+	for trial := range 20 {
+		w, h := 224, 224
+		if trial%2 == 1 {
+			w, h = 400, 300
+		}
+		c, err := NewCanvas(testImage(w, h), DefaultCanvas())
+		if err != nil {
+			t.Fatal(err)
+		}
+		full := c.Opts.Offset*2 + c.Opts.ImageSize
+		var windows []Box
+		var scores []float64
+		for range 1 + rng.IntN(300) {
+			s := []int{32, 48, 64, 128}[rng.IntN(4)]
+			windows = append(windows, Box{X: rng.IntN(full - s), Y: rng.IntN(full - s), W: s, H: s})
+			scores = append(scores, float64(rng.IntN(50)))
+		}
+		q := []float64{0.25, 0.5, 0.75, 1}[trial%4]
+		got, want := QuantileMap(c, windows, scores, q), perPixelQuantile(c, windows, scores, q)
+		if got.Flat != want.Flat || !slices.Equal(got.V, want.V) {
+			t.Fatalf("trial %d (%d windows, q %v): the maps differ", trial, len(windows), q)
+		}
+	}
+}
+
+func perPixelQuantile(c *Canvas, windows []Box, scores []float64, q float64) *Map {
+	n, o := c.Opts.ImageSize, c.Opts.Offset
+	cx0, cy0, cx1, cy1 := c.ContentRect()
+	cx0, cy0, cx1, cy1 = cx0-o, cy0-o, cx1-o, cy1-o
+	per := make([][]float32, n*n)
+	for k, b := range windows {
+		for y := max(b.Y-o, cy0); y < min(b.Y-o+b.H, cy1); y++ {
+			for x := max(b.X-o, cx0); x < min(b.X-o+b.W, cx1); x++ {
+				per[y*n+x] = append(per[y*n+x], float32(scores[k]))
+			}
+		}
+	}
+	out := make([]float64, n*n)
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for i, l := range per {
+		if len(l) > 0 {
+			slices.Sort(l)
+			out[i] = float64(l[min(int(q*float64(len(l))), len(l)-1)])
+			lo, hi = min(lo, out[i]), max(hi, out[i])
+		}
+	}
+	m := &Map{W: n, H: n, V: make([]float32, n*n), Flat: !(hi > lo)}
+	if !m.Flat {
+		for i, l := range per {
+			if len(l) > 0 {
+				m.V[i] = float32(1 - (out[i]-lo)/(hi-lo))
+			}
+		}
+	}
+	return m
+}
+
 // The default box rule follows the map: rel:0.4 on the log-rank maps of
 // the default refinement, rel:0.8 on Algorithm 1's, on the box region's
 // linear maps and on the other methods'.
@@ -325,4 +390,32 @@ func TestBoxFilter(t *testing.T) {
 	if at(2, 2) != 1 || at(3, 3) != 1 || at(1, 1) != 9.0/4 || at(4, 4) != 0 || at(0, 0) != 7 {
 		t.Fatalf("filtered: (2,2) %v (3,3) %v (1,1) %v (4,4) %v (0,0) %v", at(2, 2), at(3, 3), at(1, 1), at(4, 4), at(0, 0))
 	}
+}
+
+// The default grid's windows on a square (730, scores with ties): the
+// rectangles of equal coverage against the per-pixel quantile of before.
+func BenchmarkQuantileMap(b *testing.B) {
+	c, err := NewCanvas(testImage(224, 224), DefaultCanvas())
+	if err != nil {
+		b.Fatal(err)
+	}
+	windows, err := GridPlan(c, []int{128, 64}, 16, true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	scores := make([]float64, len(windows))
+	for i := range scores {
+		scores[i] = math.Log1p(float64(rng.IntN(7000)))
+	}
+	b.Run("rectangles", func(b *testing.B) {
+		for b.Loop() {
+			QuantileMap(c, windows, scores, 0.75)
+		}
+	})
+	b.Run("per-pixel", func(b *testing.B) {
+		for b.Loop() {
+			perPixelQuantile(c, windows, scores, 0.75)
+		}
+	})
 }

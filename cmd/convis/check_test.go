@@ -52,7 +52,7 @@ func TestCheckAndCompareCLI(t *testing.T) {
 	}
 	fixture, _ := filepath.Abs("../../testdata/fixture-model")
 	suite := filepath.Join(dir, "suite.yaml")
-	os.WriteFile(suite, []byte("model: "+fixture+"\nimages: [img]\nconcepts: [animal, food]\nargs: [--stride, \"48\"]\ngolden: golden\n"), 0o644)
+	os.WriteFile(suite, []byte("model: "+fixture+"\nimages: [img]\nconcepts: [animal, food]\nargs: [--stride, \"48\", --seeds, \"1\"]\ngolden: golden\n"), 0o644)
 	run := func(args ...string) (int, string, string) {
 		var out, errb bytes.Buffer
 		code := Main(t.Context(), append(args, "--ort-lib", lib, "--cache-dir", sharedCache), nil, &out, &errb)
@@ -71,7 +71,7 @@ func TestCheckAndCompareCLI(t *testing.T) {
 	// --threads), or the check compares the cache with itself (regression,
 	// issue 29.17: 0 passes).
 	suite1 := filepath.Join(dir, "suite-nocache.yaml")
-	os.WriteFile(suite1, []byte("model: "+fixture+"\nimages: [img]\nconcepts: [animal, food]\nargs: [--stride, \"48\", --cache-size, \"0\"]\ngolden: golden\n"), 0o644)
+	os.WriteFile(suite1, []byte("model: "+fixture+"\nimages: [img]\nconcepts: [animal, food]\nargs: [--stride, \"48\", --seeds, \"1\", --cache-size, \"0\"]\ngolden: golden\n"), 0o644)
 	kept := filepath.Join(dir, "kept")
 	if code, out, errs := run("check", suite1, "--threads", "1", "--keep", kept); code != 0 {
 		t.Fatalf("check, one thread: %d %s %s", code, out, errs)
@@ -83,7 +83,7 @@ func TestCheckAndCompareCLI(t *testing.T) {
 		t.Fatalf("check, one thread: %d passes (%v): it compared the cache with itself", side.Passes, err)
 	}
 	cur := filepath.Join(dir, "cur")
-	if code, _, errs := run("explain", filepath.Join(dir, "img"), "-c", "animal", "-c", "food", "--stride", "48", "--batch", "1", "--cache-size", "0", "--model", fixture, "--format", "npy,json", "-o", cur); code != 0 {
+	if code, _, errs := run("explain", filepath.Join(dir, "img"), "-c", "animal", "-c", "food", "--stride", "48", "--seeds", "1", "--batch", "1", "--cache-size", "0", "--model", fixture, "--format", "npy,json", "-o", cur); code != 0 {
 		t.Fatal(errs)
 	}
 	if code, out, errs := run("compare", filepath.Join(dir, "golden"), cur); code != 0 {
@@ -91,7 +91,7 @@ func TestCheckAndCompareCLI(t *testing.T) {
 	}
 	// Another model: the built-in one.
 	other := filepath.Join(dir, "other")
-	if code, _, errs := run("explain", filepath.Join(dir, "img"), "-c", "animal", "-c", "food", "--stride", "48", "--format", "npy,json", "-o", other); code != 0 {
+	if code, _, errs := run("explain", filepath.Join(dir, "img"), "-c", "animal", "-c", "food", "--stride", "48", "--seeds", "1", "--format", "npy,json", "-o", other); code != 0 {
 		t.Fatal(errs)
 	}
 	junit, md, diffs := filepath.Join(dir, "c.xml"), filepath.Join(dir, "c.md"), filepath.Join(dir, "diffs")

@@ -139,8 +139,17 @@ families: build python-deps ## regenerate testdata/families (one random model pe
 	$(TORCH_ENV) PYTHONPATH=$(OPEN_CLIP_PATH) $(PY) -W ignore scripts/make_family_fixtures.py --convis bin/convis
 	$(PY) scripts/make_external_data_fixture.py
 
-vitb32: python-deps ## export a ViT-B/32-sized CLIP with random weights to build/vitb32 (for benchmarks; not committed)
-	$(TORCH_ENV) $(PY) scripts/export_vitb32.py build/vitb32
+vitb32: build/vitb32/onnx/vision_model.onnx ## export a ViT-B/32-sized CLIP with random weights to build/vitb32 (for benchmarks; not committed)
+
+# The export takes about 10 minutes and is deterministic (torch.manual_seed(0)),
+# so it reruns only when the script changes or the folder is gone. It writes
+# into a temporary folder and renames it, so a killed export leaves nothing
+# that looks done.
+build/vitb32/onnx/vision_model.onnx: scripts/export_vitb32.py
+	@$(MAKE) --no-print-directory python-deps
+	rm -rf build/vitb32.tmp
+	$(TORCH_ENV) $(PY) scripts/export_vitb32.py build/vitb32.tmp
+	rm -rf build/vitb32 && mv build/vitb32.tmp build/vitb32
 
 parity: build python-deps ## compare convis's maps with a plain Python port of the reference on 20 scenes
 	$(TORCH_ENV) $(PY) scripts/reference_convis.py --scenes 20

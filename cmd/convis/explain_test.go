@@ -254,12 +254,13 @@ func TestParseBytes(t *testing.T) {
 			t.Errorf("%q accepted", bad)
 		}
 	}
-	// --cache-size 0: no window cache (the index cache stays).
+	// --cache-size 0: no window cache (the index cache stays); a cheap
+	// map (one canvas, --budget fast) says so as well as the default.
 	lib := ortLibForTest(t)
 	out := filepath.Join(t.TempDir(), "out")
 	var stderr bytes.Buffer
 	args := []string{"explain", "--model", "../../testdata/fixture-model", "--ort-lib", lib, "--cache-dir", sharedCache, "--cache-size", "0",
-		"../../testdata/images/landscape.png", "-c", "dog", "--format", "json", "-o", out}
+		"--seeds", "1", "--budget", "fast", "../../testdata/images/landscape.png", "-c", "dog", "--format", "json", "-o", out}
 	if code := Main(context.Background(), args, nil, &bytes.Buffer{}, &stderr); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}

@@ -480,6 +480,7 @@ func TestBatchDocsMatchTheirFiles(t *testing.T) {
 // in one line and the other image is explained; the process's peak memory
 // stays that of a normal run.
 func TestBatchSurvivesAThinImage(t *testing.T) {
+	t.Parallel()
 	lib := ortLibForTest(t)
 	dir := t.TempDir()
 	var buf bytes.Buffer
@@ -520,6 +521,7 @@ func TestBatchSurvivesAThinImage(t *testing.T) {
 // Ctrl-C (SIGINT) stops a batch after the files being written, leaves every
 // file whole, ends the run log with "interrupted", and exits 130.
 func TestBatchInterrupt(t *testing.T) {
+	t.Parallel()
 	lib := ortLibForTest(t)
 	warmIndex(t, lib, sharedCache)
 	root, _ := batchTree(t, 12)

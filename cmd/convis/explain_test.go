@@ -18,6 +18,7 @@ import (
 // passes, comparing the cache with itself), so its sidecars differ only
 // in saying so (window_cache).
 func TestExplainIsDeterministic(t *testing.T) {
+	t.Parallel()
 	lib := ortLibForTest(t)
 	cache := t.TempDir()
 	run := func(out string, extra ...string) map[string][]byte {
@@ -244,6 +245,7 @@ func TestExplainPresetAndBoxes(t *testing.T) {
 }
 
 func TestParseBytes(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]int64{"2GB": 2 << 30, "500MB": 500 << 20, "1.5GiB": 3 << 29, "1048576": 1 << 20, "0": 0, "64k": 64 << 10} {
 		if got, err := parseBytes(in); err != nil || got != want {
 			t.Errorf("%q: %d, %v; want %d", in, got, err, want)

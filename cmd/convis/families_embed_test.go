@@ -50,6 +50,7 @@ var families = []struct {
 // `convis embed` equals PyTorch's forward with the family's own
 // preprocessing: cosine ≥ 0.999 for images, ≥ 0.9999 for texts.
 func TestFamiliesEmbedMatchPyTorch(t *testing.T) {
+	t.Parallel()
 	lib := ortLibForTest(t)
 	cache := t.TempDir()
 	for _, f := range families {
@@ -165,6 +166,7 @@ func TestFamiliesEmbedMatchPyTorch(t *testing.T) {
 // fixture (a small word list, a coarse grid) and the sidecar records the
 // model's input size, resize rule and normalisation.
 func TestFamiliesExplain(t *testing.T) {
+	t.Parallel()
 	lib := ortLibForTest(t)
 	cache := t.TempDir()
 	vocab := filepath.Join(t.TempDir(), "words.txt")
@@ -200,6 +202,7 @@ func TestFamiliesExplain(t *testing.T) {
 // embedding; a name the model lacks, or a tensor that is no [B, D]
 // embedding, is a one-line error listing what the model has.
 func TestEmbeddingOutputFlags(t *testing.T) {
+	t.Parallel()
 	lib := ortLibForTest(t)
 	dir := "../../testdata/families/siglip256"
 	run := func(args ...string) (int, string) {

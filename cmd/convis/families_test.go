@@ -48,6 +48,7 @@ func runConvis(t *testing.T, args ...string) []byte {
 // its hash changes and a resumed batch redoes its pairs instead of
 // skipping them.
 func TestExternalDataChangesHashAndResume(t *testing.T) {
+	t.Parallel()
 	lib := ortLibForTest(t)
 	model := filepath.Join(t.TempDir(), "ext")
 	copyDir(t, "../../testdata/fixture-external", model)

@@ -13,6 +13,7 @@ import (
 // waits for the first and loads its file. A lock left by a killed process
 // is taken over at once (flock dies with its process).
 func TestIndexBuiltOnceByTwoProcesses(t *testing.T) {
+	t.Parallel()
 	lib := ortLibForTest(t)
 	cache := t.TempDir()
 	args := func(out string) []string {

@@ -214,7 +214,7 @@ func TestExplainPresetAndBoxes(t *testing.T) {
 	if _, code, errs := run("--refine-region", "sharp"); code != 2 || !strings.Contains(errs, "want image or box") {
 		t.Errorf("--refine-region sharp: exit %d, %q", code, errs)
 	}
-	refined, code, errs := run("--refine-region", "box", "--no-cache", "--seeds", "1") // one canvas: its passes bounded
+	refined, code, errs := run("--refine-region", "box", "--no-cache", "--seeds", "1", "--stride", "48") // one canvas and a coarse grid: its passes bounded and cheap
 	if code != 0 {
 		t.Fatalf("--refine-region box: exit %d: %s", code, errs)
 	}
@@ -226,7 +226,7 @@ func TestExplainPresetAndBoxes(t *testing.T) {
 	if _, code, errs := run("--refine", "--method", "stochastic"); code != 2 || !strings.Contains(errs, "refines grid maps") {
 		t.Errorf("--refine --method stochastic: exit %d, %q", code, errs)
 	}
-	if p, code, errs := run("--method", "stochastic"); code != 0 || p["params"].(map[string]any)["refine"] != false {
+	if p, code, errs := run("--method", "stochastic", "--seeds", "1"); code != 0 || p["params"].(map[string]any)["refine"] != false { // one canvas: the record is the subject
 		t.Errorf("--method stochastic without --refine: exit %d, %q", code, errs)
 	}
 	boxes, _ := def["boxes"].([]any)

@@ -163,7 +163,7 @@ func TestFamiliesEmbedMatchPyTorch(t *testing.T) {
 }
 
 // TestFamiliesExplain: `convis explain` runs end to end on each family's
-// fixture (a small word list, a coarse grid) and the sidecar records the
+// fixture (a small word list, a coarse grid, one canvas) and the sidecar records the
 // model's input size, resize rule and normalisation.
 func TestFamiliesExplain(t *testing.T) {
 	t.Parallel()
@@ -175,7 +175,7 @@ func TestFamiliesExplain(t *testing.T) {
 		t.Run(f.dir, func(t *testing.T) {
 			out := t.TempDir()
 			recs := readRecords(t, runConvis(t, "explain", "--model", filepath.Join("../../testdata/families", f.dir), "--ort-lib", lib, "--cache-dir", cache,
-				"--vocab", vocab, "-c", "animal", "--stride", "96", "--refine=false", "--format", "json,overlay", "--jsonl", "-o", out, "../../testdata/images/landscape.png"))
+				"--vocab", vocab, "-c", "animal", "--stride", "96", "--refine=false", "--seeds", "1", "--format", "json,overlay", "--jsonl", "-o", out, "../../testdata/images/landscape.png"))
 			if len(recs) != 1 || recs[0].Status != record.StatusOK {
 				t.Fatalf("records %+v", recs)
 			}

@@ -148,12 +148,13 @@ func withoutCacheState(t *testing.T, data []byte) []byte {
 	return out
 }
 
-// warmIndex builds the fixture model's concept index once, so that the
-// timed and killed runs below do only image work.
+// warmIndex builds the fixture model's concept index once (on a cheap map:
+// one canvas, a coarse grid, no refinement), so that the timed and killed
+// runs below do only image work.
 func warmIndex(t *testing.T, lib, cache string) {
 	t.Helper()
 	var stderr bytes.Buffer
-	args := []string{"explain", "--model", "../../testdata/fixture-model", "--ort-lib", lib, "--cache-dir", cache, "-c", "animal", "--stride", "96", "--format", "json", "-o", t.TempDir(), "../../testdata/images/gray.png"}
+	args := []string{"explain", "--model", "../../testdata/fixture-model", "--ort-lib", lib, "--cache-dir", cache, "-c", "animal", "--stride", "96", "--refine=false", "--seeds", "1", "--format", "json", "-o", t.TempDir(), "../../testdata/images/gray.png"}
 	if code := Main(t.Context(), args, nil, &bytes.Buffer{}, &stderr); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}

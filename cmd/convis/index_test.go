@@ -18,7 +18,7 @@ func TestIndexBuiltOnceByTwoProcesses(t *testing.T) {
 	cache := t.TempDir()
 	args := func(out string) []string {
 		return []string{"explain", "--model", "../../testdata/fixture-model", "--ort-lib", lib, "--cache-dir", cache,
-			"-c", "dog", "--stride", "96", "--format", "json", "-o", out, "../../testdata/images/gray.png"}
+			"-c", "dog", "--stride", "96", "--refine=false", "--seeds", "1", "--format", "json", "-o", out, "../../testdata/images/gray.png"}
 	}
 	var errs [2]bytes.Buffer
 	a := convisCmd(t, nil, args(filepath.Join(t.TempDir(), "a"))...)

@@ -138,7 +138,7 @@ func TestRerunInsideTheInputTree(t *testing.T) {
 	out := filepath.Join(in, "out")
 	run := func(jsonl bool) (int, string, string) {
 		args := []string{"explain", in, "-r", "-c", "animal", "--model", "../../testdata/fixture-model", "--ort-lib", lib,
-			"--cache-dir", sharedCache, "--stride", "96", "--format", "overlay,png16,json", "-o", out}
+			"--cache-dir", sharedCache, "--stride", "96", "--refine=false", "--seeds", "1", "--format", "overlay,png16,json", "-o", out}
 		if jsonl {
 			args = append(args, "--jsonl")
 		}

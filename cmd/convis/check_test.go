@@ -52,7 +52,10 @@ func TestCheckAndCompareCLI(t *testing.T) {
 	}
 	fixture, _ := filepath.Abs("../../testdata/fixture-model")
 	suite := filepath.Join(dir, "suite.yaml")
-	os.WriteFile(suite, []byte("model: "+fixture+"\nimages: [img]\nconcepts: [animal, food]\nargs: [--stride, \"48\", --seeds, \"1\"]\ngolden: golden\n"), 0o644)
+	// Coarse maps on one canvas without refinement, in the suite and in
+	// every explain below: the test is about goldens, tolerances and
+	// reports, which any map of the two models exercises.
+	os.WriteFile(suite, []byte("model: "+fixture+"\nimages: [img]\nconcepts: [animal, food]\nargs: [--stride, \"48\", --seeds, \"1\", --refine=false]\ngolden: golden\n"), 0o644)
 	run := func(args ...string) (int, string, string) {
 		var out, errb bytes.Buffer
 		code := Main(t.Context(), append(args, "--ort-lib", lib, "--cache-dir", sharedCache), nil, &out, &errb)
@@ -71,7 +74,7 @@ func TestCheckAndCompareCLI(t *testing.T) {
 	// --threads), or the check compares the cache with itself (regression,
 	// issue 29.17: 0 passes).
 	suite1 := filepath.Join(dir, "suite-nocache.yaml")
-	os.WriteFile(suite1, []byte("model: "+fixture+"\nimages: [img]\nconcepts: [animal, food]\nargs: [--stride, \"48\", --seeds, \"1\", --cache-size, \"0\"]\ngolden: golden\n"), 0o644)
+	os.WriteFile(suite1, []byte("model: "+fixture+"\nimages: [img]\nconcepts: [animal, food]\nargs: [--stride, \"48\", --seeds, \"1\", --refine=false, --cache-size, \"0\"]\ngolden: golden\n"), 0o644)
 	kept := filepath.Join(dir, "kept")
 	if code, out, errs := run("check", suite1, "--threads", "1", "--keep", kept); code != 0 {
 		t.Fatalf("check, one thread: %d %s %s", code, out, errs)
@@ -83,7 +86,7 @@ func TestCheckAndCompareCLI(t *testing.T) {
 		t.Fatalf("check, one thread: %d passes (%v): it compared the cache with itself", side.Passes, err)
 	}
 	cur := filepath.Join(dir, "cur")
-	if code, _, errs := run("explain", filepath.Join(dir, "img"), "-c", "animal", "-c", "food", "--stride", "48", "--seeds", "1", "--batch", "1", "--cache-size", "0", "--model", fixture, "--format", "npy,json", "-o", cur); code != 0 {
+	if code, _, errs := run("explain", filepath.Join(dir, "img"), "-c", "animal", "-c", "food", "--stride", "48", "--seeds", "1", "--refine=false", "--batch", "1", "--cache-size", "0", "--model", fixture, "--format", "npy,json", "-o", cur); code != 0 {
 		t.Fatal(errs)
 	}
 	if code, out, errs := run("compare", filepath.Join(dir, "golden"), cur); code != 0 {
@@ -91,7 +94,7 @@ func TestCheckAndCompareCLI(t *testing.T) {
 	}
 	// Another model: the built-in one.
 	other := filepath.Join(dir, "other")
-	if code, _, errs := run("explain", filepath.Join(dir, "img"), "-c", "animal", "-c", "food", "--stride", "48", "--seeds", "1", "--format", "npy,json", "-o", other); code != 0 {
+	if code, _, errs := run("explain", filepath.Join(dir, "img"), "-c", "animal", "-c", "food", "--stride", "48", "--seeds", "1", "--refine=false", "--format", "npy,json", "-o", other); code != 0 {
 		t.Fatal(errs)
 	}
 	junit, md, diffs := filepath.Join(dir, "c.xml"), filepath.Join(dir, "c.md"), filepath.Join(dir, "diffs")

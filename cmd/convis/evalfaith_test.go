@@ -32,6 +32,7 @@ func copyFile(t *testing.T, src, dst string) {
 // points in [0, 1]; the broken file is reported, counted and the exit
 // status is 1.
 func TestEvalFaithfulnessFolder(t *testing.T) {
+	t.Parallel()
 	lib := ortLibForTest(t)
 	dir := t.TempDir()
 	copyFile(t, "../../testdata/scenes/single/0000.png", filepath.Join(dir, "a.png"))
@@ -81,6 +82,7 @@ func TestEvalFaithfulnessFolder(t *testing.T) {
 // shuffle moves the grid map. A broken image beside it is reported,
 // counted and adds no sample; the exit status is 1.
 func TestEvalSanityIdenticalCopy(t *testing.T) {
+	t.Parallel()
 	lib := ortLibForTest(t)
 	g := &globalOptions{CacheDir: sharedCache, Stderr: io.Discard, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), builtinNoted: true}
 	model, err := resolveModelDir(g)

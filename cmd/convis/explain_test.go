@@ -18,6 +18,7 @@ import (
 // passes, comparing the cache with itself), so its sidecars differ only
 // in saying so (window_cache).
 func TestExplainIsDeterministic(t *testing.T) {
+	t.Parallel()
 	lib := ortLibForTest(t)
 	cache := t.TempDir()
 	run := func(out string, extra ...string) map[string][]byte {
@@ -80,7 +81,7 @@ func TestExplainWindowCache(t *testing.T) {
 	run := func(name string, extra ...string) result {
 		out := filepath.Join(t.TempDir(), name)
 		args := append([]string{"explain", "--model", "../../testdata/fixture-model", "--ort-lib", lib, "--cache-dir", cache,
-			"../../testdata/images/landscape.png", "--seeds", "1", "--format", "npy,json", "-o", out}, extra...)
+			"../../testdata/images/landscape.png", "--seeds", "1", "--stride", "48", "--format", "npy,json", "-o", out}, extra...)
 		cmd := convisCmd(t, nil, args...)
 		if b, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("%s: %v\n%s", name, err, b)
@@ -108,9 +109,13 @@ func TestExplainWindowCache(t *testing.T) {
 	if off.cache != "off" || miss.cache != "miss" || hit.cache != "hit" || other.cache != "hit" {
 		t.Fatalf("window_cache: off %q, miss %q, hit %q, other concept %q", off.cache, miss.cache, hit.cache, other.cache)
 	}
-	// 400×300: windows on the padding alone are not encoded (654), and the
-	// default refinement's 154 windows tile the image.
-	if miss.pass != 654+154 || hit.pass != 0 || other.pass != 0 {
+	// 400×300: windows on the padding alone are not encoded, and the
+	// default refinement's 154 windows tile the image. The image is
+	// 224×168 at (128, 156) on the canvas; corners every 48 (a coarse grid
+	// keeps the four computed runs short: the cache is the subject) that
+	// overlap it are 7×6 of 128 (x in 48…336, y in 48…288) and 6×5 of 64
+	// (x in 96…336, y in 96…288): 72. (Every 16, the default: 399 + 255 = 654.)
+	if miss.pass != 72+154 || hit.pass != 0 || other.pass != 0 {
 		t.Fatalf("forward_passes: miss %v, hit %v, other concept %v", miss.pass, hit.pass, other.pass)
 	}
 	if !reflect.DeepEqual(off.npy, miss.npy) || !reflect.DeepEqual(off.npy, hit.npy) || len(off.npy) != 2 { // the map and its (zero) spread
@@ -209,7 +214,7 @@ func TestExplainPresetAndBoxes(t *testing.T) {
 	if _, code, errs := run("--refine-region", "sharp"); code != 2 || !strings.Contains(errs, "want image or box") {
 		t.Errorf("--refine-region sharp: exit %d, %q", code, errs)
 	}
-	refined, code, errs := run("--refine-region", "box", "--no-cache", "--seeds", "1") // one canvas: its passes bounded
+	refined, code, errs := run("--refine-region", "box", "--no-cache", "--seeds", "1", "--stride", "48") // one canvas and a coarse grid: its passes bounded and cheap
 	if code != 0 {
 		t.Fatalf("--refine-region box: exit %d: %s", code, errs)
 	}
@@ -221,7 +226,7 @@ func TestExplainPresetAndBoxes(t *testing.T) {
 	if _, code, errs := run("--refine", "--method", "stochastic"); code != 2 || !strings.Contains(errs, "refines grid maps") {
 		t.Errorf("--refine --method stochastic: exit %d, %q", code, errs)
 	}
-	if p, code, errs := run("--method", "stochastic"); code != 0 || p["params"].(map[string]any)["refine"] != false {
+	if p, code, errs := run("--method", "stochastic", "--seeds", "1"); code != 0 || p["params"].(map[string]any)["refine"] != false { // one canvas: the record is the subject
 		t.Errorf("--method stochastic without --refine: exit %d, %q", code, errs)
 	}
 	boxes, _ := def["boxes"].([]any)
@@ -240,6 +245,7 @@ func TestExplainPresetAndBoxes(t *testing.T) {
 }
 
 func TestParseBytes(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]int64{"2GB": 2 << 30, "500MB": 500 << 20, "1.5GiB": 3 << 29, "1048576": 1 << 20, "0": 0, "64k": 64 << 10} {
 		if got, err := parseBytes(in); err != nil || got != want {
 			t.Errorf("%q: %d, %v; want %d", in, got, err, want)
@@ -250,12 +256,13 @@ func TestParseBytes(t *testing.T) {
 			t.Errorf("%q accepted", bad)
 		}
 	}
-	// --cache-size 0: no window cache (the index cache stays).
+	// --cache-size 0: no window cache (the index cache stays); a cheap
+	// map (one canvas, --budget fast) says so as well as the default.
 	lib := ortLibForTest(t)
 	out := filepath.Join(t.TempDir(), "out")
 	var stderr bytes.Buffer
 	args := []string{"explain", "--model", "../../testdata/fixture-model", "--ort-lib", lib, "--cache-dir", sharedCache, "--cache-size", "0",
-		"../../testdata/images/landscape.png", "-c", "dog", "--format", "json", "-o", out}
+		"--seeds", "1", "--budget", "fast", "../../testdata/images/landscape.png", "-c", "dog", "--format", "json", "-o", out}
 	if code := Main(context.Background(), args, nil, &bytes.Buffer{}, &stderr); code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr.String())
 	}

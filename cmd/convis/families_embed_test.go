@@ -50,6 +50,7 @@ var families = []struct {
 // `convis embed` equals PyTorch's forward with the family's own
 // preprocessing: cosine ≥ 0.999 for images, ≥ 0.9999 for texts.
 func TestFamiliesEmbedMatchPyTorch(t *testing.T) {
+	t.Parallel()
 	lib := ortLibForTest(t)
 	cache := t.TempDir()
 	for _, f := range families {
@@ -162,9 +163,10 @@ func TestFamiliesEmbedMatchPyTorch(t *testing.T) {
 }
 
 // TestFamiliesExplain: `convis explain` runs end to end on each family's
-// fixture (a small word list, a coarse grid) and the sidecar records the
+// fixture (a small word list, a coarse grid, one canvas) and the sidecar records the
 // model's input size, resize rule and normalisation.
 func TestFamiliesExplain(t *testing.T) {
+	t.Parallel()
 	lib := ortLibForTest(t)
 	cache := t.TempDir()
 	vocab := filepath.Join(t.TempDir(), "words.txt")
@@ -173,7 +175,7 @@ func TestFamiliesExplain(t *testing.T) {
 		t.Run(f.dir, func(t *testing.T) {
 			out := t.TempDir()
 			recs := readRecords(t, runConvis(t, "explain", "--model", filepath.Join("../../testdata/families", f.dir), "--ort-lib", lib, "--cache-dir", cache,
-				"--vocab", vocab, "-c", "animal", "--stride", "96", "--refine=false", "--format", "json,overlay", "--jsonl", "-o", out, "../../testdata/images/landscape.png"))
+				"--vocab", vocab, "-c", "animal", "--stride", "96", "--refine=false", "--seeds", "1", "--format", "json,overlay", "--jsonl", "-o", out, "../../testdata/images/landscape.png"))
 			if len(recs) != 1 || recs[0].Status != record.StatusOK {
 				t.Fatalf("records %+v", recs)
 			}
@@ -200,6 +202,7 @@ func TestFamiliesExplain(t *testing.T) {
 // embedding; a name the model lacks, or a tensor that is no [B, D]
 // embedding, is a one-line error listing what the model has.
 func TestEmbeddingOutputFlags(t *testing.T) {
+	t.Parallel()
 	lib := ortLibForTest(t)
 	dir := "../../testdata/families/siglip256"
 	run := func(args ...string) (int, string) {

@@ -13,11 +13,12 @@ import (
 // waits for the first and loads its file. A lock left by a killed process
 // is taken over at once (flock dies with its process).
 func TestIndexBuiltOnceByTwoProcesses(t *testing.T) {
+	t.Parallel()
 	lib := ortLibForTest(t)
 	cache := t.TempDir()
 	args := func(out string) []string {
 		return []string{"explain", "--model", "../../testdata/fixture-model", "--ort-lib", lib, "--cache-dir", cache,
-			"-c", "dog", "--stride", "96", "--format", "json", "-o", out, "../../testdata/images/gray.png"}
+			"-c", "dog", "--stride", "96", "--refine=false", "--seeds", "1", "--format", "json", "-o", out, "../../testdata/images/gray.png"}
 	}
 	var errs [2]bytes.Buffer
 	a := convisCmd(t, nil, args(filepath.Join(t.TempDir(), "a"))...)

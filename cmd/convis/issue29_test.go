@@ -138,7 +138,7 @@ func TestRerunInsideTheInputTree(t *testing.T) {
 	out := filepath.Join(in, "out")
 	run := func(jsonl bool) (int, string, string) {
 		args := []string{"explain", in, "-r", "-c", "animal", "--model", "../../testdata/fixture-model", "--ort-lib", lib,
-			"--cache-dir", sharedCache, "--stride", "96", "--format", "overlay,png16,json", "-o", out}
+			"--cache-dir", sharedCache, "--stride", "96", "--refine=false", "--seeds", "1", "--format", "overlay,png16,json", "-o", out}
 		if jsonl {
 			args = append(args, "--jsonl")
 		}
@@ -191,7 +191,9 @@ func TestFullDiskBatch(t *testing.T) {
 		writeFile(t, filepath.Join(in, n+".png"), mustRead(t, "../../testdata/scenes/single/"+n+".png"))
 	}
 	code, _, stderr := mainRun(t, "explain", in, "-c", "animal", "-c", "food", "--model", "../../testdata/fixture-model", "--ort-lib", lib,
-		"--cache-dir", sharedCache, "--stride", "96", "-o", mnt)
+		// One canvas, no refinement: the test is about whole pairs on a
+		// full disk, not the map (as batchArgs).
+		"--cache-dir", sharedCache, "--stride", "96", "--refine=false", "--seeds", "1", "-o", mnt)
 	lines := strings.Split(strings.TrimSpace(stderr), "\n")
 	last := lines[len(lines)-1]
 	if code != exitFailure || !strings.Contains(last, " of 6 images failed") {

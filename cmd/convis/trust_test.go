@@ -18,6 +18,7 @@ import (
 // classify --top 5 lists for the image, in its order: one ranking rule for
 // both commands. The maps come from the windows classify cached.
 func TestExplainTopIsClassifyTop(t *testing.T) {
+	t.Parallel()
 	lib := ortLibForTest(t)
 	cache := t.TempDir()
 	convis := func(args ...string) []byte {

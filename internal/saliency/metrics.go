@@ -62,12 +62,104 @@ func BoxHits(m *Map, truth Rect) []bool {
 	if m.Flat {
 		return hits
 	}
-	for t := 0; t < BoxThresholds; t++ {
-		if b, ok := m.BoxAt(float32(t) / 100); ok {
-			hits[t] = IoU(b, truth) > 0.5
-		}
+	boxes, ok := m.boxesAtThresholds()
+	for t := range hits {
+		hits[t] = ok[t] && IoU(boxes[t], truth) > 0.5
 	}
 	return hits
+}
+
+// boxesAtThresholds is BoxAt(t/100) for every t < BoxThresholds in one
+// pass: pixels join a union-find in descending order of value, and the
+// largest component (ties: the one whose first pixel comes first, as
+// Regions' stable sort orders them) is kept as components grow. A flood
+// fill per threshold cost 100 passes over the map and was most of eval's
+// time; a map with a NaN takes that path, whose treatment of NaN this
+// does not copy.
+func (m *Map) boxesAtThresholds() ([]Rect, []bool) {
+	boxes, ok := make([]Rect, BoxThresholds), make([]bool, BoxThresholds)
+	for _, v := range m.V {
+		if v != v {
+			for t := range boxes {
+				boxes[t], ok[t] = m.BoxAt(float32(t) / 100)
+			}
+			return boxes, ok
+		}
+	}
+	n := len(m.V)
+	order := make([]int32, n)
+	for i := range order {
+		order[i] = int32(i)
+	}
+	sort.Slice(order, func(a, b int) bool { return m.V[order[a]] > m.V[order[b]] })
+	type comp struct{ area, first, minX, minY, maxX, maxY int }
+	parent := make([]int32, n)
+	for i := range parent {
+		parent[i] = -1 // below the current threshold
+	}
+	comps := make([]comp, n) // valid at roots
+	find := func(i int32) int32 {
+		r := i
+		for parent[r] != r {
+			r = parent[r]
+		}
+		for parent[i] != r {
+			parent[i], i = r, parent[i]
+		}
+		return r
+	}
+	best := int32(-1)
+	better := func(a, b int32) bool { // is root a's component before root b's?
+		if b < 0 {
+			return true
+		}
+		ca, cb := &comps[a], &comps[b]
+		return ca.area > cb.area || ca.area == cb.area && ca.first < cb.first
+	}
+	union := func(a, b int32) int32 {
+		ra, rb := find(a), find(b)
+		if ra == rb {
+			return ra
+		}
+		if comps[ra].area < comps[rb].area {
+			ra, rb = rb, ra
+		}
+		parent[rb] = ra
+		c, d := &comps[ra], &comps[rb]
+		c.area += d.area
+		c.first = min(c.first, d.first)
+		c.minX, c.minY, c.maxX, c.maxY = min(c.minX, d.minX), min(c.minY, d.minY), max(c.maxX, d.maxX), max(c.maxY, d.maxY)
+		return ra
+	}
+	next := 0
+	for t := BoxThresholds - 1; t >= 0; t-- {
+		th := float32(t) / 100
+		for ; next < n && m.V[order[next]] >= th; next++ {
+			i := order[next]
+			x, y := int(i)%m.W, int(i)/m.W
+			parent[i] = i
+			comps[i] = comp{area: 1, first: int(i), minX: x, minY: y, maxX: x, maxY: y}
+			r := i
+			for _, q := range [4][2]int{{x - 1, y}, {x + 1, y}, {x, y - 1}, {x, y + 1}} {
+				if q[0] < 0 || q[1] < 0 || q[0] >= m.W || q[1] >= m.H {
+					continue
+				}
+				if j := int32(q[1]*m.W + q[0]); parent[j] >= 0 {
+					r = union(r, j)
+				}
+			}
+			// A component only grows, and a merged one outgrows both of
+			// its parts: comparing the grown one with the best suffices.
+			if r = find(r); best < 0 || better(r, best) || find(best) == r {
+				best = r
+			}
+		}
+		if best >= 0 {
+			c := comps[best]
+			boxes[t], ok[t] = Rect{c.minX, c.minY, c.maxX - c.minX + 1, c.maxY - c.minY + 1}, true
+		}
+	}
+	return boxes, ok
 }
 
 // MaxBoxAcc is the best accuracy over thresholds of per-sample hit lists.

@@ -2,6 +2,7 @@ package saliency
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -58,5 +59,39 @@ func TestBootstrapIsSeededAndBracketsTheMean(t *testing.T) {
 	a, b := Bootstrap(len(vals), 3, mean), Bootstrap(len(vals), 3, mean)
 	if a != b || a.Mean != 0.7 || a.Lo > 0.7 || a.Hi < 0.7 || a.Lo >= a.Hi {
 		t.Fatalf("%+v %+v", a, b)
+	}
+}
+
+// BoxHits' one-pass boxes are BoxAt's at every threshold, ties between
+// equal regions included: maps of few levels (many equal areas), of
+// blobs, of noise, negative values and odd sizes.
+func TestBoxesAtThresholdsEqualBoxAt(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for k := 0; k < 60; k++ {
+		w, h := 1+r.IntN(40), 1+r.IntN(30)
+		m := &Map{W: w, H: h, V: make([]float32, w*h)}
+		levels := []int{2, 3, 5, 100, 0}[k%5]
+		for i := range m.V {
+			if levels == 0 {
+				m.V[i] = r.Float32()*1.2 - 0.1
+			} else {
+				m.V[i] = float32(r.IntN(levels)) / float32(levels-1+k%2)
+			}
+		}
+		if k%7 == 0 { // a smooth blob
+			for y := 0; y < h; y++ {
+				for x := 0; x < w; x++ {
+					dx, dy := float64(x-w/2), float64(y-h/3)
+					m.V[y*w+x] = float32(math.Exp(-(dx*dx + dy*dy) / 50))
+				}
+			}
+		}
+		boxes, ok := m.boxesAtThresholds()
+		for th := 0; th < BoxThresholds; th++ {
+			b, o := m.BoxAt(float32(th) / 100)
+			if o != ok[th] || b != boxes[th] {
+				t.Fatalf("map %d (%dx%d, %d levels), threshold %d: one pass %v %v, BoxAt %v %v", k, w, h, levels, th, boxes[th], ok[th], b, o)
+			}
+		}
 	}
 }

@@ -27,6 +27,7 @@ import math
 import os
 import subprocess
 import sys
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -60,13 +61,29 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--convis", default=os.path.join(ROOT, "bin/convis"))
     ap.add_argument("--out", default=os.path.join(ROOT, "build/presence"))
-    ap.add_argument("--calibration", type=int, default=15, help="single and multi-object benchmark scenes each")
-    ap.add_argument("--held-out", type=int, default=20, help="multi-object benchmark scenes, and non-square scenes (an equal share per size)")
+    ap.add_argument("--calibration", type=int, default=8, help="single and multi-object benchmark scenes each")
+    ap.add_argument("--held-out", type=int, default=16, help="multi-object benchmark scenes held out (from the end of the set)")
+    ap.add_argument("--non-square", type=int, default=3, help="non-square scenes held out per size (4 sizes)")
+    ap.add_argument("--features", default=None, help="the per (scene, concept) presence statistics, JSONL (default OUT/features.jsonl)")
+    ap.add_argument("--reuse", action="store_true", help="read --features instead of running convis (rules are searched offline)")
     ap.add_argument("--max-false-absent", type=float, default=0.05)
     ap.add_argument("--json")
     a = ap.parse_args()
-    cv = [a.convis, "--log-level", "error", "--cache-dir", os.path.join(a.out, "cache")]
+    features = a.features or os.path.join(a.out, "features.jsonl")
+    if a.reuse:
+        rows = [json.loads(l) for l in open(features)]
+    else:
+        rows = collect(a, features)
+    header = rows[0]
+    pairs = {}  # set -> [(level, present, presence)]
+    for r in rows[1:]:
+        pairs.setdefault(r["set"], []).append((r["level"], r["present"], r["presence"]))
+    fit(a, header, pairs)
 
+
+def collect(a, features):
+    """Runs explain over every set and writes one line per (scene, concept)."""
+    cv = [a.convis, "--log-level", "error", "--cache-dir", os.path.join(a.out, "cache")]
     bench = json.load(open(os.path.join(ROOT, "testdata/scenes/manifest.json")))["images"]
     nonsq = json.load(open(os.path.join(ROOT, "testdata/scenes-nonsquare/manifest.json")))["images"]
     single = [i for i in bench if i["file"].startswith("single/")]
@@ -78,7 +95,7 @@ def main():
         "held-out benchmark": ("testdata/scenes", multi[-a.held_out:]),
         "held-out non-square": ("testdata/scenes-nonsquare",
                                 [i for s in ("240x320", "320x240", "400x300", "448x448")
-                                 for i in [j for j in nonsq if j["file"].startswith(s + "/")][: max(1, a.held_out // 4)]]),
+                                 for i in [j for j in nonsq if j["file"].startswith(s + "/")][: a.non_square]]),
     }
     objects = sorted({l.split("\t")[4] for l in open(os.path.join(ROOT, "models/convis-tiny/data/objects.tsv")).read().splitlines()[1:]})
     samples = json.loads(run(cv + ["eval", "localization", os.path.join(ROOT, "testdata/scenes"), "--concept-level", "parent", "--list-samples"]))
@@ -96,23 +113,38 @@ def main():
     level = {**{c: "object" for c in objects}, **{c: "parent" for c in parents}}
     cargs = [x for c in objects + parents for x in ("-c", c)]
 
-    pairs = {}  # set -> [(level, present, presence)]
+    header = {"type": "header", "objects": len(objects), "parents": len(parents), "sets": {}}
+    rows = []
     for name, (mdir, images) in sets.items():
         data = os.path.join(a.out, "data", name.replace(" ", "-"))
         link(os.path.join(ROOT, mdir), images, data)
         out = os.path.join(a.out, "runs", name.replace(" ", "-"))
         # Presence needs the grid's windows and the whole image, not the
         # refinement (--refine=false: the same grid windows, cached).
+        t0 = time.monotonic()
         recs = [json.loads(l) for l in run(cv + ["explain", data, "-r", "--format", "json", "-o", out, "--jsonl", "--refine=false"] + cargs).splitlines() if l.strip()]
+        wall = time.monotonic() - t0
         contents = {im["file"]: {o["concept"] for o in im["objects"]} for im in images}
-        pairs[name] = []
+        n = 0
         for r in recs:
             if r["status"] not in ("ok", "skipped"):
                 continue
             present = bool(contents[r["relative_path"]] & subtree[r["concept"]])
-            pairs[name].append((level[r["concept"]], present, r["presence"]))
-        print(f"{name}: {len(images)} scenes, {len(pairs[name])} pairs", file=sys.stderr, flush=True)
+            rows.append({"set": name, "scene": r["relative_path"], "concept": r["concept"], "level": level[r["concept"]],
+                         "present": present, "seeds": r.get("spread", {}).get("seeds", 1), "presence": r["presence"]})
+            n += 1
+        header["sets"][name] = {"scenes": [im["file"] for im in images], "pairs": n, "wall_s": round(wall, 1)}
+        print(f"{name}: {len(images)} scenes, {n} pairs, {wall:.0f} s", file=sys.stderr, flush=True)
+    tmp = features + ".tmp"
+    with open(tmp, "w") as f:
+        for r in [header] + rows:
+            f.write(json.dumps(r) + "\n")
+    os.replace(tmp, features)
+    return [header] + rows
 
+
+def fit(a, header, pairs):
+    sets = {name: [None] * len(h["scenes"]) for name, h in header["sets"].items()}
     def absent(p, A, B):
         return p.get("whole_image_chance", 0) > A and p.get("windows_first_lift", 0) < B
 

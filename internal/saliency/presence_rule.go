@@ -46,6 +46,18 @@ func PresenceOf(whole *WholeImage, cm ConceptMap) *Presence {
 	if cm.WindowsScored > 0 {
 		p.WindowsFirst = float64(cm.WindowsFirst) / float64(cm.WindowsScored)
 		p.WindowsLift = p.WindowsFirst / p.WindowsChance
+		n := float64(cm.WindowsScored)
+		p.WindowsScored = cm.WindowsScored
+		p.WindowsTop5Chance = chanceOfBest(4, m, T)
+		p.WindowsTop5 = float64(cm.WindowsTop5) / n
+		p.WindowsTop5Lift = p.WindowsTop5 / p.WindowsTop5Chance
+		p.WindowsTop10Chance = chanceOfBest(9, m, T)
+		p.WindowsTop10 = float64(cm.WindowsTop10) / n
+		p.WindowsTop10Lift = p.WindowsTop10 / p.WindowsTop10Chance
+		// 1 − (1 − c)^n without losing c ≪ 1/n to rounding.
+		c := chanceOfBest(cm.BestRank, m, T)
+		p.BestWindowChance = -math.Expm1(n * math.Log1p(-c))
+		p.WindowsMeanChance = cm.WindowsChanceSum / n
 	}
 	p.LooksAbsent = p.WholeImageChance > PresenceMaxChance && p.WindowsLift < PresenceMinLift
 	p.Rule = PresenceRule()

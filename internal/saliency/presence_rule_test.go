@@ -25,3 +25,85 @@ func TestChanceOfBestAccountsForSubtreeSize(t *testing.T) {
 		}
 	}
 }
+
+// presenceOfRanks is PresenceOf for a concept of m prompts among T whose
+// whole image ranks it wholeRank and whose windows rank it as in ranks.
+func presenceOfRanks(m, T, wholeRank int, ranks []float64) *Presence {
+	set := make([]int32, m)
+	sims := make([]float32, T)
+	for i := range set {
+		set[i] = int32(T - 1 - i)
+		sims[T-1-i] = -1
+	}
+	// wholeRank prompts outside the subtree above its best member.
+	for i := 0; i < wholeRank; i++ {
+		sims[i] = 1
+	}
+	sims[set[0]] = 0.5
+	whole := &WholeImage{ix: &ConceptIndex{Owner: make([]int32, T)}, sims: sims}
+	cm := ConceptMap{Concept: Concept{Set: set}, BestRank: math.MaxInt}
+	encode := make([]int, len(ranks))
+	for i := range encode {
+		encode[i] = i
+	}
+	cm.countWindows(ranks, encode, T)
+	return PresenceOf(whole, cm)
+}
+
+// The same windows say much more for a subtree of 7 synsets than for one
+// of 485: the share of windows ranking a member among the first k is
+// weighed against the chance a subtree of that size has.
+func TestWindowStatisticsAccountForSubtreeSize(t *testing.T) {
+	t.Parallel()
+	// 100 windows: 10 rank the subtree first, 20 more among the first 5,
+	// 10 more among the first 10, the rest at rank 500.
+	ranks := make([]float64, 100)
+	for i := range ranks {
+		switch {
+		case i < 10:
+			ranks[i] = 0
+		case i < 30:
+			ranks[i] = 3
+		case i < 40:
+			ranks[i] = 7
+		default:
+			ranks[i] = 500
+		}
+	}
+	dog := presenceOfRanks(7, 7080, 2, ranks)
+	animal := presenceOfRanks(485, 7080, 2, ranks)
+	if dog.WholeImageRank != 2 || dog.BestWindowRank != 0 || dog.WindowsScored != 100 {
+		t.Fatalf("whole rank %d, best window %d, windows %d; want 2, 0, 100", dog.WholeImageRank, dog.BestWindowRank, dog.WindowsScored)
+	}
+	for _, c := range []struct {
+		name        string
+		share, lift float64
+		want        float64
+		chance      float64
+	}{
+		{"top 5 (dog)", dog.WindowsTop5, dog.WindowsTop5Lift, 0.30, chanceOfBest(4, 7, 7080)},
+		{"top 10 (dog)", dog.WindowsTop10, dog.WindowsTop10Lift, 0.40, chanceOfBest(9, 7, 7080)},
+		{"top 5 (animal)", animal.WindowsTop5, animal.WindowsTop5Lift, 0.30, chanceOfBest(4, 485, 7080)},
+		{"top 10 (animal)", animal.WindowsTop10, animal.WindowsTop10Lift, 0.40, chanceOfBest(9, 485, 7080)},
+	} {
+		if math.Abs(c.share-c.want) > 1e-12 || math.Abs(c.lift-c.want/c.chance) > 1e-9 {
+			t.Errorf("%s: share %g lift %g, want %g and %g", c.name, c.share, c.lift, c.want, c.want/c.chance)
+		}
+	}
+	// 0.3 of windows in the first 5 is ~60× chance for 7 synsets and
+	// about 1× (0.29) for 485.
+	if !(dog.WindowsTop5Lift > 50 && animal.WindowsTop5Lift < 1.1) {
+		t.Errorf("top-5 lift %g (7 synsets), %g (485); want > 50 and < 1.1", dog.WindowsTop5Lift, animal.WindowsTop5Lift)
+	}
+	if !(dog.WindowsMeanChance < animal.WindowsMeanChance/2) {
+		t.Errorf("mean window chance %g (7 synsets) not well below %g (485)", dog.WindowsMeanChance, animal.WindowsMeanChance)
+	}
+	// The best window ranks first: over 100 windows that is likely for a
+	// subtree of 485 by chance, and unlikely for one of 7.
+	if !(dog.BestWindowChance < 0.1 && animal.BestWindowChance > 0.99) {
+		t.Errorf("best window chance %g (7 synsets), %g (485); want < 0.1 and > 0.99", dog.BestWindowChance, animal.BestWindowChance)
+	}
+	if want := -math.Expm1(100 * math.Log1p(-chanceOfBest(0, 7, 7080))); math.Abs(dog.BestWindowChance-want) > 1e-12 {
+		t.Errorf("best window chance %g, want %g", dog.BestWindowChance, want)
+	}
+}

@@ -90,6 +90,10 @@ type Presence struct {
 	WindowsFirst     float64 `json:"windows_first,omitempty"`
 	WindowsChance    float64 `json:"windows_first_chance,omitempty"`
 	WindowsLift      float64 `json:"windows_first_lift,omitempty"`
+	// WindowsExcess is windows_first − windows_first_chance: how far the
+	// share of windows ranking the subtree first exceeds what a subtree of
+	// its size gets by chance; the rule's statistic (PresenceOf).
+	WindowsExcess float64 `json:"windows_first_excess,omitempty"`
 	// The same share and lift for the first 5 and first 10 prompts; the
 	// chance that some window of the map ranks the subtree as well as its
 	// best window does (best_window_rank's chance for one window, taken

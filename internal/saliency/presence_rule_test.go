@@ -2,6 +2,7 @@ package saliency
 
 import (
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -105,5 +106,46 @@ func TestWindowStatisticsAccountForSubtreeSize(t *testing.T) {
 	}
 	if want := -math.Expm1(100 * math.Log1p(-chanceOfBest(0, 7, 7080))); math.Abs(dog.BestWindowChance-want) > 1e-12 {
 		t.Errorf("best window chance %g, want %g", dog.BestWindowChance, want)
+	}
+}
+
+// The rule: the same windows (8% of them rank the subtree first) make a
+// subtree of 7 synsets present and one of 485 absent, whose chance of
+// ranking first is 6.6%; a whole image ranking the subtree far above
+// chance keeps it present.
+func TestLooksAbsentWeighsExcessOverChance(t *testing.T) {
+	t.Parallel()
+	ranks := make([]float64, 100)
+	for i := range ranks {
+		ranks[i] = 300
+		if i < 8 {
+			ranks[i] = 0
+		}
+	}
+	dog := presenceOfRanks(7, 7080, 50, ranks)
+	animal := presenceOfRanks(485, 7080, 50, ranks)
+	if math.Abs(dog.WindowsExcess-(0.08-chanceOfBest(0, 7, 7080))) > 1e-12 || math.Abs(animal.WindowsExcess-(0.08-chanceOfBest(0, 485, 7080))) > 1e-12 {
+		t.Fatalf("excess %g (7 synsets), %g (485)", dog.WindowsExcess, animal.WindowsExcess)
+	}
+	if dog.LooksAbsent || !animal.LooksAbsent {
+		t.Errorf("looks absent: %v for 7 synsets (excess %g), %v for 485 (excess %g); want false, true", dog.LooksAbsent, dog.WindowsExcess, animal.LooksAbsent, animal.WindowsExcess)
+	}
+	// One window of 2,920 ranking a single synset first is a lift of 2.4
+	// (the previous rule's "present"), and an excess of 0.0002: absent.
+	one := make([]float64, 2920)
+	for i := range one {
+		one[i] = 40
+	}
+	one[0] = 0
+	if p := presenceOfRanks(1, 7080, 200, one); !p.LooksAbsent || p.WindowsLift < 2 {
+		t.Errorf("one window of 2,920 first for one synset: looks absent %v (lift %g, excess %g); want true", p.LooksAbsent, p.WindowsLift, p.WindowsExcess)
+	}
+	// The whole image ranks the synset first: chance 1/7080 < 0.001,
+	// present whatever the windows.
+	if p := presenceOfRanks(1, 7080, 0, one); p.LooksAbsent {
+		t.Errorf("whole image ranks the synset first (chance %g): looks absent", p.WholeImageChance)
+	}
+	if !strings.Contains(PresenceRule(), "windows_first_excess < 0.025") || !strings.Contains(PresenceRule(), "whole_image_chance > 0.001") {
+		t.Errorf("rule in words: %q", PresenceRule())
 	}
 }

@@ -5,7 +5,7 @@ Every one of the built-in model's object synsets and every parent of them
 (the first hypernym in T, as eval localization takes it) is explained, at
 explain's defaults (four seeds, the grid's windows; --refine=false, which
 changes no presence statistic), on calibration scenes (the first 8 single-
-and 8 multi-object benchmark scenes) and on held-out scenes (the last 16
+and first 24 multi-object benchmark scenes) and on held-out scenes (the last 16
 multi-object benchmark scenes and 3 non-square scenes per size, 12). A
 concept is present in a scene when one of the scene's objects is in its
 subtree. Every presence statistic of every (scene, concept) pair goes to
@@ -74,7 +74,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--convis", default=os.path.join(ROOT, "bin/convis"))
     ap.add_argument("--out", default=os.path.join(ROOT, "build/presence"))
-    ap.add_argument("--calibration", type=int, default=8, help="single and multi-object benchmark scenes each")
+    ap.add_argument("--calibration", type=int, default=8, help="single-object benchmark scenes (and multi-object ones unless --calibration-multi)")
+    ap.add_argument("--calibration-multi", type=int, default=24, help="multi-object benchmark scenes for calibration, from the start of the set (the held-out ones are mostly multi-object)")
     ap.add_argument("--held-out", type=int, default=16, help="multi-object benchmark scenes held out (from the end of the set)")
     ap.add_argument("--non-square", type=int, default=3, help="non-square scenes held out per size (4 sizes)")
     ap.add_argument("--features", default=None, help="the per (scene, concept) presence statistics, JSONL (default OUT/features.jsonl)")
@@ -119,7 +120,7 @@ def collect(a, features):
     # Held-out multi-object scenes from the end of the set: the seed
     # stability runs use its first scenes.
     sets = {
-        "calibration": ("testdata/scenes", single[: a.calibration] + multi[: a.calibration]),
+        "calibration": ("testdata/scenes", single[: a.calibration] + multi[: a.calibration if a.calibration_multi is None else a.calibration_multi]),
         "held-out benchmark": ("testdata/scenes", multi[-a.held_out:]),
         "held-out non-square": ("testdata/scenes-nonsquare",
                                 [i for s in ("240x320", "320x240", "400x300", "448x448")

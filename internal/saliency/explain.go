@@ -84,9 +84,37 @@ type ConceptMap struct {
 	// synset of the concept's subtree first, of WindowsScored (summed over
 	// the seeds): the presence rule compares the share with chance.
 	WindowsFirst, WindowsScored int
+	// WindowsTop5 and WindowsTop10 count the windows ranking some synset
+	// of the subtree among the first 5 and 10 prompts, and
+	// WindowsChanceSum sums each window's chanceOfBest of its best rank
+	// (summed over the seeds like WindowsFirst).
+	WindowsTop5, WindowsTop10 int
+	WindowsChanceSum          float64
 	// Versus is the concept's contrast with each of Params.Versus that
 	// is not the concept itself.
 	Versus []VersusMap
+}
+
+// countWindows counts, for the presence rule, the windows in encode that
+// rank the subtree first, among the first 5 and 10 of vocab prompts, and
+// sums their chances (ranks are per window, the subtree's best rank).
+func (cm *ConceptMap) countWindows(ranks []float64, encode []int, vocab int) {
+	prompts := len(cm.Concept.Set)
+	for _, i := range encode {
+		r := int(ranks[i])
+		cm.BestRank = min(cm.BestRank, r)
+		if r == 0 {
+			cm.WindowsFirst++
+		}
+		if r < 5 {
+			cm.WindowsTop5++
+		}
+		if r < 10 {
+			cm.WindowsTop10++
+		}
+		cm.WindowsChanceSum += chanceOfBest(r, prompts, vocab)
+	}
+	cm.WindowsScored += len(encode)
 }
 
 // Explanation is the result for one image and any number of concepts: the
@@ -302,13 +330,7 @@ func (e *Explainer) ExplainPrepared(ctx context.Context, pr *Prepared, concepts 
 	ex.ScoreTime = sc.elapsed
 	for k, cc := range concepts[:asked] {
 		cm := ConceptMap{Concept: cc, Ranks: ranks[k][:nw], Cosines: cosines[k][:nw], BestRank: math.MaxInt}
-		for _, i := range encode {
-			cm.BestRank = min(cm.BestRank, int(ranks[k][i]))
-			if ranks[k][i] == 0 {
-				cm.WindowsFirst++
-			}
-		}
-		cm.WindowsScored = len(encode)
+		cm.countWindows(ranks[k], encode, e.Index.Len())
 		cm.Scores = cm.Ranks
 		if p.Method == MethodOcclusion {
 			cm.Scores = cm.Cosines

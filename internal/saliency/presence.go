@@ -90,6 +90,25 @@ type Presence struct {
 	WindowsFirst     float64 `json:"windows_first,omitempty"`
 	WindowsChance    float64 `json:"windows_first_chance,omitempty"`
 	WindowsLift      float64 `json:"windows_first_lift,omitempty"`
+	// WindowsExcess is windows_first − windows_first_chance: how far the
+	// share of windows ranking the subtree first exceeds what a subtree of
+	// its size gets by chance; the rule's statistic (PresenceOf).
+	WindowsExcess float64 `json:"windows_first_excess,omitempty"`
+	// The same share and lift for the first 5 and first 10 prompts; the
+	// chance that some window of the map ranks the subtree as well as its
+	// best window does (best_window_rank's chance for one window, taken
+	// over windows_scored windows as if independent); and the mean over
+	// the windows of each window's chance of its best rank (about 0.5 for
+	// a subtree ranked at random, near 0 where the image shows it).
+	WindowsTop5        float64 `json:"windows_top5,omitempty"`
+	WindowsTop5Chance  float64 `json:"windows_top5_chance,omitempty"`
+	WindowsTop5Lift    float64 `json:"windows_top5_lift,omitempty"`
+	WindowsTop10       float64 `json:"windows_top10,omitempty"`
+	WindowsTop10Chance float64 `json:"windows_top10_chance,omitempty"`
+	WindowsTop10Lift   float64 `json:"windows_top10_lift,omitempty"`
+	WindowsScored      int     `json:"windows_scored,omitempty"`
+	BestWindowChance   float64 `json:"best_window_chance,omitempty"`
+	WindowsMeanChance  float64 `json:"windows_mean_chance,omitempty"`
 }
 
 // The absence rule, chosen from measurements on held-out benchmark scenes

@@ -102,6 +102,9 @@ func mergeSeeds(runs []*Explanation) *Explanation {
 			if i > 0 {
 				cm.WindowsFirst += r.Maps[k].WindowsFirst
 				cm.WindowsScored += r.Maps[k].WindowsScored
+				cm.WindowsTop5 += r.Maps[k].WindowsTop5
+				cm.WindowsTop10 += r.Maps[k].WindowsTop10
+				cm.WindowsChanceSum += r.Maps[k].WindowsChanceSum
 			}
 		}
 		cm.Map, cm.Spread = MeanMaps(maps)

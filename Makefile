@@ -187,7 +187,7 @@ demo: build ## explain a bundled scene with the built-in model (writes convis-ou
 	bin/convis explain testdata/demo/scene.png --concept dog --versus cat -o convis-out/demo-versus
 	@echo "overlays: convis-out/demo/scene.dog.n.01.overlay.png, scene.animal.n.01.overlay.png, scene.vehicle.n.01.overlay.png,"
 	@echo "  scene.guitar.n.01.overlay.png (no guitar in the scene: it looks absent, and its box is dashed;"
-	@echo "  vehicle looks absent too: bus.n.01 is not in the subtree of vehicle.n.01 in WordNet),"
+	@echo "  vehicle does not: WordNet puts bus.n.01 under conveyance, not vehicle, but the model ranks vehicles high here),"
 	@echo "  convis-out/demo-versus/scene.dog.n.01.vs.cat.n.01.overlay.png (where it looks like a dog rather than a cat)"
 
 wordnet: ## regenerate the embedded WordNet graph from /usr/share/wordnet

@@ -79,6 +79,8 @@ def main():
     ap.add_argument("--convis", default=os.path.join(ROOT, "bin/convis"))
     ap.add_argument("--out", default=os.path.join(ROOT, "build/trust-stability"))
     ap.add_argument("--scenes", type=int, default=12, help="scenes per dataset")
+    ap.add_argument("--first", type=int, default=0,
+                    help="skip this many scenes per dataset (a held-out set: --first 12 takes multi/0012… and the 4th… scene of each size)")
     ap.add_argument("--absent", type=int, default=4, help="absent concepts")
     ap.add_argument("--seeds", default="1,2,4,8")
     ap.add_argument("--fills", default="noise,gray,blur")
@@ -99,14 +101,14 @@ def main():
     bench_all = json.load(open(os.path.join(ROOT, "testdata/scenes/manifest.json")))["images"]
     datasets = {
         "benchmark": subset(os.path.join(ROOT, "testdata/scenes"),
-                            lambda ims: [i for i in ims if i["file"].startswith("multi/")][: a.scenes], os.path.join(a.out, "data/benchmark")),
+                            lambda ims: [i for i in ims if i["file"].startswith("multi/")][a.first: a.first + a.scenes], os.path.join(a.out, "data/benchmark")),
         "nonsquare": subset(os.path.join(ROOT, "testdata/scenes-nonsquare"),
                             lambda ims: [i for s in ("240x320", "320x240", "400x300", "448x448")
-                                         for i in [j for j in ims if j["file"].startswith(s + "/")][: max(1, a.scenes // 4)]],
+                                         for i in [j for j in ims if j["file"].startswith(s + "/")][a.first // 4: a.first // 4 + max(1, a.scenes // 4)]],
                             os.path.join(a.out, "data/nonsquare")),
     }
     datasets = {k: v for k, v in datasets.items() if k in a.datasets.split(",")}
-    results = {"scenes_per_dataset": a.scenes, "rows": []}
+    results = {"scenes_per_dataset": a.scenes, "first": a.first, "rows": []}
     for ds, images in datasets.items():
         data = os.path.join(a.out, "data", ds)
         samples = json.loads(run(cv + ["eval", "localization", data, "--concept-level", "object,parent", "--list-samples"]))

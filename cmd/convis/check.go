@@ -290,7 +290,13 @@ func oldValuesHint(settings []string) string {
 	for _, d := range settings {
 		switch {
 		case strings.HasPrefix(d, "seeds "):
-			h = append(h, `args: [--seeds, "1"] for maps made before convis averaged `+strconv.Itoa(saliency.DefaultSeeds)+" canvases by default")
+			// "seeds A → B": the goldens were made on A canvases.
+			was, _, _ := strings.Cut(strings.TrimPrefix(d, "seeds "), " ")
+			canvases := was + " canvases"
+			if was == "1" {
+				canvases = "one canvas"
+			}
+			h = append(h, `args: [--seeds, "`+was+`"] for goldens made on `+canvases+" (explain's default is now "+strconv.Itoa(saliency.DefaultSeeds)+")")
 		case strings.HasPrefix(d, "refine "):
 			h = append(h, "args: [--refine=false] for maps made before convis refined them by default")
 		}

@@ -120,3 +120,18 @@ func TestCheckAndCompareCLI(t *testing.T) {
 		t.Errorf("truncated map: exit %d, %q", code, errs)
 	}
 }
+
+// The hint names the seeds the goldens were made with, whichever default
+// they were made under: one canvas (before issue 27) or an earlier default.
+func TestOldValuesHintNamesTheGoldensSeeds(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ diff, want string }{
+		{"seeds 1 → 8", `args: [--seeds, "1"] for goldens made on one canvas`},
+		{"seeds 4 → 8", `args: [--seeds, "4"] for goldens made on 4 canvases`},
+		{"refine false → true", "args: [--refine=false]"},
+	} {
+		if got := oldValuesHint([]string{c.diff}); !strings.HasPrefix(got, c.want) {
+			t.Errorf("oldValuesHint(%q) = %q, want it to start with %q", c.diff, got, c.want)
+		}
+	}
+}

@@ -325,7 +325,7 @@ func run(modelDir, imagePath string, batch, threads, reps, runs, indexPrompts in
 	fmt.Printf("%-52s %10.3f  (denominator from one full batch's best time)\n", "  the same, as measured before 2026-11-27", overheadFull)
 	fmt.Printf("%-52s %10.3f / %.3f / %.3f / %.3f\n", "  map's canvas / encoder calls / crops / ranking (s)", res.CanvasTime.Seconds(), res.Stats.EncodeTime.Seconds(), res.Stats.PrepTime.Seconds(), res.ScoreTime.Seconds())
 	five.print("grid map, 5 concepts ÷ 1 concept", "target ≤ 1.1")
-	fmt.Printf("%-52s %10.2f  (%d passes: one canvas of explain's default map, which averages --seeds 4 of them)\n", "refined map, 1 concept (s)", refined1.Seconds(), rres.Stats.Passes)
+	fmt.Printf("%-52s %10.2f  (%d passes: one canvas of explain's default map, which averages --seeds %d of them)\n", "refined map, 1 concept (s)", refined1.Seconds(), rres.Stats.Passes, saliency.DefaultSeeds)
 	passesR := float64(rres.Stats.Passes) / float64(res.Stats.Passes)
 	refinedR.print("refined map ÷ grid map (Algorithm 1)", fmt.Sprintf("passes %.3f; target ≤ %.3f", passesR, 1.05*passesR))
 	fmt.Printf("%-52s %10.2f  (%d passes)\n", "--budget fast map, 1 concept (s)", fast1.Seconds(), fres.Stats.Passes)

@@ -16,8 +16,8 @@ import (
 // `convis check testdata/suite/suite.yaml --update`).
 func TestSaliencySuite(t *testing.T) {
 	if testing.Short() {
-		// Four canvases a map since --seeds 4 became the default: about 90 s
-		// of a quiet machine, most of make test's budget. make test-long
+		// Eight canvases a map since --seeds 8 became the default (four
+		// before: about 90 s of a quiet machine), more than make test's budget. make test-long
 		// (CI) runs it; budget.txtar keeps the one-canvas map's bits in -short.
 		t.Skip("the suite of the default map runs in make test-long")
 	}

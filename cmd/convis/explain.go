@@ -141,7 +141,7 @@ status is 1 if any failed (2 for usage errors, 130 when interrupted).`,
 	f.StringVar(&opts.Fill, "fill", string(def.Canvas.Fill), "canvas fill: noise, gray or blur")
 	f.StringVar(&opts.Crop, "crop", string(def.Canvas.Crop), "pad (whole image) or center (the reference's centre crop)")
 	f.Uint64Var(&opts.Seed, "seed", 0, "seed of the noise fill and the stochastic sampler")
-	f.IntVar(&opts.Seeds, "seeds", saliency.DefaultSeeds, "the map is the mean of this many maps, on canvases drawn from seeds seed … seed+N−1 (each cached as a single-seed map; N× the passes of one); STEM.SYNSET.spread.npy (with --format npy) and the sidecar's spread hold the per-pixel standard deviation over them; 1 is the map of convis before 4 became the default (docs/trust.md)")
+	f.IntVar(&opts.Seeds, "seeds", saliency.DefaultSeeds, "the map is the mean of this many maps, on canvases drawn from seeds seed … seed+N−1 (each cached as a single-seed map; N× the passes of one); STEM.SYNSET.spread.npy (with --format npy) and the sidecar's spread hold the per-pixel standard deviation over them; 1 is the map of convis before it averaged canvases by default, 4 the default before 8 (docs/trust.md)")
 	addIndexFlags(f, &opts.Index)
 	boundedIntVar(f, &opts.Rounds, "iterations", def.Stochastic.Rounds, 1, maxRounds, "stochastic: rounds per window size")
 	boundedIntVar(f, &opts.Samples, "samples", def.Stochastic.Samples, 1, maxSamples, "stochastic: windows per round")

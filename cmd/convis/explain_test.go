@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/convis/convis/internal/saliency"
 )
 
 // Same inputs and seed give byte-identical outputs, sidecars included
@@ -190,10 +192,10 @@ func TestExplainPresetAndBoxes(t *testing.T) {
 	}
 	// The default map is refined over the whole image: 196 windows more
 	// on the square (the landscape's 224 × 168 content: 14 × 11 = 154), on
-	// each of the default's four canvases.
+	// each of the default's canvases (saliency.DefaultSeeds).
 	dw, _ := def["refine_windows"].(float64)
 	if p := def["params"].(map[string]any); p["refine"] != true || p["refine_region"] != "image" || p["refine_log_ranks"] != true || p["refine_weight"] != 0.5 || p["refine_smooth"] != 0.0 ||
-		p["refine_stride"] != 16.0 || p["refine_margin"] != nil || p["seeds"] != 4.0 || dw != 4*154 {
+		p["refine_stride"] != 16.0 || p["refine_margin"] != nil || p["seeds"] != float64(saliency.DefaultSeeds) || dw != float64(saliency.DefaultSeeds*154) {
 		t.Errorf("default refinement: params %v, refine_windows %v", p, def["refine_windows"])
 	}
 	if p := ref["params"].(map[string]any); p["refine"] != false || p["refine_region"] != nil {

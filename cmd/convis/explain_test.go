@@ -134,7 +134,7 @@ func TestExplainWindowCache(t *testing.T) {
 		t.Fatalf("after corrupting the cache: %q, maps equal %v", fixed.cache, reflect.DeepEqual(off.npy, fixed.npy))
 	}
 	var stdout bytes.Buffer
-	if code := Main(context.Background(), []string{"--cache-dir", cache, "cache", "clear"}, nil, &stdout, &bytes.Buffer{}); code != 0 || !strings.Contains(stdout.String(), "removed 3 embedding entries") { // the grid's, the refinement's and the whole image's
+	if code := Main(context.Background(), []string{"--cache-dir", cache, "cache", "clear"}, nil, &stdout, &bytes.Buffer{}); code != 0 || !strings.Contains(stdout.String(), "removed 5 embedding entries") { // the grid's and the refinement's windows inside the image and the others, and the whole image's
 		t.Fatalf("cache clear: exit %d, %q", code, stdout.String())
 	}
 	if again := run("again", "-c", "dog"); again.cache != "miss" {

@@ -176,6 +176,10 @@ type Prepared struct {
 	// FineCandidates are the coarse-to-fine plan's candidate windows
 	// (Params.FineWindows), of which ExplainPrepared encodes the chosen.
 	FineCandidates []Box
+	// shared, when set, carries the embeddings of the windows inside the
+	// image from one seed's canvas to the next (ExplainSeeds), so that
+	// they are encoded once without a window cache too.
+	shared *insideRows
 }
 
 // Prepare builds an image's canvas and window plan.
@@ -267,23 +271,23 @@ func (e *Explainer) ExplainPrepared(ctx context.Context, pr *Prepared, concepts 
 	}
 	sc := &windowScorer{ctx: ctx, index: e.Index, concepts: concepts, ranks: ranks, cosines: cosines}
 	total := len(boxes) + nFine + len(fine)
-	var gridProgress Progress
-	if progress != nil {
-		gridProgress = func(done, _ int) { progress(done, total) }
-	}
-	gridSink := sc.into(encode)
 	var coarse [][]float32 // the coarse windows' embeddings, when nFine > 0
 	if nFine > 0 {
 		coarse = make([][]float32, nw0)
-		rank := gridSink
-		gridSink = func(start int, rows [][]float32) {
+	}
+	gridSink := func(idx []int) func(int, [][]float32) {
+		rank := sc.into(idx)
+		if coarse == nil {
+			return rank
+		}
+		return func(start int, rows [][]float32) {
 			for r, row := range rows {
-				coarse[encode[start+r]] = slices.Clone(row)
+				coarse[idx[start+r]] = slices.Clone(row)
 			}
 			rank(start, rows)
 		}
 	}
-	ex.Stats, ex.WindowCache, err = e.embedCached(ctx, c, boxes, p.Batch, gridProgress, gridSink, sc.failed)
+	ex.Stats, ex.WindowCache, err = e.embedSplit(ctx, pr, boxes, encode, p.Batch, offset(progress, 0, total), gridSink, sc.failed)
 	if err != nil {
 		return nil, err
 	}
@@ -293,11 +297,7 @@ func (e *Explainer) ExplainPrepared(ctx context.Context, pr *Prepared, concepts 
 		for j := range idx {
 			idx[j] = nw0 + j
 		}
-		var fineProgress Progress
-		if progress != nil {
-			fineProgress = func(done, _ int) { progress(len(boxes)+done, total) }
-		}
-		st, state, err := e.embedCached(ctx, c, chosen, p.Batch, fineProgress, sc.into(idx), sc.failed)
+		st, state, err := e.embedCached(ctx, c, chosen, p.Batch, offset(progress, len(boxes), total), sc.into(idx), sc.failed)
 		if err != nil {
 			return nil, fmt.Errorf("coarse-to-fine windows: %w", err)
 		}
@@ -312,11 +312,7 @@ func (e *Explainer) ExplainPrepared(ctx context.Context, pr *Prepared, concepts 
 		for k := range idx {
 			idx[k] = nw + k
 		}
-		var fineProgress Progress
-		if progress != nil {
-			fineProgress = func(done, _ int) { progress(len(boxes)+nFine+done, total) }
-		}
-		st, state, err := e.embedCached(ctx, c, fine, p.Batch, fineProgress, sc.into(idx), sc.failed)
+		st, state, err := e.embedSplit(ctx, pr, fine, idx, p.Batch, offset(progress, len(boxes)+nFine, total), sc.into, sc.failed)
 		if err != nil {
 			return nil, fmt.Errorf("refinement windows: %w", err)
 		}
@@ -427,30 +423,141 @@ func (s *windowScorer) failed() bool { return s.err != nil }
 // failed() says the caller could not use them. It returns the encoder's
 // work and embedcache.Hit, embedcache.Miss or embedcache.Off.
 func (e *Explainer) embedCached(ctx context.Context, c *Canvas, boxes []Box, batch int, progress Progress, sink func(start int, rows [][]float32), failed func() bool) (EmbedStats, string, error) {
-	var key string
+	key := func() string { return WindowKey(e.ModelKey, e.Pre.Config, batch, c, boxes) }
+	st, state, _, err := e.embedKeyed(ctx, key, c, boxes, batch, progress, sink, failed)
+	return st, state, err
+}
+
+// embedKeyed is embedCached under the key key() names; it also returns
+// the rows (nil on a cache hit).
+func (e *Explainer) embedKeyed(ctx context.Context, key func() string, c *Canvas, boxes []Box, batch int, progress Progress, sink func(start int, rows [][]float32), failed func() bool) (EmbedStats, string, [][]float32, error) {
+	var k string
 	if e.Cache != nil {
-		key = WindowKey(e.ModelKey, e.Pre.Config, batch, c, boxes)
-		if rows, ok := e.Cache.Get(key, len(boxes)); ok {
-			for start := 0; start < len(rows); start += batch {
-				sink(start, rows[start:min(start+batch, len(rows))])
-			}
+		k = key()
+		if rows, ok := e.Cache.Get(k, len(boxes)); ok {
+			sinkRows(rows, batch, sink)
 			if progress != nil {
 				progress(len(boxes), len(boxes))
 			}
-			return EmbedStats{}, embedcache.Hit, nil
+			return EmbedStats{}, embedcache.Hit, rows, nil
 		}
 	}
 	rows, stats, err := EmbedWindows(ctx, c, boxes, e.Encoder, e.Pre, batch, progress, sink)
 	if err != nil {
-		return stats, "", err
+		return stats, "", nil, err
 	}
 	if e.Cache == nil {
-		return stats, embedcache.Off, nil
+		return stats, embedcache.Off, rows, nil
 	}
 	if !failed() {
-		if err := e.Cache.Put(key, rows); err != nil {
+		if err := e.Cache.Put(k, rows); err != nil {
 			e.Cache.Warning(err)
 		}
 	}
-	return stats, embedcache.Miss, nil
+	return stats, embedcache.Miss, rows, nil
+}
+
+// sinkRows hands rows to sink in the batches they were encoded in (the
+// kernel then sees the same inputs, so the maps have the same bits).
+func sinkRows(rows [][]float32, batch int, sink func(start int, rows [][]float32)) {
+	for start := 0; start < len(rows); start += batch {
+		sink(start, rows[start:min(start+batch, len(rows))])
+	}
+}
+
+// offset is progress for a stage whose first window is the base-th of
+// total.
+func offset(progress Progress, base, total int) Progress {
+	if progress == nil {
+		return nil
+	}
+	return func(done, _ int) { progress(base+done, total) }
+}
+
+// The windows wholly inside the image's own pixels see no fill: their
+// crops are the same on every seed's canvas. embedSplit encodes them in
+// batches of their own, under a key of the image's pixels (InsideWindowKey)
+// rather than the canvas's, and then the windows that reach the fill, so
+// that --seeds N encodes the inside ones once, not N times (30% of a
+// square image's passes at N = 8). Every seed count has this layout, one
+// included, so each seed's map in --seeds N is its single-seed map bit for
+// bit.
+
+// insideRows are the embeddings of the inside windows of one image, by
+// key, shared between the seeds' canvases of one ExplainSeeds call.
+type insideRows struct{ rows map[string][][]float32 }
+
+// embedSplit embeds boxes (the windows idx of the map) through
+// embedCached, the inside ones first; sinkFor(idx') is the sink for the
+// windows idx' (batch row k of a batch starting at start is idx'[start+k]).
+// It returns the work of both parts and the state of the outside part's
+// cache (that of the inside part if there is no outside one).
+func (e *Explainer) embedSplit(ctx context.Context, pr *Prepared, boxes []Box, idx []int, batch int, progress Progress, sinkFor func(idx []int) func(int, [][]float32), failed func() bool) (EmbedStats, string, error) {
+	c := pr.Canvas
+	x0, y0, x1, y1 := c.ContentRect()
+	var inBoxes, outBoxes []Box
+	var inIdx, outIdx []int
+	for j, b := range boxes {
+		if b.X >= x0 && b.Y >= y0 && b.X+b.W <= x1 && b.Y+b.H <= y1 {
+			inBoxes, inIdx = append(inBoxes, b), append(inIdx, idx[j])
+		} else {
+			outBoxes, outIdx = append(outBoxes, b), append(outIdx, idx[j])
+		}
+	}
+	var st EmbedStats
+	state := embedcache.Off
+	if len(inBoxes) > 0 {
+		key := func() string { return InsideWindowKey(e.ModelKey, e.Pre.Config, batch, c, inBoxes) }
+		sink := sinkFor(inIdx)
+		var memo string
+		if pr.shared != nil {
+			memo = InsideWindowKey(e.ModelKey, e.Pre.Config, batch, c, inBoxes)
+		}
+		if rows, ok := pr.shared.get(memo); ok {
+			sinkRows(rows, batch, sink)
+			if progress != nil {
+				progress(len(inBoxes), len(boxes))
+			}
+			if e.Cache != nil {
+				state = embedcache.Hit
+			}
+		} else {
+			var rows [][]float32
+			var err error
+			if st, state, rows, err = e.embedKeyed(ctx, key, c, inBoxes, batch, offset(progress, 0, len(boxes)), sink, failed); err != nil {
+				return st, "", err
+			}
+			if rows != nil && !failed() {
+				pr.shared.put(memo, rows)
+			}
+		}
+	}
+	if len(outBoxes) > 0 {
+		ost, ostate, err := e.embedCached(ctx, c, outBoxes, batch, offset(progress, len(inBoxes), len(boxes)), sinkFor(outIdx), failed)
+		if err != nil {
+			return st, "", err
+		}
+		st.Passes += ost.Passes
+		st.Batches = append(st.Batches, ost.Batches...)
+		st.EncodeTime += ost.EncodeTime
+		st.PrepTime += ost.PrepTime
+		if len(inBoxes) == 0 || ostate == embedcache.Miss {
+			state = ostate
+		}
+	}
+	return st, state, nil
+}
+
+func (s *insideRows) get(key string) ([][]float32, bool) {
+	if s == nil {
+		return nil, false
+	}
+	rows, ok := s.rows[key]
+	return rows, ok
+}
+
+func (s *insideRows) put(key string, rows [][]float32) {
+	if s != nil {
+		s.rows[key] = rows
+	}
 }

@@ -42,13 +42,17 @@ func withSeed(p Params, k int) Params {
 // SeedsOf(p) canvases; first, when not nil, is img prepared with p (seed Seed); the
 // other canvases are prepared here. Each canvas goes through the window
 // cache as a single-seed map does, so its maps equal single-seed maps bit
-// for bit and a second concept encodes nothing. Every ConceptMap carries
+// for bit and a second concept encodes nothing; the windows inside the
+// image, the same on every canvas, are encoded once. Every ConceptMap carries
 // Spread, the per-pixel standard deviation of the maps over the seeds
 // (zero for one seed). The Explanation's Canvas is the first seed's; its
 // counts (windows, passes, batches) add up the seeds'.
 func (e *Explainer) ExplainSeeds(ctx context.Context, img *clip.RGB, first *Prepared, concepts []Concept, p Params, progress Progress) (*Explanation, error) {
 	n := SeedsOf(p)
 	runs := make([]*Explanation, n)
+	// The windows inside the image are encoded on the first canvas only
+	// (embedSplit), with or without the window cache.
+	shared := &insideRows{rows: map[string][][]float32{}}
 	for k := range n {
 		pk := withSeed(p, k)
 		pr := first
@@ -57,6 +61,12 @@ func (e *Explainer) ExplainSeeds(ctx context.Context, img *clip.RGB, first *Prep
 			if pr, err = Prepare(img, pk); err != nil {
 				return nil, fmt.Errorf("seed %d: %w", pk.Canvas.Seed, err)
 			}
+		} else {
+			cp := *first // the caller's stays as it was
+			pr = &cp
+		}
+		if n > 1 {
+			pr.shared = shared
 		}
 		var prog Progress
 		if progress != nil {

@@ -10,9 +10,9 @@ import (
 // RankedConcept is a synset of T as an image ranks it (TopConcepts).
 type RankedConcept struct {
 	Node int32 // position in T
-	// Votes is how many of the map's grid windows rank one of the
-	// synset's own prompts first among all of T's, each window weighted by
-	// the share of it that shows the image (not the canvas's fill).
+	// Votes is how many of the map's grid windows wholly inside the image
+	// (none of the canvas's fill in view) rank one of the synset's own
+	// prompts first among all of T's.
 	Votes float64
 	// Whole is the whole image's cosine with the synset's best prompt.
 	Whole float32
@@ -23,20 +23,22 @@ type RankedConcept struct {
 
 // TopConcepts ranks the synsets of T for an image, the one rule that
 // classify and explain --top share: the windows of the map's grid vote
-// for the synset whose own prompt is closest (weighted by how much of the
-// window is image), and synsets rank by their votes, then by the whole
+// for the synset whose own prompt is closest (the windows wholly inside
+// the image: they see no fill, so the ranking is the same on every seed's
+// canvas), and synsets rank by their votes, then by the whole
 // image's cosine. Counting each synset by its own prompts, not its
 // subtree, keeps entity.n.01 and other large subtrees from winning by
 // size; counting windows finds the objects that a whole-image embedding of
 // several objects misses. The windows go through the window cache with
-// the same key as the map's, so explaining the top concepts after ranking
-// them encodes nothing more. It returns the first k.
+// the same key as the map's inside windows (embedSplit), so explaining the
+// top concepts after ranking them encodes only the map's other windows.
+// It returns the first k.
 func (e *Explainer) TopConcepts(ctx context.Context, pr *Prepared, p Params, whole *WholeImage, k int) ([]RankedConcept, error) {
 	c := pr.Canvas
 	x0, y0, x1, y1 := c.ContentRect()
 	var boxes []Box
 	for _, b := range pr.Windows {
-		if p.FullPlan || b.Overlaps(x0, y0, x1, y1) {
+		if (p.FullPlan || b.Overlaps(x0, y0, x1, y1)) && imageShare(b, x0, y0, x1, y1) == 1 {
 			boxes = append(boxes, b)
 		}
 	}
@@ -63,13 +65,14 @@ func (e *Explainer) TopConcepts(ctx context.Context, pr *Prepared, p Params, who
 					best = j
 				}
 			}
-			if imageShare(boxes[start+r], x0, y0, x1, y1) == 1 {
-				votes[ix.Owner[best]]++
-			}
+			votes[ix.Owner[best]]++
 		}
 	}
-	if _, _, eerr := e.embedCached(ctx, c, boxes, p.Batch, nil, sink, func() bool { return err != nil }); eerr != nil {
-		return nil, eerr
+	key := func() string { return InsideWindowKey(e.ModelKey, e.Pre.Config, p.Batch, c, boxes) }
+	if len(boxes) > 0 { // a thin strip of an image has no window inside it
+		if _, _, _, eerr := e.embedKeyed(ctx, key, c, boxes, p.Batch, nil, sink, func() bool { return err != nil }); eerr != nil {
+			return nil, eerr
+		}
 	}
 	if err != nil {
 		return nil, err

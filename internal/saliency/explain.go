@@ -428,8 +428,8 @@ func (e *Explainer) embedCached(ctx context.Context, c *Canvas, boxes []Box, bat
 	return st, state, err
 }
 
-// embedKeyed is embedCached under the key key() names; it also returns
-// the rows (nil on a cache hit).
+// embedKeyed is embedCached under the key key() names (called only when
+// there is a cache); it also returns the rows, encoded or cached.
 func (e *Explainer) embedKeyed(ctx context.Context, key func() string, c *Canvas, boxes []Box, batch int, progress Progress, sink func(start int, rows [][]float32), failed func() bool) (EmbedStats, string, [][]float32, error) {
 	var k string
 	if e.Cache != nil {

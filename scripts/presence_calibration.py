@@ -81,22 +81,37 @@ def main():
     ap.add_argument("--fresh", type=int, default=60,
                     help="a second held-out set, never looked at while the rule was chosen: this many multi-object benchmark scenes from --fresh-from on (0: none)")
     ap.add_argument("--fresh-from", type=int, default=100)
-    ap.add_argument("--fresh-non-square", type=int, default=6, help="and this many non-square scenes per size, after the seed-stability runs' first six")
+    ap.add_argument("--fresh-non-square", type=int, default=6, help="and this many non-square scenes per size, from --fresh-non-square-from on")
+    ap.add_argument("--fresh-non-square-from", type=int, default=6, help="(the seed-stability runs take the first six of each size)")
+    ap.add_argument("--fresh-name", default="fresh", help="the fresh sets are named NAME benchmark and NAME non-square")
+    ap.add_argument("--only", help="collect only these sets, comma-separated (e.g. 'fresh2 benchmark,fresh2 non-square')")
     ap.add_argument("--features", default=None, help="the per (scene, concept) presence statistics, JSONL (default OUT/features.jsonl)")
     ap.add_argument("--reuse", action="store_true", help="read --features instead of running convis (rules are searched offline)")
     ap.add_argument("--max-false-absent", type=float, default=0.05, help="the false-absent target")
     ap.add_argument("--max-false-present", type=float, default=0.15, help="the false-present target")
+    ap.add_argument("--fit-on", default="calibration",
+                    help="the sets the rule is fitted on, comma-separated (the others are held out); e.g. calibration,held-out benchmark,held-out non-square")
     ap.add_argument("--json")
     a = ap.parse_args()
     features = a.features or os.path.join(a.out, "features.jsonl")
     if a.reuse:
-        rows = [json.loads(l) for l in open(features)]
+        # Several dumps (comma-separated) make one: their sets side by side.
+        rows = [{"type": "header", "sets": {}}]
+        for f in features.split(","):
+            part = [json.loads(l) for l in open(f)]
+            rows[0] = {**part[0], "sets": {**rows[0]["sets"], **part[0]["sets"]}}
+            rows += part[1:]
     else:
         rows = collect(a, features)
     header = rows[0]
     pairs = {}  # set -> [(level, present, presence)]
     for r in rows[1:]:
         pairs.setdefault(r["set"], []).append((r["level"], r["present"], r["presence"]))
+    fit_on = a.fit_on.split(",")
+    if missing := [n for n in fit_on if n not in pairs]:
+        sys.exit(f"--fit-on: no set {missing} in {features} (sets: {', '.join(pairs)})")
+    pairs["fit"] = [x for n in fit_on for x in pairs[n]]
+    header["sets"]["fit"] = {"scenes": [sc for n in fit_on for sc in header["sets"][n]["scenes"]], "pairs": len(pairs["fit"]), "wall_s": 0}
     rule = fit(a, header, pairs)
     # The held-out false-absent pairs, with the area of the present
     # objects, from the manifests: what the rule misses.
@@ -107,7 +122,7 @@ def main():
     trees = json.load(open(os.path.join(a.out, "subtrees.json")))
     print("\nheld-out false-absent pairs (scene, concept, level, subtree prompts, windows_first_excess, present objects' share of the image):")
     for r in rows[1:]:
-        if r["set"] == "calibration" or not r["present"] or not rule(r["presence"]):
+        if r["set"] in fit_on or not r["present"] or not rule(r["presence"]):
             continue
         area, objs = boxes[("testdata/scenes-nonsquare" if "non-square" in r["set"] else "testdata/scenes", r["scene"])]
         shares = ", ".join(f"{c} {v / area:.3f}" for c, v in objs.items() if c in trees[r["concept"]])
@@ -131,10 +146,13 @@ def collect(a, features):
                                  for i in [j for j in nonsq if j["file"].startswith(s + "/")][: a.non_square]]),
     }
     if a.fresh:
-        sets["fresh benchmark"] = ("testdata/scenes", multi[a.fresh_from: a.fresh_from + a.fresh])
-        sets["fresh non-square"] = ("testdata/scenes-nonsquare",
-                                    [i for s in ("240x320", "320x240", "400x300", "448x448")
-                                     for i in [j for j in nonsq if j["file"].startswith(s + "/")][6: 6 + a.fresh_non_square]])
+        f0 = a.fresh_non_square_from
+        sets[a.fresh_name + " benchmark"] = ("testdata/scenes", multi[a.fresh_from: a.fresh_from + a.fresh])
+        sets[a.fresh_name + " non-square"] = ("testdata/scenes-nonsquare",
+                                              [i for s in ("240x320", "320x240", "400x300", "448x448")
+                                               for i in [j for j in nonsq if j["file"].startswith(s + "/")][f0: f0 + a.fresh_non_square]])
+    if a.only:
+        sets = {n: v for n, v in sets.items() if n in a.only.split(",")}
     objects = sorted({l.split("\t")[4] for l in open(os.path.join(ROOT, "models/convis-tiny/data/objects.tsv")).read().splitlines()[1:]})
     samples = json.loads(run(cv + ["eval", "localization", os.path.join(ROOT, "testdata/scenes"), "--concept-level", "parent", "--list-samples"]))
     parents = sorted({s["concept"] for s in samples} - set(objects))
@@ -233,7 +251,7 @@ def roc_floor(ps, stat, max_fa):
 
 
 def fit(a, header, pairs):
-    # Fitted on the calibration scenes only. The score of a rule is how
+    # Fitted on the --fit-on sets only (the calibration scenes by default). The score of a rule is how
     # close it comes to either target at either level, the larger of
     # false-absent / --max-false-absent and false-present /
     # --max-false-present: the rule with the most room under both wins.
@@ -250,7 +268,7 @@ def fit(a, header, pairs):
     for A in grid_a:
         for K in grid_k:
             for B in grid_b:
-                r = rates(pairs["calibration"], rule_chosen(A, K, B))
+                r = rates(pairs["fit"], rule_chosen(A, K, B))
                 score = max(max(x["false_absent"][0] / a.max_false_absent, x["false_present"][0] / a.max_false_present) for x in r.values())
                 scored.append((round(score, 9), A, K, B))
     best = min(t[0] for t in scored)
@@ -282,12 +300,13 @@ def fit(a, header, pairs):
         "-whole_image_chance": lambda p: -p.get("whole_image_chance", 0), "-best_window_chance": lambda p: -p.get("best_window_chance", 0),
         "-windows_mean_chance": lambda p: -p.get("windows_mean_chance", 0),
     }
-    result["statistics_calibration"] = {n: roc_floor(pairs["calibration"], f, a.max_false_absent) for n, f in stats.items()}
+    result["fit_on"] = a.fit_on.split(",")
+    result["statistics_calibration"] = {n: roc_floor(pairs["fit"], f, a.max_false_absent) for n, f in stats.items()}
     if a.json:
         with open(a.json, "w") as f:
             json.dump(result, f, indent=1)
     ci = lambda v: f"{v[0]:.3f} [{v[1]:.3f}, {v[2]:.3f}]"
-    print(f"chosen on the calibration scenes: looks absent when {words}\n")
+    print(f"chosen on {a.fit_on}: looks absent when {words}\n")
     print("| scenes | rule | level | present | absent | false-absent [95%] | false-present [95%] |")
     print("| --- | --- | --- | --- | --- | --- | --- |")
     for n, res in result["sets"].items():

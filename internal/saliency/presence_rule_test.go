@@ -145,7 +145,7 @@ func TestLooksAbsentWeighsExcessOverChance(t *testing.T) {
 	if p := presenceOfRanks(1, 7080, 0, one); p.LooksAbsent {
 		t.Errorf("whole image ranks the synset first (chance %g): looks absent", p.WholeImageChance)
 	}
-	if !strings.Contains(PresenceRule(), "windows_first_excess < 0.01") || !strings.Contains(PresenceRule(), "whole_image_chance > 0.001") {
+	if !strings.Contains(PresenceRule(), "windows_first_excess < 0.005") || !strings.Contains(PresenceRule(), "whole_image_chance > 0.001") {
 		t.Errorf("rule in words: %q", PresenceRule())
 	}
 }

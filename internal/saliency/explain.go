@@ -498,7 +498,7 @@ func (e *Explainer) embedSplit(ctx context.Context, pr *Prepared, boxes []Box, i
 	var inBoxes, outBoxes []Box
 	var inIdx, outIdx []int
 	for j, b := range boxes {
-		if b.X >= x0 && b.Y >= y0 && b.X+b.W <= x1 && b.Y+b.H <= y1 {
+		if b.Inside(x0, y0, x1, y1) {
 			inBoxes, inIdx = append(inBoxes, b), append(inIdx, idx[j])
 		} else {
 			outBoxes, outIdx = append(outBoxes, b), append(outIdx, idx[j])
@@ -507,12 +507,13 @@ func (e *Explainer) embedSplit(ctx context.Context, pr *Prepared, boxes []Box, i
 	var st EmbedStats
 	state := embedcache.Off
 	if len(inBoxes) > 0 {
-		key := func() string { return InsideWindowKey(e.ModelKey, e.Pre.Config, batch, c, inBoxes) }
-		sink := sinkFor(inIdx)
+		// One key names them in the seeds' memo and in the window cache.
 		var memo string
-		if pr.shared != nil {
+		if pr.shared != nil || e.Cache != nil {
 			memo = InsideWindowKey(e.ModelKey, e.Pre.Config, batch, c, inBoxes)
 		}
+		key := func() string { return memo }
+		sink := sinkFor(inIdx)
 		if rows, ok := pr.shared.get(memo); ok {
 			sinkRows(rows, batch, sink)
 			if progress != nil {

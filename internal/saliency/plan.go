@@ -13,6 +13,11 @@ func (b Box) Overlaps(x0, y0, x1, y1 int) bool {
 	return b.X < x1 && b.X+b.W > x0 && b.Y < y1 && b.Y+b.H > y0
 }
 
+// Inside reports whether b lies wholly inside [x0,x1)×[y0,y1).
+func (b Box) Inside(x0, y0, x1, y1 int) bool {
+	return b.X >= x0 && b.Y >= y0 && b.X+b.W <= x1 && b.Y+b.H <= y1
+}
+
 // GridPlan is Algorithm 1's window plan: for each size in turn, top-left
 // corners every stride pixels over the whole canvas. With onlyOverlapping,
 // windows that miss the image are dropped: they only add to pixels outside

@@ -152,7 +152,7 @@ func TestBatchingAndPasses(t *testing.T) {
 		x0, y0, x1, y1 := res.Canvas.ContentRect()
 		inside := 0
 		for _, b := range res.Windows {
-			if b.X >= x0 && b.Y >= y0 && b.X+b.W <= x1 && b.Y+b.H <= y1 {
+			if b.Inside(x0, y0, x1, y1) {
 				inside++
 			}
 		}

@@ -31,7 +31,7 @@ func TestInteriorWindowsOfTheDefaultMap(t *testing.T) {
 			t.Fatal(err)
 		}
 		x0, y0, x1, y1 := c.ContentRect()
-		inside := func(b Box) bool { return b.X >= x0 && b.Y >= y0 && b.X+b.W <= x1 && b.Y+b.H <= y1 }
+		inside := func(b Box) bool { return b.Inside(x0, y0, x1, y1) }
 		grid, gridIn, fineIn := 0, 0, 0
 		for _, b := range windows {
 			if b.Overlaps(x0, y0, x1, y1) { // the windows a map encodes

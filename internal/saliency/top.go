@@ -38,7 +38,7 @@ func (e *Explainer) TopConcepts(ctx context.Context, pr *Prepared, p Params, who
 	x0, y0, x1, y1 := c.ContentRect()
 	var boxes []Box
 	for _, b := range pr.Windows {
-		if (p.FullPlan || b.Overlaps(x0, y0, x1, y1)) && imageShare(b, x0, y0, x1, y1) == 1 {
+		if b.Inside(x0, y0, x1, y1) { // inside the image: the map encodes it too
 			boxes = append(boxes, b)
 		}
 	}
@@ -120,16 +120,6 @@ func (e *Explainer) TopConcepts(ctx context.Context, pr *Prepared, p Params, who
 		return out[a].Node < out[b].Node
 	})
 	return out[:min(k, len(out))], nil
-}
-
-// imageShare is the share of a window's area inside the content rectangle.
-func imageShare(b Box, x0, y0, x1, y1 int) float64 {
-	w := min(b.X+b.W, x1) - max(b.X, x0)
-	h := min(b.Y+b.H, y1) - max(b.Y, y0)
-	if w <= 0 || h <= 0 {
-		return 0
-	}
-	return float64(w*h) / float64(b.W*b.H)
 }
 
 // WholeView is the picture a whole-image embedding sees: the image's
